@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import ImageStore
+import Logging
+
+/// Options every subcommand shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .customLong("data-dir"),
+        help: "Data directory (env IMAGE_WORKER_DATA; default /var/lib/image-worker).")
+    var dataDir: String?
+
+    @Option(
+        name: .customLong("db"),
+        help: "SQLite database (env IMAGE_WORKER_DB; default <data-dir>/image-worker.db).")
+    var database: String?
+
+    @Flag(name: .customLong("json"), help: "Print one JSON document on stdout.")
+    var json = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
+    var logLevel: Logger.Level = .info
+
+    /// The data layout these options name.
+    var layout: DataLayout {
+        DataLayout(root: dataDir.map { URL(fileURLWithPath: $0) } ?? DataLayout.defaultRoot)
+    }
+
+    /// The database path: `--db`, `$IMAGE_WORKER_DB`, or the layout's default.
+    var databasePath: String {
+        if let database { return database }
+        if let env = ProcessInfo.processInfo.environment["IMAGE_WORKER_DB"], !env.isEmpty {
+            return env
+        }
+        return layout.database.path
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

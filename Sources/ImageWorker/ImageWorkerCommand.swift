@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// `image-worker`: turns OCI images into bootable VM disk files, driven by a SQLite queue.
+@main
+struct ImageWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image-worker",
+        abstract: "Turn OCI container images into bootable VM disk files (ext4, erofs, cpio).",
+        discussion: """
+            Exit codes: 0 success; 1 permanent failure (image failed, not found); 64 usage;
+            75 transient failure, try again; 130 interrupted.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            // Subcommands, one per file; keep this list sorted by pipeline stage.
+        ]
+    )
+}
