@@ -1,0 +1,28 @@
+# The two commands of the README: `make demo` runs the main job, `make test` runs the tests.
+SHELL := /bin/bash
+SWIFT ?= swift
+
+.PHONY: deps build release fixtures test demo bench bench-smoke lint clean
+
+deps:
+	scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+fixtures: deps
+	Tests/Fixtures/make-fixtures.sh
+
+# Builds first so tests can spawn the real `image-worker` binary as child processes.
+test: build fixtures
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; exit $${PIPESTATUS[0]}
+
+demo: build fixtures
+	scripts/demo.sh
+
+clean:
+	rm -rf .build Tests/Fixtures/out
