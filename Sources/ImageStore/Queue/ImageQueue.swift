@@ -35,6 +35,13 @@ public struct ImageQueue: Sendable {
         return ImageQueue(connection: connection)
     }
 
+    /// Opens the database at `path` and applies pending migrations, nothing else.
+    /// - Returns: the identifiers of the migrations applied now (empty when up to date).
+    /// - Throws: `StoreError`, `MigrationError`.
+    public static func migrate(path: String) async throws -> [String] {
+        try await Migrator().migrate(try await SQLiteConnection.open(path: path))
+    }
+
     /// Milliseconds since the Unix epoch now, for callers without an injected clock.
     public static func nowMilliseconds() -> Int {
         Int((Date().timeIntervalSince1970 * 1000).rounded())

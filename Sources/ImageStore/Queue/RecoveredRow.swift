@@ -1,7 +1,7 @@
 /// A row whose worker stopped heartbeating, as recovery left it.
-public struct RecoveredRow: Sendable, Equatable {
+public struct RecoveredRow: Sendable, Equatable, Codable {
     /// What recovery did with the row.
-    public enum Outcome: String, Sendable, Equatable {
+    public enum Outcome: String, Sendable, Equatable, Codable {
         /// Back to pending for another attempt.
         case requeued
         /// Attempts used up: failed with the reason in `error`.
@@ -17,4 +17,9 @@ public struct RecoveredRow: Sendable, Equatable {
     public let outcome: Outcome
     /// The text written to the row's `error` column.
     public let message: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, stage, attempts, outcome, message
+        case workerID = "worker_id"
+    }
 }
