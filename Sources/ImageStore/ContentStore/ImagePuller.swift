@@ -21,11 +21,15 @@ public struct ImagePuller: Sendable {
 
     /// Pulls `reference` for `platform` and records it in index.json under its normalized name.
     ///
+    /// With `includeLayers` false only manifests and config are fetched (for `inspect`): the
+    /// layer paths of the result may not exist and index.json is left alone.
+    ///
     /// - Returns: the image with both digests (index and platform manifest) and its layer files.
     /// - Throws: `RegistryError` (`.manifestUnknown`, `.unauthorized`, `.platformNotFound`,
     ///   `.digestMismatch`, `.transport`, …) or `ContentStoreError.fileSystem`.
     public func pull(
-        _ reference: ImageReference, platform: Platform = .current, progress: PullProgressHandler? = nil
+        _ reference: ImageReference, platform: Platform = .current, includeLayers: Bool = true,
+        progress: PullProgressHandler? = nil
     ) async throws -> PulledImage {
         let topDigest = try await client.resolve(reference)
         progress?(.resolved(digest: topDigest))
@@ -63,12 +67,12 @@ public struct ImagePuller: Sendable {
             chosenPlatform = Platform(os: os, architecture: architecture, variant: configuration.variant)
         }
 
-        try await fetchLayers(reference, manifest.layers, downloads: downloads, progress: progress)
-
-        var entry = Descriptor(
-            mediaType: top.mediaType, digest: topDigest, size: Int64(top.data.count))
-        entry.platform = indexDigest == nil ? chosenPlatform : nil
-        try await store.tag(entry, name: reference.description)
+        if includeLayers {
+            try await fetchLayers(reference, manifest.layers, downloads: downloads, progress: progress)
+            var entry = Descriptor(mediaType: top.mediaType, digest: topDigest, size: Int64(top.data.count))
+            entry.platform = indexDigest == nil ? chosenPlatform : nil
+            try await store.tag(entry, name: reference.description)
+        }
         return PulledImage(
             reference: reference, indexDigest: indexDigest, manifestDigest: manifestDigest, platform: chosenPlatform,
             manifest: manifest, configuration: configuration,
