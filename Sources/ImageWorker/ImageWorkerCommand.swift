@@ -13,6 +13,11 @@ struct ImageWorkerCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             // Subcommands, one per file; keep this list sorted by pipeline stage.
+            MigrateCommand.self, EnqueueCommand.self, ListCommand.self, StatusCommand.self,
+            RetryCommand.self, RecoverCommand.self, BenchQueueCommand.self, QueueDrillCommand.self,
+            InspectCommand.self,
+            FetchCommand.self,
+            ImportCommand.self,
         ]
     )
 }

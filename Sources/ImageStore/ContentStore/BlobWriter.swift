@@ -1,0 +1,119 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Streams one blob into a temp file of the content store, hashing while it writes.
+///
+/// ``ContentStore/commit(_:as:)`` fsyncs it and renames it to `blobs/sha256/<hex>`; until then
+/// nobody sees it. A writer dropped without commit deletes its temp file.
+///
+/// `@unchecked Sendable`: it owns a file descriptor and a hasher and is used by one transfer at a
+/// time, which moves between a blocking-executor thread and a task; `lock` orders those uses.
+public final class BlobWriter: BlobSink, @unchecked Sendable {
+    private struct State {
+        var descriptor: Int32
+        var hasher = SHA256()
+        var count: Int64 = 0
+        var digest: Digest?
+    }
+
+    private let lock = NSLock()
+    private var state: State
+    /// The temp file being written.
+    public let temporaryPath: String
+
+    init(directory: URL) throws(ContentStoreError) {
+        let path = directory.appendingPathComponent(".tmp-\(UUID().uuidString.lowercased())").path
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .fileSystem(path: path, operation: "open", code: errno) }
+        temporaryPath = path
+        state = State(descriptor: descriptor)
+    }
+
+    deinit { discard() }
+
+    public var count: Int64 { withLock { $0.count } }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try withLock { state throws(ContentStoreError) in
+            guard state.descriptor >= 0 else { throw .fileSystem(path: temporaryPath, operation: "write", code: EBADF) }
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(state.descriptor, bytes.baseAddress?.advanced(by: offset), bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw .fileSystem(path: temporaryPath, operation: "write", code: errno)
+                }
+                offset += written
+            }
+            state.hasher.update(bytes)
+            state.count += Int64(bytes.count)
+        }
+    }
+
+    public func reset() throws {
+        try withLock { state throws(ContentStoreError) in
+            guard ftruncate(state.descriptor, 0) == 0, lseek(state.descriptor, 0, SEEK_SET) == 0 else {
+                throw .fileSystem(path: temporaryPath, operation: "truncate", code: errno)
+            }
+            state.hasher = SHA256()
+            state.count = 0
+            state.digest = nil
+        }
+    }
+
+    public func digest() -> Digest {
+        withLock { state in
+            if let digest = state.digest { return digest }
+            let digest = state.hasher.finalize()
+            state.digest = digest
+            return digest
+        }
+    }
+
+    public func discard() {
+        withLock { state in
+            guard state.descriptor >= 0 else { return }
+            close(state.descriptor)
+            state.descriptor = -1
+            unlink(temporaryPath)
+        }
+    }
+
+    /// fsyncs and closes the temp file, then renames it to `destination` unless a blob is
+    /// already there (another process fetched it first: the bytes are equal, drop ours).
+    ///
+    /// Blocks in fsync: run it on the blocking executor.
+    func finish(at destination: String) throws(ContentStoreError) {
+        try withLock { state throws(ContentStoreError) in
+            guard state.descriptor >= 0 else {
+                throw .fileSystem(path: temporaryPath, operation: "commit", code: EBADF)
+            }
+            defer { state.descriptor = -1 }
+            guard fsync(state.descriptor) == 0 else {
+                let code = errno
+                close(state.descriptor)
+                unlink(temporaryPath)
+                throw .fileSystem(path: temporaryPath, operation: "fsync", code: code)
+            }
+            close(state.descriptor)
+            if access(destination, F_OK) == 0 {
+                unlink(temporaryPath)
+                return
+            }
+            guard rename(temporaryPath, destination) == 0 else {
+                let code = errno
+                unlink(temporaryPath)
+                throw .fileSystem(path: destination, operation: "rename", code: code)
+            }
+        }
+    }
+
+    private func withLock<T, E: Error>(_ body: (inout State) throws(E) -> T) throws(E) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&state)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ContentStore {
+    /// The annotation naming an index.json entry.
+    public static let refNameAnnotation = "org.opencontainers.image.ref.name"
+
+    /// The entries of index.json (empty when there is none yet).
+    ///
+    /// - Throws: `ContentStoreError.invalidLayout` when index.json does not parse.
+    public func indexEntries() throws(ContentStoreError) -> [Descriptor] {
+        let url = root.appendingPathComponent("index.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else { return [] }
+        do {
+            return try JSONDecoder().decode(Index.self, from: data).manifests
+        } catch {
+            throw .invalidLayout(path: url.path, reason: "index.json does not parse")
+        }
+    }
+
+    /// Records `descriptor` in index.json under `name`, replacing an entry of the same name.
+    ///
+    /// Several processes share the file: the read-modify-write runs under an exclusive flock
+    /// on `index.json.lock`, and the new file replaces the old by rename.
+    ///
+    /// - Throws: `ContentStoreError.fileSystem`, `.invalidLayout`.
+    public func tag(_ descriptor: Descriptor, name: String) async throws {
+        let store = self
+        try await BlockingExecutor.shared.run { try store.tagBlocking(descriptor, name: name) }
+    }
+
+    private func tagBlocking(_ descriptor: Descriptor, name: String) throws(ContentStoreError) {
+        let lockPath = root.appendingPathComponent("index.json.lock").path
+        let lock = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw .fileSystem(path: lockPath, operation: "open", code: errno) }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw .fileSystem(path: lockPath, operation: "flock", code: errno) }
+        }
+        var entries = try indexEntries().filter { $0.annotations?[Self.refNameAnnotation] != name }
+        var entry = descriptor
+        entry.annotations = (entry.annotations ?? [:]).merging([Self.refNameAnnotation: name]) { $1 }
+        entries.append(entry)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        do {
+            data = try encoder.encode(Index(manifests: entries))
+        } catch {
+            throw .invalidLayout(path: root.path, reason: "index.json cannot be encoded")
+        }
+        try Self.writeAtomically(data, to: root.appendingPathComponent("index.json"))
+    }
+}

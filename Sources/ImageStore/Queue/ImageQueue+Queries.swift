@@ -1,0 +1,52 @@
+extension ImageQueue {
+    /// Every images row, oldest first.
+    /// - Throws: `StoreError`.
+    public func list() async throws -> [ImageRecord] {
+        try await connection.read { db in
+            try db.query(Statements.listImages).map(ImageRecord.init(row:))
+        }
+    }
+
+    /// The rows whose name, normalized name or digest equals `reference`, oldest first.
+    /// - Throws: `QueueError.notFound` when there is none, `StoreError`.
+    public func status(_ reference: String) async throws -> [ImageRecord] {
+        let rows = try await connection.read { db in
+            try db.query(Statements.imagesMatching, [.text(reference)]).map(ImageRecord.init(row:))
+        }
+        if rows.isEmpty { throw QueueError.notFound(reference: reference) }
+        return rows
+    }
+
+    /// The row's place in claim order (1 = next), as the image_status view computes it;
+    /// `nil` unless the row is pending.
+    /// - Throws: `StoreError`.
+    public func queuePosition(id: Int) async throws -> Int? {
+        try await connection.read { db in
+            try db.query(Statements.queuePosition, [.int(id)]).first?.optionalInt("queue_position")
+        }
+    }
+
+    /// How many rows have `status`.
+    /// - Throws: `StoreError`.
+    public func count(status: String) async throws -> Int {
+        try await connection.read { db in
+            try db.query(Statements.countWithStatus, [.text(status)]).first?.int("count") ?? 0
+        }
+    }
+
+    // MARK: - Settings
+
+    /// The value of a setting.
+    /// - Throws: `QueueError.unknownSetting` when the row is missing, `StoreError`.
+    public func setting(_ key: SettingKey) async throws -> Int {
+        try await connection.read { db in try Self.setting(key, db) }
+    }
+
+    /// Sets a setting for every process sharing the database.
+    /// - Throws: `StoreError`.
+    public func setSetting(_ key: SettingKey, to value: Int) async throws {
+        try await connection.write { db in
+            try db.execute(Statements.upsertSetting, [.text(key.rawValue), .int(value)])
+        }
+    }
+}

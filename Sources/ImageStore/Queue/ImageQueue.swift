@@ -1,0 +1,183 @@
+import Foundation
+
+/// The multi-process build queue in the SQLite database: enqueue, claim, lease, finish.
+///
+/// ```
+///            claim (lease_token+1, attempts+1)      markConverting
+///  pending ─────────────────────────────────▶ pulling ─────────▶ converting ──complete──▶ ready
+///     ▲  ▲                                       │                   │
+///     │  └── requeue (transient, backoff) ───────┤◀──────────────────┤──fail──▶ failed
+///     │  └── release (graceful stop) ────────────┤                   │            │
+///     │  └── recover (lease expired) ────────────┘◀──────────────────┘            │
+///     └────────────────────────────── retry ──────────────────────────────────────┘
+/// ```
+///
+/// Every process opens its own queue on the same file. A claim is one `UPDATE … WHERE id =
+/// (SELECT … LIMIT 1) RETURNING` inside `BEGIN IMMEDIATE`, so two processes never take the
+/// same row, and it refuses while `max_in_flight` rows are pulling or converting. Every later
+/// update of a claim names its lease token and is refused with ``QueueError/leaseLost(id:token:)``
+/// once recovery or another claim took the row: a stopped-then-resumed worker cannot
+/// overwrite newer state. Times are milliseconds since the Unix epoch, passed in by the caller.
+public struct ImageQueue: Sendable {
+    /// Formats a row may ask for.
+    public static let formats = ["ext4", "erofs", "cpio"]
+
+    let connection: SQLiteConnection
+
+    /// The database file.
+    public var path: String { connection.path }
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// - Throws: `StoreError` when SQLite refuses, `MigrationError` for a newer database.
+    public static func open(path: String) async throws -> ImageQueue {
+        let connection = try await SQLiteConnection.open(path: path)
+        try await Migrator().migrate(connection)
+        return ImageQueue(connection: connection)
+    }
+
+    /// Opens the database at `path` and applies pending migrations, nothing else.
+    /// - Returns: the identifiers of the migrations applied now (empty when up to date).
+    /// - Throws: `StoreError`, `MigrationError`.
+    public static func migrate(path: String) async throws -> [String] {
+        try await Migrator().migrate(try await SQLiteConnection.open(path: path))
+    }
+
+    /// Milliseconds since the Unix epoch now, for callers without an injected clock.
+    public static func nowMilliseconds() -> Int {
+        Int((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+
+    // MARK: - Enqueue
+
+    /// Adds a pending row for `name`.
+    /// - Returns: the new row's id.
+    /// - Throws: `QueueError.unsupportedFormat`, `StoreError`.
+    @discardableResult
+    public func enqueue(name: String, format: String = "ext4", priority: Int = 0, now: Int = nowMilliseconds())
+        async throws -> Int
+    {
+        try await enqueue(names: [name], format: format, priority: priority, now: now)[0]
+    }
+
+    /// Adds one pending row per name in a single transaction.
+    /// - Returns: the new ids, in the order of `names`.
+    /// - Throws: `QueueError.unsupportedFormat`, `StoreError`.
+    public func enqueue(names: [String], format: String = "ext4", priority: Int = 0, now: Int = nowMilliseconds())
+        async throws -> [Int]
+    {
+        guard Self.formats.contains(format) else { throw QueueError.unsupportedFormat(format) }
+        return try await connection.write { db in
+            try names.map { name in
+                let rows = try db.query(
+                    Statements.insertImage, [.text(name), .text(format), .int(priority), .int(now)])
+                return try rows.first?.int("id") ?? 0
+            }
+        }
+    }
+
+    // MARK: - Claim and lease
+
+    /// Takes the best pending row (priority DESC, then id) whose `next_attempt_at` has come.
+    /// - Returns: the claim, or `nil` when nothing is due or `max_in_flight` rows are in flight.
+    /// - Throws: `StoreError` (`.busy` when the write lock stayed taken through every retry).
+    public func claim(workerID: String, now: Int) async throws -> Claim? {
+        try await connection.write { db in
+            guard let row = try db.query(Statements.claimNext, [.text(workerID), .int(now)]).first else {
+                return nil
+            }
+            return Claim(
+                id: try row.int("id"), name: try row.text("name"), format: try row.text("format"),
+                token: try row.int("lease_token"), attempts: try row.int("attempts"), workerID: workerID)
+        }
+    }
+
+    /// Extends the lease by `lease_ms` from `now`.
+    /// - Throws: `QueueError.leaseLost` when the row is no longer this claim's.
+    public func heartbeat(_ claim: Claim, now: Int) async throws {
+        try await fenced(Statements.heartbeat, claim, now: now)
+    }
+
+    /// Moves the row from pulling to converting and extends the lease.
+    /// - Throws: `QueueError.leaseLost`.
+    public func markConverting(_ claim: Claim, now: Int) async throws {
+        try await fenced(Statements.markConverting, claim, now: now)
+    }
+
+    /// Marks the row ready. `nil` arguments leave their columns as they are.
+    /// - Throws: `QueueError.leaseLost`.
+    public func complete(
+        _ claim: Claim, normalizedName: String? = nil, digest: String? = nil, manifestDigest: String? = nil,
+        platform: String? = nil, artifactID: Int? = nil, now: Int
+    ) async throws {
+        try await fenced(
+            Statements.complete, claim, now: now,
+            [
+                .optionalText(normalizedName), .optionalText(digest), .optionalText(manifestDigest),
+                .optionalText(platform), .optionalInt(artifactID),
+            ])
+    }
+
+    /// Marks the row failed with `error` (one line, shown to people) and its kind.
+    /// - Throws: `QueueError.leaseLost`.
+    public func fail(_ claim: Claim, error: String, kind: ErrorKind, now: Int) async throws {
+        try await fenced(Statements.fail, claim, now: now, [.text(error), .text(kind.columnValue)])
+    }
+
+    /// What ``requeue(_:error:notBefore:now:)`` did.
+    public enum RequeueOutcome: Sendable, Equatable {
+        /// Pending again, not claimed before `notBefore`.
+        case requeued(notBefore: Int)
+        /// The claim used the last of `max_attempts`: failed instead.
+        case failed
+    }
+
+    /// Returns the row to pending after a transient failure, not to be claimed before
+    /// `notBefore` (see ``RetryPolicy``); fails it when this was the last allowed attempt.
+    /// - Throws: `QueueError.leaseLost`.
+    @discardableResult
+    public func requeue(_ claim: Claim, error: String, notBefore: Int, now: Int) async throws -> RequeueOutcome {
+        let changed: RequeueOutcome? = try await connection.write { db in
+            let maxAttempts = try Self.setting(.maxAttempts, db)
+            if claim.attempts >= maxAttempts {
+                let message = "\(error) (gave up after \(claim.attempts) attempts)"
+                let failArguments = Self.fence(claim, now: now) + [.text(message), .text("transient")]
+                return try db.execute(Statements.fail, failArguments) == 0 ? nil : .failed
+            }
+            let arguments = Self.fence(claim, now: now) + [.text(error), .int(notBefore)]
+            return try db.execute(Statements.requeue, arguments) == 0 ? nil : .requeued(notBefore: notBefore)
+        }
+        guard let changed else { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
+        return changed
+    }
+
+    /// Gives the row back to pending without using an attempt (graceful shutdown).
+    /// - Throws: `QueueError.leaseLost`.
+    public func release(_ claim: Claim, now: Int) async throws {
+        try await fenced(Statements.release, claim, now: now)
+    }
+
+    private func fenced(_ statement: SQLStatement, _ claim: Claim, now: Int, _ extra: [SQLiteValue] = [])
+        async throws
+    {
+        let arguments = Self.fence(claim, now: now) + extra
+        let changed = try await connection.write { db in try db.execute(statement, arguments) }
+        if changed == 0 { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
+    }
+
+    /// ?1 id, ?2 lease token, ?3 now: the leading parameters of every fenced statement.
+    static func fence(_ claim: Claim, now: Int) -> [SQLiteValue] {
+        [.int(claim.id), .int(claim.token), .int(now)]
+    }
+
+    static func setting(_ key: SettingKey, _ db: isolated SQLiteConnection) throws -> Int {
+        guard let row = try db.query(Statements.selectSetting, [.text(key.rawValue)]).first else {
+            throw QueueError.unknownSetting(key.rawValue)
+        }
+        return try row.int("value")
+    }
+}
+
+extension ErrorKind {
+    /// The `error_kind` column value.
+    var columnValue: String { isTransient ? "transient" : "permanent" }
+}

@@ -1,0 +1,222 @@
+import CSQLite
+import Foundation
+
+/// One SQLite connection: the only code that calls libsqlite3.
+///
+/// An actor on its own ``SQLiteExecutor`` thread, so a busy wait never blocks the cooperative
+/// pool and the handle is used by one thread at a time. Opens with WAL, `foreign_keys=ON`,
+/// `synchronous=NORMAL` and a busy timeout. Statements are prepared once and cached by name.
+/// Writes go through ``write(_:)``: `BEGIN IMMEDIATE` takes the write lock up front (retried
+/// with backoff while another process holds it), so no statement inside fails with SQLITE_BUSY.
+actor SQLiteConnection {
+    /// How long one `BEGIN IMMEDIATE` waits inside SQLite for the write lock.
+    static let busyTimeoutMilliseconds: Int32 = 5_000
+    /// `BEGIN IMMEDIATE` tries before ``StoreError/busy(name:code:message:attempts:)``.
+    static let beginAttempts = 8
+
+    /// The database file, for error messages.
+    nonisolated let path: String
+    private nonisolated let executor: SQLiteExecutor
+    private let handle: SQLiteHandle
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private init(path: String, handle: SQLiteHandle) {
+        self.path = path
+        self.handle = handle
+        self.executor = SQLiteExecutor(name: "image-worker-sqlite")
+    }
+
+    deinit {
+        executor.stop()
+    }
+
+    /// Opens (creating if needed) the database at `path` and configures the connection.
+    /// - Throws: `StoreError.open`, or `StoreError.statement` for a pragma that failed.
+    static func open(path: String) async throws -> SQLiteConnection {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        guard let db else {
+            throw StoreError.open(path: path, code: Int(code), message: "out of memory")
+        }
+        let handle = SQLiteHandle(db: db)
+        guard code == SQLITE_OK else {
+            throw StoreError.open(path: path, code: Int(code), message: String(cString: sqlite3_errmsg(db)))
+        }
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        let connection = SQLiteConnection(path: path, handle: handle)
+        try await connection.configure()
+        return connection
+    }
+
+    private func configure() throws {
+        try retryingBusy(name: Statements.configure.name) {
+            try executeScript(Statements.configure.sql, name: Statements.configure.name)
+        }
+    }
+
+    // MARK: - Statements
+
+    /// Runs `statement` to completion.
+    /// - Returns: the rows it produced (a `RETURNING` clause or a query).
+    /// - Throws: `StoreError.statement` with the statement's name and SQLite's code and message.
+    @discardableResult
+    func query(_ statement: SQLStatement, _ arguments: [SQLiteValue] = []) throws -> [SQLiteRow] {
+        let stmt = try prepared(statement)
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        for (offset, value) in arguments.enumerated() {
+            try check(bind(value, to: stmt, at: Int32(offset + 1)), statement.name)
+        }
+        var rows: [SQLiteRow] = []
+        while true {
+            let code = sqlite3_step(stmt)
+            if code == SQLITE_DONE { return rows }
+            guard code == SQLITE_ROW else { try check(code, statement.name); return rows }
+            rows.append(row(of: stmt, statement: statement.name))
+        }
+    }
+
+    /// Runs a data-changing statement.
+    /// - Returns: the number of rows it changed.
+    /// - Throws: `StoreError.statement`.
+    @discardableResult
+    func execute(_ statement: SQLStatement, _ arguments: [SQLiteValue] = []) throws -> Int {
+        try query(statement, arguments)
+        return Int(sqlite3_changes(handle.db))
+    }
+
+    /// Runs semicolon-separated SQL text (a migration step) with `sqlite3_exec`.
+    /// - Throws: `StoreError.statement` named `name`.
+    func executeScript(_ sql: String, name: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle.db, sql, nil, nil, &message)
+        let text = message.map { String(cString: $0) } ?? ""
+        sqlite3_free(message)
+        guard code == SQLITE_OK else {
+            throw StoreError.statement(name: name, code: Int(sqlite3_extended_errcode(handle.db)), message: text)
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction, committing when it returns and rolling
+    /// back when it throws.
+    ///
+    /// SQLITE_BUSY at `BEGIN` (another process kept the write lock through `busy_timeout`) is
+    /// retried with exponential backoff up to ``beginAttempts`` times.
+    /// - Throws: what `body` threw, `StoreError.busy` past the retries, or `StoreError.statement`.
+    @discardableResult
+    func write<T: Sendable>(_ body: @Sendable (isolated SQLiteConnection) throws -> T) throws -> T {
+        try retryingBusy(name: Statements.beginImmediate.name) {
+            try execute(Statements.beginImmediate)
+        }
+        do {
+            let result = try body(self)
+            try execute(Statements.commit)
+            return result
+        } catch {
+            if sqlite3_get_autocommit(handle.db) == 0 {
+                _ = try? execute(Statements.rollback)
+            }
+            throw error
+        }
+    }
+
+    /// Runs `body` on the connection (a read, or a single autocommit statement).
+    /// - Throws: what `body` threw.
+    @discardableResult
+    func read<T: Sendable>(_ body: @Sendable (isolated SQLiteConnection) throws -> T) throws -> T {
+        try retryingBusy(name: "read") { try body(self) }
+    }
+
+    @discardableResult
+    private func retryingBusy<T>(name: String, _ body: () throws -> T) throws -> T {
+        var delay = 0.005
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try body()
+            } catch StoreError.statement(_, let code, let message) where StoreError.isBusy(code: code) {
+                if attempt >= Self.beginAttempts {
+                    throw StoreError.busy(name: name, code: code, message: message, attempts: attempt)
+                }
+                // Runs on this connection's own thread: sleeping here blocks nobody else.
+                Thread.sleep(forTimeInterval: delay * Double.random(in: 0.5...1.5))
+                delay = min(delay * 4, 1.0)
+            }
+        }
+    }
+
+    // MARK: - C calls
+
+    private func prepared(_ statement: SQLStatement) throws -> OpaquePointer {
+        if let cached = handle.statements[statement.name] { return cached }
+        var stmt: OpaquePointer?
+        let code = sqlite3_prepare_v3(
+            handle.db, statement.sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        try check(code, statement.name)
+        guard let stmt else {
+            throw StoreError.statement(name: statement.name, code: Int(code), message: "empty statement")
+        }
+        handle.statements[statement.name] = stmt
+        return stmt
+    }
+
+    private func bind(_ value: SQLiteValue, to stmt: OpaquePointer, at index: Int32) -> Int32 {
+        switch value {
+        case .integer(let number): return sqlite3_bind_int64(stmt, index, number)
+        case .real(let number): return sqlite3_bind_double(stmt, index, number)
+        case .text(let text): return csqlite_bind_text(stmt, index, text, -1)
+        case .null: return sqlite3_bind_null(stmt, index)
+        }
+    }
+
+    private func row(of stmt: OpaquePointer, statement: String) -> SQLiteRow {
+        var values: [String: SQLiteValue] = [:]
+        for column in 0..<sqlite3_column_count(stmt) {
+            let name = String(cString: sqlite3_column_name(stmt, column))
+            switch sqlite3_column_type(stmt, column) {
+            case SQLITE_INTEGER: values[name] = .integer(sqlite3_column_int64(stmt, column))
+            case SQLITE_FLOAT: values[name] = .real(sqlite3_column_double(stmt, column))
+            case SQLITE_NULL: values[name] = .null
+            default:
+                if let text = sqlite3_column_text(stmt, column) {
+                    values[name] = .text(String(cString: text))
+                } else {
+                    values[name] = .null
+                }
+            }
+        }
+        return SQLiteRow(statement: statement, values: values)
+    }
+
+    /// Turns a result code other than OK/ROW/DONE into `StoreError.statement`.
+    private func check(_ code: Int32, _ name: String) throws {
+        guard code != SQLITE_OK && code != SQLITE_ROW && code != SQLITE_DONE else { return }
+        throw StoreError.statement(
+            name: name, code: Int(sqlite3_extended_errcode(handle.db)),
+            message: String(cString: sqlite3_errmsg(handle.db)))
+    }
+}
+
+/// Owns the `sqlite3*` handle and its cached statements; `deinit` finalizes and closes them.
+/// `@unchecked Sendable`: only its ``SQLiteConnection`` touches it, on that actor's executor.
+private final class SQLiteHandle: @unchecked Sendable {
+    let db: OpaquePointer
+    var statements: [String: OpaquePointer] = [:]
+
+    init(db: OpaquePointer) {
+        self.db = db
+    }
+
+    deinit {
+        for stmt in statements.values { sqlite3_finalize(stmt) }
+        sqlite3_close_v2(db)
+    }
+}

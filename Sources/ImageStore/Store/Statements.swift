@@ -1,0 +1,181 @@
+/// Every SQL statement ImageStore runs, by name. Parameters are numbered (`?1`) and always
+/// bound; times are milliseconds since the Unix epoch. Migration steps live in the
+/// Migrations module; nothing else in Sources holds SQL.
+enum Statements {
+    // MARK: - Connection
+
+    /// No parameters. Run once per connection, before anything else.
+    static let configure = SQLStatement(
+        name: "configure",
+        sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+    /// No parameters.
+    static let beginImmediate = SQLStatement(name: "beginImmediate", sql: "BEGIN IMMEDIATE")
+    /// No parameters.
+    static let commit = SQLStatement(name: "commit", sql: "COMMIT")
+    /// No parameters.
+    static let rollback = SQLStatement(name: "rollback", sql: "ROLLBACK")
+
+    // MARK: - Migrations
+
+    /// No parameters. Returns `count` (0 or 1).
+    static let schemaMigrationsExists = SQLStatement(
+        name: "schemaMigrationsExists",
+        sql: "SELECT count(*) AS count FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'")
+    /// No parameters. Same text as schema.sql (the schema test compares them).
+    static let createSchemaMigrations = SQLStatement(
+        name: "createSchemaMigrations",
+        sql: """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                identifier TEXT PRIMARY KEY,
+                applied_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+            ) WITHOUT ROWID
+            """)
+    /// No parameters. Returns `identifier`.
+    static let appliedMigrations = SQLStatement(
+        name: "appliedMigrations", sql: "SELECT identifier FROM schema_migrations")
+    /// ?1 identifier.
+    static let recordMigration = SQLStatement(
+        name: "recordMigration", sql: "INSERT INTO schema_migrations (identifier) VALUES (?1)")
+
+    /// `PRAGMA user_version` takes no bound parameter, so the text carries `count`: an integer
+    /// this binary computed, never input.
+    static func setUserVersion(_ count: Int) -> SQLStatement {
+        SQLStatement(name: "setUserVersion\(count)", sql: "PRAGMA user_version = \(count)")
+    }
+
+    /// No parameters. Returns `user_version`.
+    static let userVersion = SQLStatement(name: "userVersion", sql: "PRAGMA user_version")
+
+    // MARK: - Settings
+
+    /// ?1 key. Returns `value`.
+    static let selectSetting = SQLStatement(
+        name: "selectSetting", sql: "SELECT value FROM settings WHERE key = ?1")
+    /// ?1 key, ?2 value.
+    static let upsertSetting = SQLStatement(
+        name: "upsertSetting",
+        sql: "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+
+    // MARK: - Enqueue and read
+
+    /// ?1 name, ?2 format, ?3 priority, ?4 now. Returns `id`.
+    static let insertImage = SQLStatement(
+        name: "insertImage",
+        sql: """
+            INSERT INTO images (name, format, priority, created_at, updated_at)
+            VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id
+            """)
+    /// No parameters. Every images row, oldest first.
+    static let listImages = SQLStatement(name: "listImages", sql: "SELECT * FROM images ORDER BY id")
+    /// ?1 a name, normalized name or digest. Matching images rows, oldest first.
+    static let imagesMatching = SQLStatement(
+        name: "imagesMatching",
+        sql: "SELECT * FROM images WHERE name = ?1 OR normalized_name = ?1 OR digest = ?1 ORDER BY id")
+    /// ?1 status. Returns `count`.
+    static let countWithStatus = SQLStatement(
+        name: "countWithStatus", sql: "SELECT count(*) AS count FROM images WHERE status = ?1")
+    /// ?1 id. Returns `queue_position` from the image_status view (NULL unless pending).
+    static let queuePosition = SQLStatement(
+        name: "queuePosition", sql: "SELECT queue_position FROM image_status WHERE id = ?1")
+
+    // MARK: - Claim and lease (every update names the lease token: fencing)
+
+    /// ?1 worker id, ?2 now. Takes the best pending row whose next_attempt_at has come, unless
+    /// pulling + converting rows already reach max_in_flight. Returns id, name, format,
+    /// lease_token, attempts.
+    static let claimNext = SQLStatement(
+        name: "claimNext",
+        sql: """
+            UPDATE images SET
+                status = 'pulling', worker_id = ?1,
+                lease_expires_at = ?2 + (SELECT value FROM settings WHERE key = 'lease_ms'),
+                lease_token = lease_token + 1, attempts = attempts + 1,
+                started_at = ?2, updated_at = ?2, finished_at = NULL, bytes_done = 0, bytes_total = NULL
+            WHERE id = (
+                SELECT id FROM images
+                WHERE status = 'pending' AND next_attempt_at <= ?2
+                ORDER BY priority DESC, id LIMIT 1)
+              AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
+                < (SELECT value FROM settings WHERE key = 'max_in_flight')
+            RETURNING id, name, format, lease_token, attempts
+            """)
+    /// ?1 id, ?2 lease token, ?3 now.
+    static let heartbeat = SQLStatement(
+        name: "heartbeat",
+        sql: """
+            UPDATE images SET
+                lease_expires_at = ?3 + (SELECT value FROM settings WHERE key = 'lease_ms'), updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """)
+    /// ?1 id, ?2 lease token, ?3 now.
+    static let markConverting = SQLStatement(
+        name: "markConverting",
+        sql: """
+            UPDATE images SET
+                status = 'converting',
+                lease_expires_at = ?3 + (SELECT value FROM settings WHERE key = 'lease_ms'), updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 normalized name, ?5 digest, ?6 manifest digest,
+    /// ?7 platform, ?8 artifact id. NULLs keep the column's value.
+    static let complete = SQLStatement(
+        name: "complete",
+        sql: """
+            UPDATE images SET
+                status = 'ready', worker_id = NULL, lease_expires_at = NULL, error = NULL, error_kind = NULL,
+                normalized_name = coalesce(?4, normalized_name), digest = coalesce(?5, digest),
+                manifest_digest = coalesce(?6, manifest_digest), platform = coalesce(?7, platform),
+                artifact_id = coalesce(?8, artifact_id), finished_at = ?3, updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 error text, ?5 error kind ('permanent'/'transient').
+    static let fail = SQLStatement(
+        name: "fail",
+        sql: """
+            UPDATE images SET
+                status = 'failed', worker_id = NULL, lease_expires_at = NULL,
+                error = ?4, error_kind = ?5, finished_at = ?3, updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 error text, ?5 next attempt at.
+    static let requeue = SQLStatement(
+        name: "requeue",
+        sql: """
+            UPDATE images SET
+                status = 'pending', worker_id = NULL, lease_expires_at = NULL,
+                error = ?4, error_kind = 'transient', next_attempt_at = ?5, updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """)
+    /// ?1 id, ?2 lease token, ?3 now. Gives the attempt back: the worker stopped, the image did not fail.
+    static let release = SQLStatement(
+        name: "release",
+        sql: """
+            UPDATE images SET
+                status = 'pending', worker_id = NULL, lease_expires_at = NULL,
+                attempts = max(attempts - 1, 0), updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """)
+    /// ?1 id. Returns status, lease_token, attempts.
+    static let leaseState = SQLStatement(
+        name: "leaseState", sql: "SELECT status, lease_token, attempts FROM images WHERE id = ?1")
+
+    // MARK: - Recovery and retry
+
+    /// ?1 now. In-flight rows whose lease expired: id, name, status, worker_id, lease_token, attempts.
+    static let expiredLeases = SQLStatement(
+        name: "expiredLeases",
+        sql: """
+            SELECT id, name, status, worker_id, lease_token, attempts FROM images
+            WHERE status IN ('pulling', 'converting') AND lease_expires_at < ?1
+            ORDER BY id
+            """)
+    /// ?1 now, ?2 a name, normalized name or digest. Failed rows go back to pending with fresh attempts.
+    static let retryFailed = SQLStatement(
+        name: "retryFailed",
+        sql: """
+            UPDATE images SET
+                status = 'pending', attempts = 0, next_attempt_at = 0, error = NULL, error_kind = NULL,
+                finished_at = NULL, updated_at = ?1
+            WHERE status = 'failed' AND (name = ?2 OR normalized_name = ?2 OR digest = ?2)
+            """)
+}

@@ -1,0 +1,53 @@
+import CCrypto
+import Foundation
+
+/// Streaming SHA-256 over libcrypto's EVP interface (about 1.4 GB/s with SHA-NI).
+///
+/// Owns one `EVP_MD_CTX`, freed in `deinit`. Not thread-safe: one hasher per stream.
+public final class SHA256 {
+    private let context: OpaquePointer
+
+    /// A fresh hasher.
+    public init() {
+        // Allocation fails only when out of memory, which Swift treats as fatal anyway.
+        guard let context = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new: out of memory") }
+        self.context = context
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    /// Adds `bytes` to the hash.
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        EVP_DigestUpdate(context, base, bytes.count)
+    }
+
+    /// Adds the bytes of a collection (convenience for small buffers such as `Data`).
+    public func update<Bytes: ContiguousBytes>(_ bytes: Bytes) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// The digest of everything added so far; the hasher starts over afterwards.
+    public func finalize() -> Digest {
+        var output = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, &output, &length)
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        let hex = "0123456789abcdef".utf8.map { $0 }
+        var text = [UInt8]()
+        text.reserveCapacity(64)
+        for byte in output {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0F)])
+        }
+        return Digest(sha256Hex: String(decoding: text, as: UTF8.self))
+    }
+
+    /// The SHA-256 digest of `bytes`.
+    public static func digest<Bytes: ContiguousBytes>(of bytes: Bytes) -> Digest {
+        let hasher = SHA256()
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+}

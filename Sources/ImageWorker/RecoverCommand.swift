@@ -1,0 +1,25 @@
+import ArgumentParser
+import ImageStore
+
+/// `image-worker recover`: returns rows of dead workers to the queue.
+struct RecoverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recover",
+        abstract: "Requeue rows whose worker stopped heartbeating (fail them at max_attempts).")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let queue = try await global.openQueue()
+        let rows = try await reportingErrors {
+            try await queue.recoverInterruptedBuilds(now: ImageQueue.nowMilliseconds())
+        }
+        if global.json {
+            try Output.json(rows)
+        } else if rows.isEmpty {
+            Output.line("no expired leases")
+        } else {
+            for row in rows { Output.line("\(row.id) \(row.name): \(row.outcome.rawValue): \(row.message)") }
+        }
+    }
+}

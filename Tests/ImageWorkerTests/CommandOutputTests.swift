@@ -1,0 +1,67 @@
+import Foundation
+import ImageStore
+import Testing
+
+/// The CLI's output contract: JSON keys, exit codes, the image_status view.
+@Suite final class CommandOutputTests: Sendable {
+    let directory: URL
+    let database: String
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("command-output-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        database = directory.appendingPathComponent("queue.db").path
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @discardableResult
+    func worker(_ arguments: [String]) async throws -> String {
+        try await Child.run(Child.imageWorker, arguments + ["--db", database], in: directory)
+    }
+
+    @Test("list --json is one array whose keys are the images columns")
+    func listKeys() async throws {
+        try await worker(["enqueue", "alpine:3.18", "--format", "cpio", "--priority", "3"])
+        let data = Data(try await worker(["list", "--json"]).utf8)
+        let rows = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        let columns = try await Child.run(
+            "/usr/bin/sqlite3", [database, "SELECT name FROM pragma_table_info('images') ORDER BY name"], in: directory)
+        #expect(rows.count == 1)
+        #expect(rows.first?.keys.sorted() == columns.split(separator: "\n").map(String.init))
+        #expect(rows.first?["format"] as? String == "cpio")
+    }
+
+    @Test("exit codes: 1 for an unknown image, 64 for a bad format")
+    func exitCodes() async throws {
+        let unknown = try Child(Child.imageWorker, ["status", "nope", "--db", database], in: directory)
+        #expect(try await unknown.wait() == 1)
+        #expect(unknown.stderr == "image-worker: image nope: not in the queue; enqueue it first\n")
+        let usage = try Child(Child.imageWorker, ["enqueue", "x", "--format", "zip", "--db", database], in: directory)
+        #expect(try await usage.wait() == 64)
+    }
+
+    @Test("sqlite3 -box shows queue_position after mixed priorities and a claim")
+    func imageStatusView() async throws {
+        for (name, priority) in [("low", "0"), ("high", "9"), ("mid", "4"), ("low2", "0")] {
+            try await worker(["enqueue", name, "--priority", priority])
+        }
+        let queue = try await ImageQueue.open(path: database)
+        #expect(try await queue.claim(workerID: "t:1:1", now: ImageQueue.nowMilliseconds())?.name == "high")
+        let box = try await Child.run(
+            "/usr/bin/sqlite3", ["-box", database, "SELECT name, status, queue_position FROM image_status ORDER BY id"],
+            in: directory)
+        let cells = box.split(separator: "\n").map { line in
+            line.split(separator: "│").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }.filter { $0.count == 3 }
+        #expect(
+            cells == [
+                ["name", "status", "queue_position"], ["low", "pending", "2"], ["mid", "pending", "1"],
+                ["low2", "pending", "3"],
+            ])
+        #expect(box.split(separator: "\n").contains { $0.contains("high") && $0.contains("pulling") })
+    }
+}

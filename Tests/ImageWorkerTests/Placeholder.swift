@@ -1,9 +1,0 @@
-import Testing
-@testable import ImageStore
-
-@Suite struct WorkerPlaceholder {
-    @Test("the blocking executor runs work off the cooperative pool") func executor() async throws {
-        let value = try await BlockingExecutor.shared.run { 21 * 2 }
-        #expect(value == 42)
-    }
-}
