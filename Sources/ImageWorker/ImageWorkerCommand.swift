@@ -13,6 +13,7 @@ struct ImageWorkerCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             // Subcommands, one per file; keep this list sorted by pipeline stage.
+            ExportTreeCommand.self,
         ]
     )
 }
