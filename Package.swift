@@ -54,7 +54,7 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "CCrypto", "CXattr"]),
         .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore"]),
     ]
 )
