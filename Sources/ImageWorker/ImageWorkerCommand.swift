@@ -18,6 +18,7 @@ struct ImageWorkerCommand: AsyncParsableCommand {
             InspectCommand.self,
             FetchCommand.self,
             ImportCommand.self,
+            ExportTreeCommand.self,
         ]
     )
 }

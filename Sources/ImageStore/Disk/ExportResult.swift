@@ -1,0 +1,20 @@
+/// What an export produced.
+public struct ExportResult: Sendable, Equatable {
+    /// The disk file, at its final path.
+    public let path: String
+    /// Bytes the file occupies on the host filesystem (`st_blocks × 512`; less than
+    /// ``apparentBytes`` for a sparse ext4 file).
+    public let allocatedBytes: UInt64
+    /// The file's size (`st_size`): what a VM sees as the disk size.
+    public let apparentBytes: UInt64
+    /// Wall time of the export.
+    public let duration: Duration
+
+    /// Collects the figures of one export.
+    public init(path: String, allocatedBytes: UInt64, apparentBytes: UInt64, duration: Duration) {
+        self.path = path
+        self.allocatedBytes = allocatedBytes
+        self.apparentBytes = apparentBytes
+        self.duration = duration
+    }
+}
