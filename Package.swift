@@ -26,12 +26,13 @@ let package = Package(
             name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CXattr"),
 
         .target(name: "Migrations", exclude: ["README.md"]),
         .target(
             name: "ImageStore",
             dependencies: [
-                "CSQLite", "CCurl", "CArchive", "CCrypto", "Migrations",
+                "CSQLite", "CCurl", "CArchive", "CCrypto", "CXattr", "Migrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -52,7 +53,7 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "CXattr"]),
         .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore"]),
     ]
 )
