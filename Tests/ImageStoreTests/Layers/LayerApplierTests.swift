@@ -11,7 +11,7 @@ struct LayerApplierTests {
         scratch = try LayerScratch()
     }
 
-    private func names(_ tree: [String: TreeNode]) -> Set<String> { Set(tree.keys) }
+    private func names(_ tree: [String: FileNode]) -> Set<String> { Set(tree.keys) }
 
     @Test("a whiteout removes the lower entry, whole directories included, and never appears itself")
     func whiteout() async throws {

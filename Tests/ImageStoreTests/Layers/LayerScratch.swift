@@ -62,13 +62,13 @@ final class LayerScratch {
 
     /// Everything outside the root filesystem: the sentinel tree (its own directory included)
     /// and the names in the base and scratch directories.
-    func outsideSnapshot() throws -> [String: TreeNode] {
+    func outsideSnapshot() throws -> [String: FileNode] {
         var snapshot = TreeSnapshot.take(outside)
         let manager = FileManager.default
         let names = try manager.contentsOfDirectory(atPath: base.path).map { "base:" + $0 }
             + manager.contentsOfDirectory(atPath: scratch.path).map { "scratch:" + $0 }
         for name in names {
-            snapshot[name] = TreeNode(
+            snapshot[name] = FileNode(
                 type: "?", mode: 0, uid: 0, gid: 0, size: 0, content: nil, linkTarget: nil, rdevMajor: 0, rdevMinor: 0,
                 mtimeSeconds: 0, mtimeNanoseconds: 0, inode: 0, links: 0, xattrs: [:])
         }
@@ -76,5 +76,5 @@ final class LayerScratch {
     }
 
     /// The tree of the root filesystem.
-    func tree() -> [String: TreeNode] { TreeSnapshot.take(root) }
+    func tree() -> [String: FileNode] { TreeSnapshot.take(root) }
 }

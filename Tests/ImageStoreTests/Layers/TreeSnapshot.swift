@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 
 /// One file as `lstat`, `readlink` and `llistxattr` see it.
-struct TreeNode: Equatable, CustomStringConvertible {
+struct FileNode: Equatable, CustomStringConvertible {
     var type: Character  // f d l p c b s
     var mode: UInt32  // permission bits incl. setuid/setgid/sticky
     var uid: UInt32
@@ -27,14 +27,14 @@ struct TreeNode: Equatable, CustomStringConvertible {
 /// Walks a directory tree without following symlinks; keys are paths relative to the root,
 /// UTF-8 where valid and `\xNN` for other bytes.
 enum TreeSnapshot {
-    static func take(_ root: URL) -> [String: TreeNode] {
-        var result: [String: TreeNode] = [:]
+    static func take(_ root: URL) -> [String: FileNode] {
+        var result: [String: FileNode] = [:]
         walk(Array(root.path.utf8), relative: [], into: &result)
         return result
     }
 
     /// The paths holding the same inode, for paths that share one.
-    static func inodeGroups(_ tree: [String: TreeNode]) -> Set<[String]> {
+    static func inodeGroups(_ tree: [String: FileNode]) -> Set<[String]> {
         var groups: [UInt64: [String]] = [:]
         for (path, node) in tree where node.type != "d" { groups[node.inode, default: []].append(path) }
         return Set(groups.values.filter { $0.count > 1 }.map { $0.sorted() })
@@ -45,7 +45,7 @@ enum TreeSnapshot {
         return bytes.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }.joined()
     }
 
-    private static func walk(_ absolute: [UInt8], relative: [UInt8], into result: inout [String: TreeNode]) {
+    private static func walk(_ absolute: [UInt8], relative: [UInt8], into result: inout [String: FileNode]) {
         guard let node = describe(absolute) else { return }
         result[relative.isEmpty ? "." : display(relative)] = node
         guard node.type == "d", let stream = opendir(cString(absolute)) else { return }
@@ -57,7 +57,7 @@ enum TreeSnapshot {
         }
     }
 
-    private static func describe(_ path: [UInt8]) -> TreeNode? {
+    private static func describe(_ path: [UInt8]) -> FileNode? {
         var info = stat()
         guard lstat(cString(path), &info) == 0 else { return nil }
         let type: Character
@@ -87,7 +87,7 @@ enum TreeSnapshot {
             target = buffer.prefix(max(0, count)).map { UInt8(bitPattern: $0) }
         }
         let rdev = UInt64(info.st_rdev)
-        return TreeNode(
+        return FileNode(
             type: type, mode: UInt32(info.st_mode) & 0o7777, uid: info.st_uid, gid: info.st_gid,
             size: Int64(info.st_size), content: content, linkTarget: target,
             rdevMajor: UInt32(((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfff)),
