@@ -239,9 +239,13 @@ def merged_tree(layers):
 
 
 def tree_json(tree):
-    out = {}
+    """Bytes-keyed nodes to the expected.json tree; hardlink groups are renumbered
+    1, 2, ... by first appearance in sorted path order, so trees compare with ==."""
+    out, renumber = {}, {}
     for raw in sorted(tree):
         node = dict(tree[raw])
+        if "link" in node:
+            node["link"] = renumber.setdefault(node["link"], len(renumber) + 1)
         try:
             key = raw.decode("utf-8")
         except UnicodeDecodeError:
