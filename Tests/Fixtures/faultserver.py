@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A read-only registry over an OCI image layout that injects HTTP faults.
 
-Usage: faultserver.py --layout DIR --info FILE [--faults JSON]
+Usage: faultserver.py --layout DIR --info FILE [--faults JSON] [--remove-on-exit DIR2]
 
 Serves GET /v2/, HEAD/GET /v2/<name>/manifests/<tag|digest> (Content-Type from
 the descriptor, Docker-Content-Digest) and HEAD/GET /v2/<name>/blobs/<digest>
@@ -29,6 +29,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -188,6 +189,7 @@ def main():
     parser.add_argument("--layout", required=True)
     parser.add_argument("--info", required=True)
     parser.add_argument("--faults", default="[]")
+    parser.add_argument("--remove-on-exit", help="a directory to delete on exit (the caller's scratch)")
     args = parser.parse_args()
     faults = Faults(json.loads(args.faults))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(Layout(args.layout), faults))
@@ -204,6 +206,8 @@ def main():
     while not stop.wait(0.5) and os.getppid() == parent:
         pass  # also stop when the test process died without stopping us
     server.shutdown()
+    if args.remove_on_exit:
+        shutil.rmtree(args.remove_on_exit, ignore_errors=True)
     return 0
 
 

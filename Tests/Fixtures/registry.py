@@ -2,7 +2,7 @@
 """Runs Debian's docker-registry on a free 127.0.0.1 port for tests.
 
 Usage: registry.py --dir DIR --info FILE [--auth plain|basic|token] [--tls]
-                   [--user U --password P]
+                   [--user U --password P] [--remove-on-exit DIR2]
 
 DIR is owned by this process: config, storage, certificates and logs go there
 and it is removed on exit. When the registry answers GET /v2/, FILE is written
@@ -196,6 +196,7 @@ def main():
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--user", default="fixture")
     parser.add_argument("--password", default="fixture-password")
+    parser.add_argument("--remove-on-exit", help="a directory to delete on exit (the caller's scratch)")
     args = parser.parse_args()
     directory = os.path.abspath(args.dir)
     os.makedirs(directory, exist_ok=True)
@@ -268,6 +269,8 @@ def main():
         if token_server:
             token_server.shutdown()
         shutil.rmtree(directory, ignore_errors=True)
+        if args.remove_on_exit:
+            shutil.rmtree(args.remove_on_exit, ignore_errors=True)
 
 
 if __name__ == "__main__":
