@@ -7,7 +7,8 @@ digest is reproducible. Beside each layout an expected.json describes the merged
 tree, computed here from the same entry list by a small model of the OCI
 whiteout rules, independent of image-worker's code. See docs/fixtures.md.
 
-Usage: mkimage.py OUTDIR [--large]
+Usage: mkimage.py OUTDIR [--set=regular|--set=large]
+(regular: multilayer*, multiarch*; large: the 200 MiB image alone)
 """
 
 import base64
@@ -178,12 +179,12 @@ def tar_bytes(entries):
     return buf.getvalue()
 
 
-def compress(raw, kind):
+def compress(raw, kind, level=6):
     if kind == "none":
         return raw
     if kind == "gzip":
         out = io.BytesIO()
-        with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as g:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=level) as g:
             g.write(raw)
         return out.getvalue()
     return subprocess.run(["zstd", "-q", "-3", "-c", "--no-check"], input=raw,
@@ -305,10 +306,10 @@ def config_for(name, raw_layers, arch="amd64", docker=False):
     }
 
 
-def image_manifest(layout, name, layers, compression, arch="amd64", docker=False):
+def image_manifest(layout, name, layers, compression, arch="amd64", docker=False, level=6):
     raws = [tar_bytes(entries) for entries in layers]
     layer_type = DOCKER_LAYER if docker else OCI_LAYER[compression]
-    descs = [layout.blob(compress(r, compression), layer_type) for r in raws]
+    descs = [layout.blob(compress(r, compression, level), layer_type) for r in raws]
     config = layout.json_blob(config_for(name, raws, arch, docker), DOCKER_CONFIG if docker else OCI_CONFIG)
     manifest = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST if docker else OCI_MANIFEST,
                 "config": config, "layers": descs}
@@ -319,9 +320,9 @@ def image_manifest(layout, name, layers, compression, arch="amd64", docker=False
                   "tree": merged_tree(layers)}
 
 
-def build_single(out, name, layers, compression="gzip", docker=False):
+def build_single(out, name, layers, compression="gzip", docker=False, level=6):
     layout = Layout(os.path.join(out, name))
-    desc, info = image_manifest(layout, name, layers, compression, docker=docker)
+    desc, info = image_manifest(layout, name, layers, compression, docker=docker, level=level)
     layout.finish(desc, dict({"format": 1, "image": name, "mediaType": desc["mediaType"]}, **info))
 
 
@@ -340,13 +341,17 @@ def build_index(out, name, base, docker=False):
 
 
 def build_large(out):
+    """One gzip layer (level 1) holding a 200 MiB incompressible file."""
     data = det_bytes(200, 200 << 20)
     layers = [[d("data"), f("data/large.bin", data)]]
-    build_single(out, "large", layers, "gzip")
+    build_single(out, "large", layers, "gzip", level=1)
 
 
 def main():
     out = sys.argv[1]
+    if "--set=large" in sys.argv[2:]:
+        build_large(out)
+        return
     base, two, three = base_layer(), layer_two(), layer_three()
     layers = [base, two, three]
     build_single(out, "multilayer", layers, "gzip")
@@ -355,8 +360,6 @@ def main():
     build_single(out, "multilayer-docker", layers, "gzip", docker=True)
     build_index(out, "multiarch", base)
     build_index(out, "multiarch-docker", base, docker=True)
-    if "--large" in sys.argv[2:]:
-        build_large(out)
 
 
 if __name__ == "__main__":
