@@ -53,7 +53,8 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "CXattr"]),
-        .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore"]),
+        .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport", "CXattr"]),
+        .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore", "TestSupport"]),
     ]
 )
