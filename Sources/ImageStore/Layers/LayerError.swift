@@ -1,0 +1,76 @@
+/// Why a layer could not be applied to a root filesystem directory.
+///
+/// Every case that comes from the layer's content names the layer digest and the entry path.
+public enum LayerError: ClassifiedError, Equatable {
+    /// The layer's media type is not a tar, tar+gzip or tar+zstd layer.
+    case unsupportedMediaType(layer: Digest, mediaType: String)
+    /// The layer blob could not be opened.
+    case unreadable(layer: Digest, file: String, message: String)
+    /// The archive is truncated or corrupt; `path` is the last entry read, if any.
+    case corruptArchive(layer: Digest, path: String?, message: String)
+    /// The entry path is empty, contains `..`, or would otherwise leave the root.
+    case unsafePath(layer: Digest, path: String, reason: String)
+    /// A directory component of the entry path is a symlink; writing through it is refused.
+    case symlinkInPath(layer: Digest, path: String, component: String)
+    /// A directory component of the entry path exists and is not a directory.
+    case notADirectory(layer: Digest, path: String, component: String)
+    /// A hardlink target is missing, a directory, or outside the root.
+    case invalidHardlink(layer: Digest, path: String, target: String, reason: String)
+    /// A header value is out of range (uid, gid, size) or the entry type is not supported.
+    case invalidEntry(layer: Digest, path: String, reason: String)
+    /// A configured limit (bytes, entries, path length) would be exceeded.
+    case limitExceeded(layer: Digest, path: String, limit: String)
+    /// The process lacks a privilege needed for exact ownership or device nodes.
+    case missingPrivilege(capabilities: [String])
+    /// A file system call failed on an entry.
+    case fileSystem(layer: Digest, path: String, operation: String, errno: Int32, message: String)
+    /// The root filesystem directory cannot be opened.
+    case rootUnusable(path: String, message: String)
+
+    /// Content problems are permanent; running out of space, memory or descriptors is transient.
+    public var kind: ErrorKind {
+        switch self {
+        case .fileSystem(_, _, _, let code, _) where LayerError.transientErrnos.contains(code):
+            return .transient(retryAfter: nil)
+        case .unreadable:
+            return .transient(retryAfter: nil)
+        default:
+            return .permanent
+        }
+    }
+
+    /// ENOSPC, EDQUOT, EIO, ENOMEM, EMFILE, ENFILE.
+    private static let transientErrnos: Set<Int32> = [28, 122, 5, 12, 24, 23]
+
+    public var description: String {
+        switch self {
+        case .unsupportedMediaType(let layer, let mediaType):
+            return "layer \(layer): media type \(mediaType) is not a tar layer; only tar, tar+gzip and tar+zstd are supported"
+        case .unreadable(let layer, let file, let message):
+            return "layer \(layer): cannot read blob \(file): \(message); fetch the image again"
+        case .corruptArchive(let layer, let path, let message):
+            let after = path.map { " after entry \"\($0)\"" } ?? ""
+            return "layer \(layer): archive is truncated or corrupt\(after): \(message); fetch the image again or rebuild it"
+        case .unsafePath(let layer, let path, let reason):
+            return "layer \(layer) entry \"\(path)\": refused, \(reason); the layer is hostile or broken, rebuild the image"
+        case .symlinkInPath(let layer, let path, let component):
+            return "layer \(layer) entry \"\(path)\": refused, \"\(component)\" is a symlink and is never followed; rebuild the image"
+        case .notADirectory(let layer, let path, let component):
+            return "layer \(layer) entry \"\(path)\": refused, \"\(component)\" is not a directory; rebuild the image"
+        case .invalidHardlink(let layer, let path, let target, let reason):
+            return "layer \(layer) entry \"\(path)\": hardlink to \"\(target)\" refused, \(reason); rebuild the image"
+        case .invalidEntry(let layer, let path, let reason):
+            return "layer \(layer) entry \"\(path)\": \(reason); rebuild the image"
+        case .limitExceeded(let layer, let path, let limit):
+            return "layer \(layer) entry \"\(path)\": \(limit); raise the limit only if the image is trusted"
+        case .missingPrivilege(let capabilities):
+            return "apply layers: process lacks \(capabilities.joined(separator: ", ")), needed for exact owners, "
+                + "modes and device nodes; run the worker as root"
+        case .fileSystem(let layer, let path, let operation, let code, let message):
+            return "layer \(layer) entry \"\(path)\": \(operation) failed with errno \(code) (\(message)); "
+                + "check free space and permissions of the scratch directory"
+        case .rootUnusable(let path, let message):
+            return "apply layers: cannot open root directory \(path): \(message); check the scratch directory"
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// One layer blob to apply: its digest (for messages), media type and file.
+public struct LayerSource: Sendable, Equatable {
+    /// The layer descriptor's digest.
+    public var digest: Digest
+    /// The layer descriptor's media type; decides nothing but whether it is a tar layer.
+    public var mediaType: String
+    /// The blob file (compressed or not, as the media type says).
+    public var file: URL
+
+    public init(digest: Digest, mediaType: String, file: URL) {
+        self.digest = digest
+        self.mediaType = mediaType
+        self.file = file
+    }
+}
+
+/// What applying layers did.
+public struct LayerStatistics: Sendable, Equatable {
+    /// Layers applied.
+    public var layers = 0
+    /// Tar entries read, whiteouts included.
+    public var entries = 0
+    /// Declared bytes of regular files written.
+    public var bytes: Int64 = 0
+    /// Whiteout and opaque markers processed.
+    public var whiteouts = 0
+
+    public init() {}
+}

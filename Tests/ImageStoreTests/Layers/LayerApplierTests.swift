@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+
+@testable import ImageStore
+
+@Suite("LayerApplier semantics")
+struct LayerApplierTests {
+    let scratch: LayerScratch
+
+    init() throws {
+        scratch = try LayerScratch()
+    }
+
+    private func names(_ tree: [String: FileNode]) -> Set<String> { Set(tree.keys) }
+
+    @Test("a whiteout removes the lower entry, whole directories included, and never appears itself")
+    func whiteout() async throws {
+        try await scratch.apply("sem-whiteout")
+        #expect(names(scratch.tree()) == [".", "a", "a/f2"])
+    }
+
+    @Test("an opaque marker hides lower children wherever it sits in the tar", arguments: ["sem-opaque-first", "sem-opaque-last"])
+    func opaque(_ name: String) async throws {
+        try await scratch.apply(name)
+        let tree = scratch.tree()
+        #expect(names(tree) == [".", "d", "d/new", "d/sub", "d/sub/new2", "keep"])
+        #expect(tree["d/sub/new2"]?.content == Array("n2".utf8))
+    }
+
+    @Test("whiteouts never remove entries of their own layer, only the lower children under them")
+    func sameLayer() async throws {
+        try await scratch.apply("sem-whiteout-same-layer")
+        let tree = scratch.tree()
+        #expect(names(tree) == [".", "d", "d/g", "f"])
+        #expect(tree["f"]?.content == Array("same".utf8))
+    }
+
+    @Test("a whiteout works without an entry for its parent; a missing parent is not created, an opaque one is")
+    func noParentEntry() async throws {
+        try await scratch.apply("sem-whiteout-no-parent-entry")
+        #expect(names(scratch.tree()) == [".", "p", "p/q", "p/q/keep", "opq"])
+    }
+
+    @Test("hardlinks reach this and lower layers and keep the inode they were made from")
+    func hardlinks() async throws {
+        try await scratch.apply("sem-hardlinks")
+        let tree = scratch.tree()
+        #expect(TreeSnapshot.inodeGroups(tree) == [["f1", "h1", "h3"]])
+        #expect(tree["h2"]?.content == Array("B".utf8))
+        #expect(tree["f2"]?.content == Array("C".utf8))
+        #expect(tree["f1"]?.links == 3)
+        #expect(tree["h2"]?.links == 1)
+    }
+
+    @Test("a directory replaced by a file and back; a directory over a directory keeps children and takes metadata")
+    func replacement() async throws {
+        try await scratch.apply("sem-replace")
+        let tree = scratch.tree()
+        #expect(names(tree) == [".", "x", "y", "y/c", "s"])
+        #expect(tree["x"]?.type == "f")
+        #expect(tree["x"]?.content == Array("now a file".utf8))
+        #expect(tree["y"]?.type == "d")
+        #expect(tree["y"]?.mode == 0o700)
+        #expect(tree["y"]?.uid == 5)
+        #expect(tree["y"]?.gid == 6)
+        #expect(tree["s"]?.type == "d")
+    }
+
+    @Test("owners, setuid/setgid/sticky, capabilities, devices, FIFOs, times, symlinks and odd names are exact")
+    func metadata() async throws {
+        let statistics = try await scratch.apply("sem-metadata")
+        #expect(statistics.entries == 16)
+        let tree = scratch.tree()
+        let setuid = try #require(tree["bin/setuid"])
+        #expect(setuid.mode == 0o4755 && setuid.uid == 1000 && setuid.gid == 1000)
+        #expect(tree["shared"]?.mode == 0o2775 && tree["shared"]?.gid == 50)
+        #expect(tree["tmp"]?.mode == 0o1777)
+        let ping = try #require(tree["bin/ping"])
+        #expect(ping.uid == 1000)
+        let capability: [UInt8] = [1, 0, 0, 2, 0, 4, 0, 0] + [UInt8](repeating: 0, count: 12)
+        #expect(ping.xattrs["security.capability"] == capability)
+        #expect(ping.xattrs["user.note"] == Array("hello".utf8))
+        #expect(tree["dev/null"].map { ($0.type, $0.rdevMajor, $0.rdevMinor, $0.mode) } ?? ("?", 0, 0, 0) == ("c", 1, 3, 0o666))
+        #expect(tree["dev/sda"].map { ($0.type, $0.rdevMajor, $0.rdevMinor, $0.gid) } ?? ("?", 0, 0, 0) == ("b", 8, 0, 6))
+        #expect(tree["run/fifo"]?.type == "p" && tree["run/fifo"]?.mode == 0o620)
+        #expect(tree["times/file"].map { ($0.mtimeSeconds, $0.mtimeNanoseconds) } ?? (0, 0) == (1_600_000_000, 123_456_789))
+        #expect(tree["times"].map { ($0.mtimeSeconds, $0.mtimeNanoseconds, $0.mode) } ?? (0, 0, 0) == (1_500_000_000, 500_000_000, 0o750))
+        #expect(tree["."]?.mtimeSeconds == 1_700_000_000)
+        #expect(tree["links/rel"]?.linkTarget == Array("../bin/setuid".utf8))
+        #expect(tree["links/rel"].map { ($0.uid, $0.gid, $0.mtimeSeconds) } ?? (0, 0, 0) == (7, 8, 1_700_000_000))
+        #expect(tree["links/abs"]?.linkTarget == Array("/etc/does-not-exist".utf8))
+        #expect(tree["links/dotdot"]?.linkTarget == Array("../../../../outside".utf8))
+        #expect(tree["names/caf\\xe9"]?.content == Array("latin1".utf8))
+        #expect(tree["names/\u{e9}t\u{e9}"]?.content == Array("utf8".utf8))
+        #expect(tree["names/\(String(repeating: "d", count: 150))/\(String(repeating: "f", count: 200))"]?.content == Array("long".utf8))
+    }
+
+    @Test("GNU long names and non-UTF-8 names survive byte for byte")
+    func gnuNames() async throws {
+        try await scratch.apply("sem-gnu-names")
+        let tree = scratch.tree()
+        #expect(tree["gnu/caf\\xe9"]?.content == Array("gnu-latin1".utf8))
+        #expect(tree["gnu/" + String(repeating: "n", count: 180)]?.content == Array("gnu-long".utf8))
+    }
+
+    @Test("gzip and zstd layers are read", arguments: [("sem-gzip", "z/gz", "gzip data"), ("sem-zstd", "z/zst", "zstd data")])
+    func compressed(_ name: String, _ path: String, _ unit: String) async throws {
+        let statistics = try await scratch.apply(name)
+        #expect(scratch.tree()[path]?.content == Array(String(repeating: unit, count: 1000).utf8))
+        #expect(statistics.bytes == Int64(unit.utf8.count * 1000))
+    }
+
+    @Test("a media type that is not a tar layer is refused before anything is written")
+    func mediaType() async throws {
+        let source = LayerSource(
+            digest: LayerScratch.digest(1), mediaType: "application/vnd.oci.image.config.v1+json",
+            file: scratch.tars.appendingPathComponent("none"))
+        await #expect(throws: LayerError.unsupportedMediaType(layer: LayerScratch.digest(1), mediaType: source.mediaType)) {
+            try await LayerApplier().apply(layers: [source], to: scratch.root)
+        }
+    }
+
+    @Test("a missing blob is a transient error naming the layer")
+    func missingBlob() async throws {
+        let source = LayerSource(
+            digest: LayerScratch.digest(2), mediaType: MediaType.ociLayer, file: scratch.tars.appendingPathComponent("none"))
+        let error = await #expect(throws: LayerError.self) {
+            try await LayerApplier().apply(layers: [source], to: scratch.root)
+        }
+        #expect(error?.kind.isTransient == true)
+        #expect(error?.description.contains(LayerScratch.digest(2).description) == true)
+    }
+}
+
+@Suite("LayerApplier cancellation")
+struct LayerApplierCancellationTests {
+    @Test("a cancelled task applies nothing and throws CancellationError")
+    func cancelled() async throws {
+        let scratch = try LayerScratch()
+        let layers = try scratch.layers("sem-whiteout")
+        withUnsafeCurrentTask { $0?.cancel() }
+        await #expect(throws: CancellationError.self) {
+            try await LayerApplier().apply(layers: layers, to: scratch.root)
+        }
+        #expect(Set(scratch.tree().keys) == ["."])
+    }
+}
