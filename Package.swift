@@ -26,10 +26,7 @@ let package = Package(
             name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-<<<<<<< HEAD
-        // glibc's sys/xattr.h (llistxattr, lgetxattr), for the Disk stage's tree walk.
-=======
->>>>>>> layers
+        // glibc's sys/xattr.h: lsetxattr for Layers, llistxattr/lgetxattr for Disk.
         .systemLibrary(name: "CXattr"),
 
         .target(name: "Migrations", exclude: ["README.md"]),
@@ -57,13 +54,8 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
-<<<<<<< HEAD
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "CCrypto", "CXattr"]),
-        .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore"]),
-=======
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport", "CXattr"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport", "CCrypto", "CXattr"]),
         .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore", "TestSupport"]),
->>>>>>> layers
     ]
 )
