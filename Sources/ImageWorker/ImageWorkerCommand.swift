@@ -12,13 +12,10 @@ struct ImageWorkerCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            // Subcommands, one per file; keep this list sorted by pipeline stage.
-            MigrateCommand.self, EnqueueCommand.self, ListCommand.self, StatusCommand.self,
-            RetryCommand.self, RecoverCommand.self, BenchQueueCommand.self, QueueDrillCommand.self,
-            InspectCommand.self,
-            FetchCommand.self,
-            ImportCommand.self,
-            ExportTreeCommand.self,
+            MigrateCommand.self, EnqueueCommand.self, PullCommand.self, ListCommand.self, StatusCommand.self,
+            RetryCommand.self, DeleteCommand.self, WorkerCommand.self, RecoverCommand.self, GCCommand.self,
+            UsageCommand.self, InspectCommand.self, FetchCommand.self, ImportCommand.self, ExportCommand.self,
+            ExportTreeCommand.self, BenchQueueCommand.self, QueueDrillCommand.self,
         ]
     )
 }

@@ -28,11 +28,27 @@ extension ContentStore {
     ///
     /// - Throws: `ContentStoreError.fileSystem`, `.invalidLayout`.
     public func tag(_ descriptor: Descriptor, name: String) async throws {
-        let store = self
-        try await BlockingExecutor.shared.run { try store.tagBlocking(descriptor, name: name) }
+        try await updateIndex { entries in
+            var entry = descriptor
+            entry.annotations = (entry.annotations ?? [:]).merging([Self.refNameAnnotation: name]) { $1 }
+            return entries.filter { $0.annotations?[Self.refNameAnnotation] != name } + [entry]
+        }
     }
 
-    private func tagBlocking(_ descriptor: Descriptor, name: String) throws(ContentStoreError) {
+    /// Drops the index.json entries whose digest `shouldRemove` picks (garbage collection).
+    ///
+    /// - Throws: `ContentStoreError.fileSystem`, `.invalidLayout`.
+    public func removeIndexEntries(where shouldRemove: @escaping @Sendable (Digest) -> Bool) async throws {
+        try await updateIndex { entries in entries.filter { !shouldRemove($0.digest) } }
+    }
+
+    /// Rewrites index.json under the lock with what `transform` makes of its entries.
+    private func updateIndex(_ transform: @escaping @Sendable ([Descriptor]) -> [Descriptor]) async throws {
+        let store = self
+        try await BlockingExecutor.shared.run { try store.updateIndexBlocking(transform) }
+    }
+
+    private func updateIndexBlocking(_ transform: ([Descriptor]) -> [Descriptor]) throws(ContentStoreError) {
         let lockPath = root.appendingPathComponent("index.json.lock").path
         let lock = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard lock >= 0 else { throw .fileSystem(path: lockPath, operation: "open", code: errno) }
@@ -40,10 +56,7 @@ extension ContentStore {
         while flock(lock, LOCK_EX) != 0 {
             guard errno == EINTR else { throw .fileSystem(path: lockPath, operation: "flock", code: errno) }
         }
-        var entries = try indexEntries().filter { $0.annotations?[Self.refNameAnnotation] != name }
-        var entry = descriptor
-        entry.annotations = (entry.annotations ?? [:]).merging([Self.refNameAnnotation: name]) { $1 }
-        entries.append(entry)
+        let entries = transform(try indexEntries())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data: Data

@@ -156,7 +156,7 @@ public struct ImageQueue: Sendable {
         try await fenced(Statements.release, claim, now: now)
     }
 
-    private func fenced(_ statement: SQLStatement, _ claim: Claim, now: Int, _ extra: [SQLiteValue] = [])
+    func fenced(_ statement: SQLStatement, _ claim: Claim, now: Int, _ extra: [SQLiteValue] = [])
         async throws
     {
         let arguments = Self.fence(claim, now: now) + extra

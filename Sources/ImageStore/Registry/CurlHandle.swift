@@ -41,14 +41,6 @@ struct TransferOptions: Sendable {
     var caFile: String?
 }
 
-/// Set from `withTaskCancellationHandler`; the XFERINFO callback aborts the transfer when set.
-final class CancellationFlag: Sendable {
-    private let state = Atomic<Bool>(false)
-
-    func cancel() { state.store(true, ordering: .relaxed) }
-    var isCancelled: Bool { state.load(ordering: .relaxed) }
-}
-
 /// Receives the body of a 2xx response: the status, then the bytes as they arrive.
 typealias BodyHandler = (_ status: Int, _ bytes: UnsafeRawBufferPointer) throws -> Void
 

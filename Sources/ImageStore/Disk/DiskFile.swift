@@ -1,0 +1,35 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Moving a finished disk file to its published path, and measuring it.
+public enum DiskFile {
+    /// Renames a complete, fsynced file to `destination` (same filesystem), creating the
+    /// directory, and fsyncs that directory so the rename survives a crash. Blocking.
+    ///
+    /// - Throws: ``DiskError/io(path:operation:errno:)``.
+    public static func moveIntoPlace(_ source: URL, to destination: URL) throws(DiskError) {
+        let directory = destination.deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: directory, operation: "mkdir", errno: AtomicOutput.posixCode(of: error))
+        }
+        guard rename(source.path, destination.path) == 0 else {
+            throw .io(path: destination.path, operation: "rename", errno: errno)
+        }
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .io(path: directory, operation: "open", errno: errno) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw .io(path: directory, operation: "fsync", errno: errno) }
+    }
+
+    /// Bytes `path` takes on disk (allocated blocks, not apparent size); 0 when missing.
+    public static func allocatedBytes(_ path: String) -> Int64 {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return 0 }
+        return Int64(info.st_blocks) * 512
+    }
+}

@@ -1,0 +1,31 @@
+/// One row of the `artifacts` table: the disk file of one manifest digest in one format.
+public struct Artifact: Sendable, Equatable, Codable {
+    public var id: Int
+    public var manifestDigest: String
+    public var format: String
+    /// `building` or `ready`.
+    public var state: String
+    /// The final path (set when the conversion starts, complete once `state` is ready).
+    public var path: String?
+    /// Allocated bytes of the disk file.
+    public var sizeBytes: Int?
+    /// The image config object, JSON.
+    public var configJSON: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, format, state, path
+        case manifestDigest = "manifest_digest"
+        case sizeBytes = "size_bytes"
+        case configJSON = "config_json"
+    }
+}
+
+/// What ``ImageQueue/acquireBuild(_:manifestDigest:format:path:now:)`` found.
+public enum BuildLock: Sendable, Equatable {
+    /// The disk exists: share it.
+    case ready(artifactID: Int, path: String)
+    /// This claim converts; publish or abandon artifact `artifactID`.
+    case acquired(artifactID: Int)
+    /// Another live worker is converting the same digest and format.
+    case busy
+}

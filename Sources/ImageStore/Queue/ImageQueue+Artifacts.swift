@@ -1,0 +1,179 @@
+/// Dedupe: one conversion and one disk file per (manifest digest, format), shared by every row
+/// that resolves to it. The builder of an artifact is a claim (image id + lease token); it is
+/// alive while that row is in flight under that token, so a crashed builder's conversion is
+/// taken over by the next claim without a separate lease.
+extension ImageQueue {
+    /// Records what the claim's name resolved to, so lookups by digest work while it builds.
+    /// - Throws: `QueueError.leaseLost`.
+    public func recordResolution(
+        _ claim: Claim, normalizedName: String, digest: String, manifestDigest: String, platform: String, now: Int
+    ) async throws {
+        try await fenced(
+            Statements.recordResolution, claim, now: now,
+            [.text(normalizedName), .text(digest), .text(manifestDigest), .text(platform)])
+    }
+
+    /// Records download progress for people following the row.
+    /// - Throws: `QueueError.leaseLost`.
+    public func recordProgress(_ claim: Claim, bytesDone: Int64, bytesTotal: Int64, now: Int) async throws {
+        try await fenced(
+            Statements.recordProgress, claim, now: now, [.integer(bytesDone), .integer(bytesTotal)])
+    }
+
+    /// Returns the row to pending until `notBefore` without using an attempt.
+    /// - Throws: `QueueError.leaseLost`.
+    public func deferClaim(_ claim: Claim, until notBefore: Int, now: Int) async throws {
+        try await fenced(Statements.deferClaim, claim, now: now, [.int(notBefore)])
+    }
+
+    /// Decides who converts `manifestDigest` in `format`, in one transaction.
+    ///
+    /// - Parameter path: the final path the disk will have; recorded at once so GC never takes
+    ///   the file for an orphan between its rename and publication.
+    /// - Returns: `.ready` to share a finished disk, `.acquired` to convert, `.busy` to wait.
+    /// - Throws: `QueueError.leaseLost` when the claim is no longer current, `StoreError`.
+    public func acquireBuild(_ claim: Claim, manifestDigest: String, format: String, path: String, now: Int)
+        async throws -> BuildLock
+    {
+        let lock: BuildLock? = try await connection.write { db in
+            guard try db.query(Statements.builderAlive, [.int(claim.id), .int(claim.token), .int(now)]).first?
+                .int("alive") == 1
+            else { return nil }
+            guard let row = try db.query(Statements.artifactFor, [.text(manifestDigest), .text(format)]).first else {
+                let inserted = try db.query(
+                    Statements.insertArtifact,
+                    [.text(manifestDigest), .text(format), .text(path), .int(claim.id), .int(claim.token), .int(now)])
+                return .acquired(artifactID: try inserted.first?.int("id") ?? 0)
+            }
+            let id = try row.int("id")
+            if try row.text("state") == "ready" {
+                return .ready(artifactID: id, path: try row.optionalText("path") ?? path)
+            }
+            let builder = try row.optionalInt("builder_image_id") ?? 0
+            let token = try row.optionalInt("builder_token") ?? 0
+            let alive = try db.query(Statements.builderAlive, [.int(builder), .int(token), .int(now)]).first?
+                .int("alive") == 1
+            if alive && !(builder == claim.id && token == claim.token) { return .busy }
+            _ = try db.execute(Statements.takeOverArtifact, [.int(id), .int(claim.id), .int(claim.token), .text(path)])
+            return .acquired(artifactID: id)
+        }
+        guard let lock else { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
+        return lock
+    }
+
+    /// Marks the row ready on an artifact that is already ready.
+    /// - Returns: `false` when the artifact was deleted meanwhile (convert it again).
+    /// - Throws: `QueueError.leaseLost`.
+    public func completeSharing(_ claim: Claim, artifactID: Int, now: Int) async throws -> Bool {
+        let result: Bool? = try await connection.write { db in
+            if try db.execute(Statements.completeWithArtifact, Self.fence(claim, now: now) + [.int(artifactID)]) == 1 {
+                return true
+            }
+            let alive = try db.query(Statements.builderAlive, [.int(claim.id), .int(claim.token), .int(now)]).first?
+                .int("alive") == 1
+            return alive ? false : nil
+        }
+        guard let result else { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
+        return result
+    }
+
+    /// Publishes a finished conversion and marks the claim's row ready, in one transaction.
+    /// The disk file must already be complete under its final path.
+    /// - Throws: `QueueError.leaseLost` (nothing changed) when the claim or the build was lost.
+    public func publish(_ claim: Claim, artifactID: Int, sizeBytes: Int64, configJSON: String, now: Int)
+        async throws
+    {
+        let published: Bool = try await connection.write { db in
+            guard
+                try db.execute(
+                    Statements.publishArtifact,
+                    [.int(artifactID), .int(claim.id), .int(claim.token), .integer(sizeBytes), .text(configJSON),
+                     .int(now)]) == 1,
+                try db.execute(Statements.completeWithArtifact, Self.fence(claim, now: now) + [.int(artifactID)]) == 1
+            else {
+                throw QueueError.leaseLost(id: claim.id, token: claim.token)
+            }
+            return true
+        }
+        _ = published
+    }
+
+    /// Drops the claim's unfinished conversion so another claim may start it.
+    public func abandonBuild(_ claim: Claim, artifactID: Int) async throws {
+        _ = try await connection.write { db in
+            try db.execute(Statements.abandonArtifact, [.int(artifactID), .int(claim.id), .int(claim.token)])
+        }
+    }
+
+    /// Every artifact row.
+    public func artifacts() async throws -> [Artifact] {
+        try await connection.read { db in
+            try db.query(Statements.allArtifacts).map { row in
+                Artifact(
+                    id: try row.int("id"), manifestDigest: try row.text("manifest_digest"),
+                    format: try row.text("format"), state: try row.text("state"),
+                    path: try row.optionalText("path"), sizeBytes: try row.optionalInt("size_bytes"),
+                    configJSON: try row.optionalText("config_json"))
+            }
+        }
+    }
+
+    /// Rows per status across the whole database.
+    public func countsByStatus() async throws -> [String: Int] {
+        try await connection.read { db in
+            var counts: [String: Int] = [:]
+            for row in try db.query(Statements.countsByStatus) { counts[try row.text("status")] = try row.int("count") }
+            return counts
+        }
+    }
+
+    /// In-flight claims as (id, lease token): their scratch directories are live.
+    public func inFlightClaims() async throws -> Set<String> {
+        try await connection.read { db in
+            Set(try db.query(Statements.inFlight).map { "\(try $0.int("id"))-\(try $0.int("lease_token"))" })
+        }
+    }
+
+    /// Drops conversions whose builder lost its row (run by recovery after requeueing).
+    public func abandonOrphanBuilds() async throws {
+        _ = try await connection.write { db in try db.execute(Statements.abandonOrphanBuilds) }
+    }
+
+    /// Deletes every row named `reference` (name, normalized name, digest or manifest digest)
+    /// and the artifacts no row points at any more.
+    /// - Returns: the deleted row count and the disk paths to remove now.
+    /// - Throws: `QueueError.notFound` when no row matched.
+    public func delete(_ reference: String) async throws -> (rows: Int, orphanPaths: [String]) {
+        let result: (Int, [String]) = try await connection.write { db in
+            let rows = try db.query(Statements.deleteImages, [.text(reference)]).count
+            let paths = try db.query(Statements.deleteUnreferencedArtifacts).compactMap { try $0.optionalText("path") }
+            return (rows, paths)
+        }
+        guard result.0 > 0 else { throw QueueError.notFound(reference: reference) }
+        return (result.0, result.1)
+    }
+
+    /// Digests some row or artifact still refers to (index and manifest digests).
+    public func referencedDigests() async throws -> Set<String> {
+        try await connection.read { db in
+            var digests = Set<String>()
+            for row in try db.query(Statements.referencedDigests) {
+                if let digest = try row.optionalText("digest") { digests.insert(digest) }
+                if let manifest = try row.optionalText("manifest_digest") { digests.insert(manifest) }
+            }
+            return digests
+        }
+    }
+}
+
+extension ImageQueue {
+    /// The row with `id`.
+    /// - Throws: `QueueError.notFound` when it was deleted, `StoreError`.
+    public func record(id: Int) async throws -> ImageRecord {
+        let row = try await connection.read { db in
+            try db.query(Statements.imageByID, [.int(id)]).first.map(ImageRecord.init(row:))
+        }
+        guard let row else { throw QueueError.notFound(reference: "id \(id)") }
+        return row
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import Logging
+import Synchronization
+
+extension Worker {
+    /// How one build attempt ended, for logs and the duration histogram.
+    enum Outcome: String {
+        case ready, shared, deferred, failed, requeued, released, lost
+    }
+
+    /// Builds one claimed row and records the outcome; never throws.
+    func build(_ claim: Claim) async {
+        var log = logger
+        log[metadataKey: "id"] = "\(claim.id)"
+        log[metadataKey: "image"] = "\(claim.name)"
+        log[metadataKey: "format"] = "\(claim.format)"
+        log[metadataKey: "attempt"] = "\(claim.attempts)"
+        log.info("claimed; status pulling")
+        let buildLog = log
+        let clock = ContinuousClock()
+        let start = clock.now
+        let scratch = manager.buildDirectory(for: claim)
+        let outcome: Outcome
+        do {
+            outcome = try await withHeartbeat(claim) { progress in
+                try await pipeline(claim, scratch: scratch, progress: progress, log: buildLog)
+            }
+        } catch {
+            outcome = await settle(claim, error: error, log: log)
+        }
+        try? await BlockingExecutor.shared.run { try FileManager.default.removeItem(at: scratch) }
+        let duration = clock.now - start
+        metrics.buildFinished(status: outcome.rawValue, duration: duration)
+        log.info("build finished", metadata: ["outcome": "\(outcome.rawValue)", "duration": "\(duration)"])
+    }
+
+    /// The pipeline of one claim. Throws whatever a stage threw; ``settle(_:error:log:)`` decides.
+    private func pipeline(_ claim: Claim, scratch: URL, progress: ProgressBox, log: Logger) async throws
+        -> Outcome
+    {
+        var log = log
+        let queue = manager.queue
+        let reference = try ImageReference(parsing: claim.name)
+        guard let format = DiskFormat(rawValue: claim.format) else { throw QueueError.unsupportedFormat(claim.format) }
+        let resolved = try await manager.resolve(reference)
+        let asked = resolved.indexDigest ?? resolved.manifestDigest
+        try await queue.recordResolution(
+            claim, normalizedName: reference.description, digest: asked.description,
+            manifestDigest: resolved.manifestDigest.description, platform: resolved.platform.description,
+            now: ImageQueue.nowMilliseconds())
+        log[metadataKey: "digest"] = "\(resolved.manifestDigest)"
+        log.info("resolved", metadata: ["normalized": "\(reference)", "platform": "\(resolved.platform)"])
+
+        let finalPath = manager.layout.diskPath(for: reference, manifestDigest: resolved.manifestDigest, format: format)
+        // A second pass covers an artifact deleted between acquiring and sharing it.
+        for _ in 0..<2 {
+            let lock = try await queue.acquireBuild(
+                claim, manifestDigest: resolved.manifestDigest.description, format: format.rawValue,
+                path: finalPath.path, now: ImageQueue.nowMilliseconds())
+            switch lock {
+            case .ready(let artifactID, let path):
+                if try await queue.completeSharing(claim, artifactID: artifactID, now: ImageQueue.nowMilliseconds()) {
+                    metrics.pullFinished(success: true, cacheHit: true)
+                    log.info("ready; sharing the disk of the same digest and format", metadata: ["path": "\(path)"])
+                    return .shared
+                }
+            case .busy:
+                let delay = configuration.busyRetryDelay.wholeMilliseconds
+                let now = ImageQueue.nowMilliseconds()
+                try await queue.deferClaim(claim, until: now + delay, now: now)
+                log.info("deferred; another worker is converting the same digest and format")
+                return .deferred
+            case .acquired(let artifactID):
+                do {
+                    try await convert(
+                        claim, reference: reference, format: format, artifactID: artifactID, finalPath: finalPath,
+                        scratch: scratch, progress: progress, log: log)
+                    return .ready
+                } catch {
+                    try? await queue.abandonBuild(claim, artifactID: artifactID)
+                    throw error
+                }
+            }
+        }
+        throw QueueError.leaseLost(id: claim.id, token: claim.token)
+    }
+
+    /// Pulls, converts and publishes: the claim holds the artifact's conversion.
+    private func convert(
+        _ claim: Claim, reference: ImageReference, format: DiskFormat, artifactID: Int, finalPath: URL,
+        scratch: URL, progress: ProgressBox, log: Logger
+    ) async throws {
+        let queue = manager.queue
+        let image: PulledImage
+        do {
+            image = try await manager.pull(reference) { event in progress.record(event) }
+            metrics.pullFinished(success: true, cacheHit: image.downloadedBlobs == 0)
+        } catch {
+            metrics.pullFinished(success: false, cacheHit: false)
+            throw error
+        }
+        metrics.downloaded(bytes: progress.downloadedBytes)
+        try await queue.markConverting(claim, now: ImageQueue.nowMilliseconds())
+        log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
+
+        try await BlockingExecutor.shared.run {
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        }
+        let disk = try await manager.buildDisk(image, format: format, buildDirectory: scratch)
+        metrics.converted(format: format.rawValue)
+        try await BlockingExecutor.shared.run {
+            try DiskFile.moveIntoPlace(URL(fileURLWithPath: disk.path), to: finalPath)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let config = String(decoding: try encoder.encode(image.configuration.config ?? ImageConfig()), as: UTF8.self)
+        try await queue.publish(
+            claim, artifactID: artifactID, sizeBytes: DiskFile.allocatedBytes(finalPath.path), configJSON: config,
+            now: ImageQueue.nowMilliseconds())
+        log.info("ready", metadata: ["path": "\(finalPath.path)", "bytes": "\(disk.allocatedBytes)"])
+    }
+
+    /// Records a failed attempt: permanent → failed, transient → pending with backoff,
+    /// cancellation (shutdown deadline) → released, lease lost → nothing to record.
+    private func settle(_ claim: Claim, error: any Error, log: Logger) async -> Outcome {
+        let queue = manager.queue
+        let now = ImageQueue.nowMilliseconds()
+        if let queueError = error as? QueueError, case .leaseLost = queueError {
+            log.warning("lease lost; another worker or recovery owns the row now, dropping this work")
+            return .lost
+        }
+        if error is CancellationError || Task.isCancelled {
+            do {
+                try await queue.release(claim, now: now)
+                log.notice("released to pending at shutdown")
+            } catch {
+                log.warning("release at shutdown failed; recovery will requeue the row", metadata: ["error": "\(error)"])
+            }
+            return .released
+        }
+        let message = (error as? any ClassifiedError)?.description ?? "unclassified error: \(error)"
+        let kind = ErrorKind.of(error)
+        if !(error is any ClassifiedError) { log.warning("unclassified error", metadata: ["error": "\(error)"]) }
+        do {
+            switch kind {
+            case .permanent:
+                try await queue.fail(claim, error: message, kind: .permanent, now: now)
+                log.error("failed", metadata: ["error": "\(message)"])
+                return .failed
+            case .transient(let retryAfter):
+                let retryAfterMilliseconds = retryAfter?.wholeMilliseconds
+                let delay = configuration.retryPolicy.delay(
+                    afterAttempt: claim.attempts, retryAfterMilliseconds: retryAfterMilliseconds,
+                    random: Double.random(in: 0...1))
+                switch try await queue.requeue(claim, error: message, notBefore: now + delay, now: now) {
+                case .requeued:
+                    log.warning("transient failure; status pending", metadata: ["error": "\(message)", "retry_in_ms": "\(delay)"])
+                    return .requeued
+                case .failed:
+                    log.error("failed after the last attempt", metadata: ["error": "\(message)"])
+                    return .failed
+                }
+            }
+        } catch {
+            log.warning("could not record the failure", metadata: ["error": "\(error)"])
+            return .lost
+        }
+    }
+
+    /// Runs `body` while a sibling task heartbeats the lease (every lease/3) and writes
+    /// download progress (every second). A lost lease cancels `body`.
+    private func withHeartbeat(_ claim: Claim, _ body: @escaping @Sendable (ProgressBox) async throws -> Outcome)
+        async throws -> Outcome
+    {
+        let queue = manager.queue
+        let leaseMilliseconds = (try? await queue.setting(.leaseMilliseconds)) ?? 60_000
+        let tickMilliseconds = max(100, min(leaseMilliseconds / 3, 1_000))
+        let interval = Duration.milliseconds(tickMilliseconds)
+        let heartbeatEvery = max(1, leaseMilliseconds / 3 / tickMilliseconds)
+        let progress = ProgressBox()
+        return try await withThrowingTaskGroup(of: Outcome?.self) { group in
+            group.addTask { try await body(progress) }
+            group.addTask {
+                var tick = 0
+                var reported: (Int64, Int64) = (-1, -1)
+                while true {
+                    try await Task.sleep(for: interval)
+                    tick += 1
+                    let now = ImageQueue.nowMilliseconds()
+                    let current = progress.snapshot
+                    if current != reported, current.1 > 0 {
+                        try await queue.recordProgress(claim, bytesDone: current.0, bytesTotal: current.1, now: now)
+                        reported = current
+                    }
+                    if tick % heartbeatEvery == 0 { try await queue.heartbeat(claim, now: now) }
+                }
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let outcome = result { return outcome }
+            }
+            throw CancellationError()
+        }
+    }
+}
+
+/// The latest download progress of one build, written by curl callbacks and read by the
+/// heartbeat task.
+final class ProgressBox: Sendable {
+    private let state = Mutex<(done: Int64, total: Int64, downloaded: Int64)>((0, 0, 0))
+
+    func record(_ event: PullProgress) {
+        state.withLock { value in
+            switch event {
+            case .layersPlanned(_, let total, let present):
+                value.total = total
+                value.done = present
+            case .bytes(let done, let total):
+                value.downloaded += max(0, done - value.done)
+                value.done = done
+                value.total = total
+            default:
+                break
+            }
+        }
+    }
+
+    /// (bytes done, bytes total).
+    var snapshot: (Int64, Int64) { state.withLock { ($0.done, $0.total) } }
+
+    /// Bytes fetched from the registry in this build.
+    var downloadedBytes: Int64 { state.withLock { $0.downloaded } }
+}

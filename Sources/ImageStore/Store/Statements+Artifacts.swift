@@ -1,0 +1,141 @@
+/// Statements of the build pipeline: resolution, progress, shared artifacts, delete and GC.
+/// Kept beside ``Statements`` and under the same rules: named, numbered parameters, bound.
+extension Statements {
+    // MARK: - Progress of a claim (fenced by lease token)
+
+    /// ?1 id, ?2 lease token, ?3 now, ?4 normalized name, ?5 digest, ?6 manifest digest, ?7 platform.
+    static let recordResolution = SQLStatement(
+        name: "recordResolution",
+        sql: """
+            UPDATE images SET
+                normalized_name = ?4, digest = ?5, manifest_digest = ?6, platform = ?7, updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 bytes done, ?5 bytes total.
+    static let recordProgress = SQLStatement(
+        name: "recordProgress",
+        sql: """
+            UPDATE images SET bytes_done = ?4, bytes_total = ?5, updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 next attempt at. Back to pending without using an
+    /// attempt: another worker is converting the same digest and format.
+    static let deferClaim = SQLStatement(
+        name: "deferClaim",
+        sql: """
+            UPDATE images SET
+                status = 'pending', worker_id = NULL, lease_expires_at = NULL,
+                attempts = max(attempts - 1, 0), next_attempt_at = ?4, updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 artifact id. Ready by sharing a ready artifact; refused
+    /// (0 rows) when the artifact was deleted meanwhile.
+    static let completeWithArtifact = SQLStatement(
+        name: "completeWithArtifact",
+        sql: """
+            UPDATE images SET
+                status = 'ready', worker_id = NULL, lease_expires_at = NULL, error = NULL, error_kind = NULL,
+                artifact_id = ?4, finished_at = ?3, updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+              AND EXISTS (SELECT 1 FROM artifacts WHERE id = ?4 AND state = 'ready')
+            """)
+
+    // MARK: - Artifacts
+
+    /// ?1 manifest digest, ?2 format. Returns the artifact row.
+    static let artifactFor = SQLStatement(
+        name: "artifactFor",
+        sql: """
+            SELECT id, state, path, size_bytes, builder_image_id, builder_token
+            FROM artifacts WHERE manifest_digest = ?1 AND format = ?2
+            """)
+    /// ?1 image id, ?2 lease token, ?3 now. Returns `alive` (0 or 1): the claim still holds its row.
+    static let builderAlive = SQLStatement(
+        name: "builderAlive",
+        sql: """
+            SELECT count(*) AS alive FROM images
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting') AND lease_expires_at >= ?3
+            """)
+    /// ?1 manifest digest, ?2 format, ?3 final path, ?4 builder image id, ?5 builder token, ?6 now.
+    /// Returns id.
+    static let insertArtifact = SQLStatement(
+        name: "insertArtifact",
+        sql: """
+            INSERT INTO artifacts (manifest_digest, format, state, path, builder_image_id, builder_token,
+                                   conversions, created_at)
+            VALUES (?1, ?2, 'building', ?3, ?4, ?5, 1, ?6)
+            RETURNING id
+            """)
+    /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 final path. Takes over a
+    /// conversion whose builder is gone.
+    static let takeOverArtifact = SQLStatement(
+        name: "takeOverArtifact",
+        sql: """
+            UPDATE artifacts SET builder_image_id = ?2, builder_token = ?3, path = ?4, conversions = conversions + 1
+            WHERE id = ?1 AND state = 'building'
+            """)
+    /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 allocated bytes, ?5 config JSON, ?6 now.
+    static let publishArtifact = SQLStatement(
+        name: "publishArtifact",
+        sql: """
+            UPDATE artifacts SET
+                state = 'ready', size_bytes = ?4, config_json = ?5, ready_at = ?6,
+                builder_image_id = NULL, builder_token = NULL
+            WHERE id = ?1 AND state = 'building' AND builder_image_id = ?2 AND builder_token = ?3
+            """)
+    /// ?1 artifact id, ?2 builder image id, ?3 builder token. Drops a conversion that failed.
+    static let abandonArtifact = SQLStatement(
+        name: "abandonArtifact",
+        sql: """
+            DELETE FROM artifacts
+            WHERE id = ?1 AND state = 'building' AND builder_image_id = ?2 AND builder_token = ?3
+            """)
+    /// No parameters. Drops conversions whose builder no longer holds its row (crash, recovery).
+    static let abandonOrphanBuilds = SQLStatement(
+        name: "abandonOrphanBuilds",
+        sql: """
+            DELETE FROM artifacts
+            WHERE state = 'building' AND NOT EXISTS (
+                SELECT 1 FROM images AS i
+                WHERE i.id = artifacts.builder_image_id AND i.lease_token = artifacts.builder_token
+                  AND i.status IN ('pulling', 'converting'))
+            """)
+    /// No parameters. Every artifact: id, state, path, size_bytes, config_json.
+    static let allArtifacts = SQLStatement(
+        name: "allArtifacts",
+        sql: "SELECT id, manifest_digest, format, state, path, size_bytes, config_json FROM artifacts ORDER BY id")
+
+    // MARK: - Delete and GC
+
+    /// ?1 a name, normalized name, digest or manifest digest. Returns the deleted rows' id, status.
+    static let deleteImages = SQLStatement(
+        name: "deleteImages",
+        sql: """
+            DELETE FROM images WHERE name = ?1 OR normalized_name = ?1 OR digest = ?1 OR manifest_digest = ?1
+            RETURNING id, status
+            """)
+    /// No parameters. Ready artifacts no row points at: deleted, returning their paths.
+    static let deleteUnreferencedArtifacts = SQLStatement(
+        name: "deleteUnreferencedArtifacts",
+        sql: """
+            DELETE FROM artifacts
+            WHERE state = 'ready' AND NOT EXISTS (SELECT 1 FROM images AS i WHERE i.artifact_id = artifacts.id)
+            RETURNING id, path
+            """)
+    /// No parameters. Digests rows refer to: digest and manifest_digest (either may be NULL).
+    static let referencedDigests = SQLStatement(
+        name: "referencedDigests",
+        sql: "SELECT DISTINCT digest, manifest_digest FROM images UNION SELECT NULL, manifest_digest FROM artifacts")
+    /// No parameters. In-flight claims: id, lease_token (their scratch directories are live).
+    static let inFlight = SQLStatement(
+        name: "inFlight",
+        sql: "SELECT id, lease_token FROM images WHERE status IN ('pulling', 'converting')")
+    /// No parameters. Rows per status: status, count.
+    static let countsByStatus = SQLStatement(
+        name: "countsByStatus", sql: "SELECT status, count(*) AS count FROM images GROUP BY status")
+}
+
+extension Statements {
+    /// ?1 id. The whole row.
+    static let imageByID = SQLStatement(name: "imageByID", sql: "SELECT * FROM images WHERE id = ?1")
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import ImageStore
+
+extension GlobalOptions {
+    /// Opens the queue and the pipeline facade over the data directory.
+    func openManager(registry: RegistryOptions, exportOptions: ExportOptions = ExportOptions()) async throws
+        -> ImageManager
+    {
+        let queue = try await openQueue()
+        return try await reportingErrors {
+            try ImageManager(
+                layout: layout, queue: queue, registry: try registry.configuration(),
+                platform: try registry.resolvedPlatform(), exportOptions: exportOptions)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import ImageStore
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// `image-worker worker`: the build loop, until SIGTERM or SIGINT.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Claim pending rows and build their disks until SIGTERM/SIGINT.",
+        discussion: """
+            Several processes may share one database. On SIGTERM or SIGINT the worker stops claiming;
+            in-flight builds finish, or at --shutdown-timeout are cancelled and released to pending.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var registry: RegistryOptions
+
+    @Option(help: "Builds this process runs at once.")
+    var concurrency = 1
+
+    @Option(name: .customLong("worker-name"), help: "Name in images.worker_id (default host:pid).")
+    var workerName: String?
+
+    @Option(name: .customLong("poll-interval-ms"), help: "How often an idle slot looks for new rows.")
+    var pollIntervalMilliseconds = 500
+
+    @Option(name: .customLong("metrics-addr"), help: "Serve Prometheus /metrics on host:port (default off).")
+    var metricsAddress: String?
+
+    @Option(name: .customLong("max-in-flight"), help: "Set the database-wide in-flight limit before starting.")
+    var maxInFlight: Int?
+
+    @Option(name: .customLong("shutdown-timeout"), help: "Seconds in-flight builds get to finish at shutdown.")
+    var shutdownTimeout = 60
+
+    @Option(name: .customLong("erofs-level"), help: "lz4hc level for erofs disks (0-12).")
+    var erofsLevel: Int?
+
+    @Flag(name: .customLong("erofs-uncompressed"), help: "Write erofs disks without compression.")
+    var erofsUncompressed = false
+
+    @Flag(name: .customLong("exit-when-idle"), help: "Stop once no row is pending or in flight (demo, batch).")
+    var exitWhenIdle = false
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard pollIntervalMilliseconds >= 10 else { throw ValidationError("--poll-interval-ms must be at least 10") }
+        if let erofsLevel, !(0...12).contains(erofsLevel) { throw ValidationError("--erofs-level must be 0...12") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = global.logLevel
+            return handler
+        }
+        let logger = Logger(label: "image-worker")
+        let prometheus = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
+
+        let options = ExportOptions(erofsCompressed: !erofsUncompressed, erofsLevel: erofsLevel)
+        let manager = try await global.openManager(registry: registry, exportOptions: options)
+        if let maxInFlight {
+            try await reportingErrors { try await manager.queue.setSetting(.maxInFlight, to: maxInFlight) }
+        }
+        let name = workerName ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        let worker = Worker(
+            configuration: WorkerConfiguration(
+                workerName: name, concurrency: concurrency, pollInterval: .milliseconds(pollIntervalMilliseconds)),
+            manager: manager, logger: logger)
+
+        var services: [any Service] = [worker]
+        if let metricsAddress {
+            let server = try reportingErrorsSync { try MetricsServer(address: metricsAddress, registry: prometheus) }
+            logger.info("metrics endpoint listening", metadata: ["address": "http://\(server.boundAddress)/metrics"])
+            services.append(MetricsService(server: server))
+        }
+        if exitWhenIdle { services.append(IdleWatcher(queue: manager.queue)) }
+        var configuration = ServiceGroupConfiguration(
+            services: services.map {
+                ServiceGroupConfiguration.ServiceConfiguration(
+                    service: $0, successTerminationBehavior: .gracefullyShutdownGroup)
+            },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(shutdownTimeout)
+        try await ServiceGroup(configuration: configuration).run()
+    }
+}
+
+/// Serves /metrics until graceful shutdown.
+struct MetricsService: Service {
+    let server: MetricsServer
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await server.run()
+        } onGracefulShutdown: {
+            server.shutdown()
+        }
+    }
+}
+
+/// Returns (shutting the group down) once nothing is pending or in flight.
+struct IdleWatcher: Service {
+    let queue: ImageQueue
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            let counts = try await queue.countsByStatus()
+            let busy = ["pending", "pulling", "converting"].reduce(0) { $0 + (counts[$1] ?? 0) }
+            if busy == 0 { return }
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
+        }
+    }
+}
+
+/// Like ``reportingErrors(_:)`` for synchronous work.
+func reportingErrorsSync<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        FileHandle.standardError.write(Data("image-worker: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
