@@ -79,6 +79,19 @@ struct ExpectedTreeTests {
         }
     }
 
+    @Test(
+        "the large fixture holds 200 MiB that gzip cannot shrink",
+        .enabled(if: ProcessInfo.processInfo.environment["FIXTURES_LARGE"] == "1"))
+    func large() async throws {
+        let layout = try await FixtureImages.layout("large")
+        let expected = try await FixtureImages.expected("large")
+        #expect(expected.tree?["data/large.bin"]?.size == 200 << 20)
+        let layer = try #require(expected.layerDigests?.first)
+        let path = layout.appendingPathComponent("blobs/sha256/" + layer.dropFirst("sha256:".count)).path
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(size > 200 << 20)
+    }
+
     @Test("rebuilding gives the same digests")
     func reproducible() async throws {
         let expected = try await FixtureImages.expected("multilayer")
