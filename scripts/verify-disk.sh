@@ -90,7 +90,9 @@ if [ -n "${IMAGE_WORKER_BIN:-}" ]; then
 else
     iw_bin=$(command -v image-worker || true)
 fi
-if [ -n "$iw_bin" ] && "$iw_bin" export-tree --help >/dev/null 2>&1; then
+# The subcommand must be listed in the root help: ArgumentParser answers `--help` with status 0
+# even after an unknown subcommand name.
+if [ -n "$iw_bin" ] && "$iw_bin" --help 2>/dev/null | grep -qE '^[[:space:]]+export-tree([[:space:]]|$)'; then
     builder="image-worker"
 else
     builder="cpio-fallback"
