@@ -151,11 +151,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 stop() { poweroff -f; sleep 5; exit 1; }
-fail() {
-    echo "VERIFY-FAIL: $*"
-    dmesg | grep -E '\(vda\)|\(device vda\)|I/O error' | tail -n 4 | sed 's/^/VERIFY-DMESG: /'
-    stop
-}
+fail() { echo "VERIFY-FAIL: $*"; stop; }
+# The kernel's own reason for refusing the disk, e.g. "EXT4-fs (vda): bad geometry: ...".
+kernel_reason() { dmesg | grep -E '\(vda\)|\(device vda\)|I/O error' | tail -n 4 | sed 's/^/VERIFY-DMESG: /'; }
 while read -r ko; do
     err=$(insmod "/lib/modules/$ko" 2>&1) || echo "VERIFY-WARN: insmod $ko: $err"
 done < /modules.order
@@ -167,8 +165,9 @@ while [ ! -b /dev/vda ]; do
 done
 mkdir -p /newroot
 err=$(mount -t "$verify_format" -o ro /dev/vda /newroot 2>&1) \
-    || fail "kernel could not mount /dev/vda as $verify_format: $err"
-[ -x /newroot/bin/sh ] || fail "the image has no executable /bin/sh"
+    || { kernel_reason; fail "kernel could not mount /dev/vda as $verify_format: $err"; }
+# Tested through chroot: /bin/sh is often an absolute symlink, meaningless outside the image.
+err=$(chroot /newroot /bin/sh -c : 2>&1) || fail "the image's /bin/sh does not run: $err"
 [ ! -d /newroot/dev ] || mount -o bind /dev /newroot/dev
 chroot /newroot /bin/sh -c "$(cat /check.sh)" || echo "VERIFY-WARN: in-image check exited $?"
 stop
@@ -227,7 +226,11 @@ if [ "$format" = cpio ]; then
     } > "$work/verify/verify-init"
     chmod 0755 "$work/verify/verify-init"
     build_cpio "$work/verify" "$work/verify.cpio"
-    cat "$file" "$work/verify.cpio" > "$work/initrd.cpio"
+    # The kernel looks for the next archive only at a 4-byte-aligned offset, which a compressed
+    # archive's end need not be: pad with zeros (which it skips) to a 512-byte boundary.
+    size=$(stat -c %s "$file")
+    { cat "$file"; head -c $(( (512 - size % 512) % 512 )) /dev/zero; cat "$work/verify.cpio"; } \
+        > "$work/initrd.cpio"
     initrd="$work/initrd.cpio"
     disk_args=()
     append="$append rdinit=/verify-init"
