@@ -76,7 +76,7 @@ done
 
 command -v qemu-system-x86_64 >/dev/null || die_missing "qemu-system-x86_64 not found; apt-get install qemu-system-x86"
 if [ -z "$kernel" ]; then
-    kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
+    kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
     [ -n "$kernel" ] || die_missing "no kernel under /boot; apt-get install linux-image-cloud-amd64 or pass --kernel"
 fi
 [ -r "$kernel" ] || die_missing "$kernel: kernel not readable"
@@ -269,7 +269,7 @@ tr -d '\r' < "$console" > "$console.txt" 2>/dev/null || : > "$console.txt"
 
 # MARK: - Verdict
 
-console_tail() { tail -n "${1:-12}" "$console.txt" | sed 's/^/  console: /' >&2; }
+console_tail() { tail -n 12 "$console.txt" | sed 's/^/  console: /' >&2; }
 [ -z "$builder_note" ] || echo "$PROG: note: $builder_note" >&2
 if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
     console_tail
