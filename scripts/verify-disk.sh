@@ -282,9 +282,12 @@ if ! grep -q '^MARKER-END$' "$console.txt"; then
     if [ -z "$reason" ]; then
         reason=$(grep -m1 -E 'Initramfs unpacking failed|Failed to execute|Kernel panic' "$console.txt" \
             | sed 's/^\[ *[0-9.]*\] //' || true)
-        if [ "$format" = cpio ] && grep -q 'Unable to mount root fs' <<<"$reason"; then
-            reason="the kernel found no /verify-init after unpacking: $file is not a complete newc cpio (truncated?); $reason"
-        fi
+        case "$format:$reason" in
+            cpio:*"Unable to mount root fs"*)
+                reason="the kernel found no /verify-init after unpacking: $file is not a complete newc cpio (truncated?); $reason" ;;
+            cpio:*"Failed to execute /verify-init"*)
+                reason="the image's /bin/sh could not run /verify-init (missing /bin/sh or its libraries?); $reason" ;;
+        esac
         reason=${reason:-"guest stopped without printing MARKER-END (qemu exit $qemu_rc: $(tail -n 1 "$work/qemu.out"))"}
     fi
     console_tail
