@@ -255,9 +255,11 @@ else
     [ -z "$owner_path" ] || append="$append verify_owner=$owner_path"
 fi
 
+# SIGKILL, not SIGTERM: a caller may hand us a blocked SIGTERM (seen under swift test), and QEMU
+# has nothing to flush; the console file is written as the guest prints.
 start=$(date +%s.%N)
 set +e
-timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 \
+timeout --signal=KILL "$timeout_s" qemu-system-x86_64 \
     -accel tcg -cpu max -m "${memory_mb:-256}" -smp 1 -nodefaults -display none -no-reboot \
     -serial "file:$console" -monitor none \
     -kernel "$kernel" -initrd "$initrd" -append "$append" \
