@@ -41,6 +41,11 @@ final class ContainedDirectory {
                     throw .system(operation: "mkdir", errno: errno)
                 }
                 fd = openat(current.fd, cString(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                // 0755 whatever the process umask is.
+                if fd >= 0 && fchmod(fd, 0o755) != 0 {
+                    close(fd)
+                    throw .system(operation: "chmod", errno: errno)
+                }
             }
             guard fd >= 0 else {
                 let code = errno

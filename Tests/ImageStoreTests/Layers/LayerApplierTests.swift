@@ -145,3 +145,23 @@ struct LayerApplierCancellationTests {
         #expect(Set(scratch.tree().keys) == ["."])
     }
 }
+
+@Suite("LayerApplier privileges")
+struct LayerApplierPrivilegeTests {
+    @Test("without capabilities the applier names each one it misses; root's set misses none")
+    func capabilities() {
+        #expect(
+            LayerApplier.missingCapabilities(effective: 0)
+                == ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_MKNOD", "CAP_SETFCAP"])
+        #expect(LayerApplier.missingCapabilities(effective: 0x1ff_feff_ffff).isEmpty)
+        #expect(LayerApplier.missingCapabilities(effective: 0x1ff_feff_ffff & ~(1 << 27)) == ["CAP_MKNOD"])
+        #expect(LayerApplier.missingCapabilities().isEmpty, "the tests run as root")
+    }
+
+    @Test("missing privileges are reported before anything is written, as a permanent error")
+    func description() {
+        let error = LayerError.missingPrivilege(capabilities: ["CAP_CHOWN", "CAP_MKNOD"])
+        #expect(error.kind == .permanent)
+        #expect(error.description.contains("CAP_CHOWN, CAP_MKNOD"))
+    }
+}
