@@ -165,3 +165,24 @@ struct LayerApplierPrivilegeTests {
         #expect(error.description.contains("CAP_CHOWN, CAP_MKNOD"))
     }
 }
+
+@Suite("LayerApplier edge layers")
+struct LayerApplierEdgeTests {
+    @Test("a sparse file keeps its data at the right offset and its size")
+    func sparse() async throws {
+        let scratch = try LayerScratch()
+        let statistics = try await scratch.apply("sem-sparse")
+        var expected = [UInt8](repeating: 0, count: 1 << 20)
+        expected.replaceSubrange(524_288..<524_800, with: [UInt8](repeating: 0x79, count: 512))
+        #expect(scratch.tree()["holes"]?.content == expected)
+        #expect(statistics.bytes == 1 << 20)
+    }
+
+    @Test("an empty gzip layer (an empty tar) applies and changes nothing")
+    func empty() async throws {
+        let scratch = try LayerScratch()
+        let statistics = try await scratch.apply("sem-empty")
+        #expect(statistics.entries == 0 && statistics.layers == 1)
+        #expect(Set(scratch.tree().keys) == ["."])
+    }
+}
