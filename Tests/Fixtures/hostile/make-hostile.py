@@ -226,6 +226,8 @@ def cases(sentinel):
         "opaque-with-symlink-child": [[dir_("d/"), sym("d/link", s)], [reg("d/.wh..wh..opq")]],
         "whiteout-symlink-to-sentinel": [[sym("s", s)], [reg(".wh.s")]],
         "dir-over-symlink": [[sym("s", s)], [dir_("s/", mode=0o777, uid=1234)]],
+        "long-symlink-target": [[sym("l", "../" * 2000)]],
+        "hardlink-to-whiteout": [[reg("gone", b"g")], [reg(".wh.gone"), hard("x", "gone")]],
         "file-over-symlink": [[sym("s", s + "/file")], [reg("s", b"evil")]],
     }
 
