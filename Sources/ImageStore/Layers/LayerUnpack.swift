@@ -70,6 +70,10 @@ final class LayerUnpack {
         case .success(let value): components = value
         case .failure(let refusal): throw LayerError.unsafePath(layer: layer, path: currentPath, reason: refusal.reason)
         }
+        if components.dropLast().contains(where: { $0.starts(with: LayerUnpack.whiteoutPrefix) }) {
+            throw LayerError.unsafePath(
+                layer: layer, path: currentPath, reason: "a directory component uses the reserved prefix .wh.")
+        }
         if let base = components.last, base.starts(with: LayerUnpack.whiteoutPrefix) {
             try whiteout(components)
             return
@@ -220,7 +224,7 @@ final class LayerUnpack {
         if kind != nil { try root.removeTree(in: parent, name) }
     }
 
-    private func markWritten(_ components: [[UInt8]]) {
+    func markWritten(_ components: [[UInt8]]) {
         written.insert(EntryPath.key(components))
         for count in 0..<components.count {
             ancestors.insert(EntryPath.key(components.prefix(count)))

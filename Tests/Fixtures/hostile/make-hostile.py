@@ -228,6 +228,7 @@ def cases(sentinel):
         "dir-over-symlink": [[sym("s", s)], [dir_("s/", mode=0o777, uid=1234)]],
         "long-symlink-target": [[sym("l", "../" * 2000)]],
         "hardlink-to-whiteout": [[reg("gone", b"g")], [reg(".wh.gone"), hard("x", "gone")]],
+        "whiteout-as-directory": [[reg("a/.wh.b/c", b"hidden")]],
         "file-over-symlink": [[sym("s", s + "/file")], [reg("s", b"evil")]],
     }
 
