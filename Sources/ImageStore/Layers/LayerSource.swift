@@ -15,3 +15,10 @@ public struct LayerSource: Sendable, Equatable {
         self.file = file
     }
 }
+
+extension LayerSource {
+    /// The layer a manifest descriptor names, stored in `file`.
+    public init(descriptor: Descriptor, file: URL) {
+        self.init(digest: descriptor.digest, mediaType: descriptor.mediaType, file: file)
+    }
+}

@@ -17,7 +17,7 @@ struct FixtureApplyTests {
         let manifestDigest = try #require(try await FixtureImages.expected(name).manifestDigest)
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: blob(layout, manifestDigest)))
         let layers = manifest.layers.map {
-            LayerSource(digest: $0.digest, mediaType: $0.mediaType, file: blob(layout, $0.digest.description))
+            LayerSource(descriptor: $0, file: blob(layout, $0.digest.description))
         }
         let scratch = try TemporaryDirectory(prefix: "apply")
         defer { scratch.remove() }
