@@ -37,7 +37,7 @@ import uuid
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 SERVICE = "fixture-registry"
@@ -53,7 +53,13 @@ def free_port():
 # MARK: - certificates
 
 def new_key():
+    """RSA 2048, for the RS256 token signer."""
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def new_ec_key():
+    """P-256, for the TLS CA and server certificate (generated much faster than RSA)."""
+    return ec.generate_private_key(ec.SECP256R1())
 
 
 def write_pem(path, key=None, cert=None):
@@ -208,7 +214,7 @@ def main():
 
     ca_path, token_server, token_port, token_cert = None, None, 0, ""
     if args.tls:
-        ca_key, server_key = new_key(), new_key()
+        ca_key, server_key = new_ec_key(), new_ec_key()
         ca = make_cert("fixture test CA", ca_key, ca=True)
         server = make_cert("localhost", server_key, issuer=ca, issuer_key=ca_key, server=True)
         ca_path = os.path.join(directory, "ca.crt")

@@ -17,34 +17,39 @@ public struct Fault: Sendable, Encodable {
 
     /// Answer `status` (e.g. 500, 503) with an error body, `times` times, then serve normally.
     public static func status(_ status: Int, times: Int = 1, path: String, method: String? = nil) -> Fault {
-        Fault(action: .status, match: path, times: times, method: method, status: status, retryAfter: nil,
-              afterBytes: nil)
+        Fault(
+            action: .status, match: path, times: times, method: method, status: status, retryAfter: nil,
+            afterBytes: nil)
     }
 
     /// Answer `status` (default 429) with `Retry-After: seconds`, `times` times.
     public static func retryAfter(
         seconds: Int, status: Int = 429, times: Int = 1, path: String, method: String? = nil
     ) -> Fault {
-        Fault(action: .status, match: path, times: times, method: method, status: status, retryAfter: seconds,
-              afterBytes: nil)
+        Fault(
+            action: .status, match: path, times: times, method: method, status: status, retryAfter: seconds,
+            afterBytes: nil)
     }
 
     /// Send the headers (full Content-Length) and `afterBytes` body bytes, then close the connection.
     public static func dropConnection(afterBytes: Int, times: Int = 1, path: String) -> Fault {
-        Fault(action: .drop, match: path, times: times, method: nil, status: nil, retryAfter: nil,
-              afterBytes: afterBytes)
+        Fault(
+            action: .drop, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+            afterBytes: afterBytes)
     }
 
     /// Serve a body of the right length with every byte inverted.
     public static func wrongBytes(times: Int = -1, path: String) -> Fault {
-        Fault(action: .wrongBytes, match: path, times: times, method: nil, status: nil, retryAfter: nil,
-              afterBytes: nil)
+        Fault(
+            action: .wrongBytes, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+            afterBytes: nil)
     }
 
     /// Leave out the `Docker-Content-Digest` header.
     public static func omitDigest(times: Int = -1, path: String) -> Fault {
-        Fault(action: .omitDigest, match: path, times: times, method: nil, status: nil, retryAfter: nil,
-              afterBytes: nil)
+        Fault(
+            action: .omitDigest, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+            afterBytes: nil)
     }
 }
 

@@ -43,8 +43,12 @@ struct ExpectedTreeTests {
         #expect(tree["srv/setgid-dir"]?.mode == 0o2775)
         #expect(tree["srv/sticky"]?.mode == 0o1777)
         #expect(tree["dev/fixture-fifo"]?.type == "fifo")
-        #expect(tree["dev/fixture-null"].map { [$0.type, "\($0.devMajor ?? -1),\($0.devMinor ?? -1)"] } == ["char", "1,3"])
-        #expect(tree["dev/fixture-loop0"].map { [$0.type, "\($0.devMajor ?? -1),\($0.devMinor ?? -1)"] } == ["block", "7,0"])
+        #expect(
+            tree["dev/fixture-null"].map { [$0.type, "\($0.devMajor ?? -1),\($0.devMinor ?? -1)"] } == ["char", "1,3"])
+        #expect(
+            tree["dev/fixture-loop0"].map { [$0.type, "\($0.devMajor ?? -1),\($0.devMinor ?? -1)"] } == [
+                "block", "7,0",
+            ])
         #expect(tree["home/user"].map { [$0.uid, $0.gid] } == [1000, 1000])
         #expect(tree["home/user/notes.txt"].map { [$0.uid, $0.gid] } == [1000, 1000])
         #expect(tree["data/cap-file"]?.xattrs?["security.capability"] == "AQAAAgAgAAAAAAAAAAAAAAAAAAA=")
@@ -57,8 +61,10 @@ struct ExpectedTreeTests {
 
     @Test(
         "compressed, uncompressed and docker variants carry the same layer tars",
-        arguments: [("multilayer", "gzip"), ("multilayer-zstd", "zstd"), ("multilayer-uncompressed", "cat"),
-                    ("multilayer-docker", "gzip")])
+        arguments: [
+            ("multilayer", "gzip"), ("multilayer-zstd", "zstd"), ("multilayer-uncompressed", "cat"),
+            ("multilayer-docker", "gzip"),
+        ])
     func variantsDecompressToDiffIDs(name: String, decompressor: String) async throws {
         let layout = try await FixtureImages.layout(name)
         let expected = try await FixtureImages.expected(name)
@@ -71,6 +77,19 @@ struct ExpectedTreeTests {
             let result = try await ProcessRunner.check("bash", ["-o", "pipefail", "-c", command + " | sha256sum"])
             #expect("sha256:" + result.output.prefix(64) == diffID)
         }
+    }
+
+    @Test(
+        "the large fixture holds 200 MiB that gzip cannot shrink",
+        .enabled(if: ProcessInfo.processInfo.environment["FIXTURES_LARGE"] == "1"))
+    func large() async throws {
+        let layout = try await FixtureImages.layout("large")
+        let expected = try await FixtureImages.expected("large")
+        #expect(expected.tree?["data/large.bin"]?.size == 200 << 20)
+        let layer = try #require(expected.layerDigests?.first)
+        let path = layout.appendingPathComponent("blobs/sha256/" + layer.dropFirst("sha256:".count)).path
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(size > 200 << 20)
     }
 
     @Test("rebuilding gives the same digests")

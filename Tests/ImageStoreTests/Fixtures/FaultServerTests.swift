@@ -10,7 +10,8 @@ struct FaultServerTests {
         let expected = try await FixtureImages.expected("multilayer")
         try await FaultServer.with(
             layout: FixtureImages.layout("multilayer"),
-            faults: [.status(500, times: 2, path: "/manifests/latest"), .status(503, times: 1, path: "/manifests/")]) { server in
+            faults: [.status(500, times: 2, path: "/manifests/latest"), .status(503, times: 1, path: "/manifests/")]
+        ) { server in
             let url = server.baseURL.appendingPathComponent("v2/any/repo/manifests/latest")
             var statuses: [Int] = []
             for _ in 0..<4 {
@@ -29,7 +30,8 @@ struct FaultServerTests {
     @Test("answers 429 with Retry-After once")
     func retryAfter() async throws {
         try await FaultServer.with(
-            layout: FixtureImages.layout("multilayer"), faults: [.retryAfter(seconds: 7, path: "/manifests/")]) { server in
+            layout: FixtureImages.layout("multilayer"), faults: [.retryAfter(seconds: 7, path: "/manifests/")]
+        ) { server in
             let url = server.baseURL.appendingPathComponent("v2/x/manifests/latest")
             let first = try await CurlCLI.get(url)
             #expect(first.status == 429)
@@ -43,7 +45,8 @@ struct FaultServerTests {
         let expected = try await FixtureImages.expected("multilayer")
         let digest = try #require(expected.layerDigests?[1])  // the layer with the 4 MiB file
         try await FaultServer.with(
-            layout: FixtureImages.layout("multilayer"), faults: [.dropConnection(afterBytes: 1000, path: digest)]) { server in
+            layout: FixtureImages.layout("multilayer"), faults: [.dropConnection(afterBytes: 1000, path: digest)]
+        ) { server in
             let url = server.baseURL.appendingPathComponent("v2/x/blobs/\(digest)")
             let cut = try await CurlCLI.get(url)
             #expect(cut.exitCode == 18)  // CURLE_PARTIAL_FILE
@@ -63,10 +66,11 @@ struct FaultServerTests {
         let expected = try await FixtureImages.expected("multilayer")
         let digest = try #require(expected.configDigest)
         try await FaultServer.with(
-            layout: FixtureImages.layout("multilayer"), faults: [.wrongBytes(path: digest)]) { server in
+            layout: FixtureImages.layout("multilayer"), faults: [.wrongBytes(path: digest)]
+        ) { server in
             let blob = try await CurlCLI.get(server.baseURL.appendingPathComponent("v2/x/blobs/\(digest)"))
             #expect(blob.status == 200)
-            #expect(blob.body.count == Int(blob.headers["content-length"] ?? "") )
+            #expect(blob.body.count == Int(blob.headers["content-length"] ?? ""))
             #expect(try await sha256(blob.body) != digest)
         }
     }
@@ -75,7 +79,8 @@ struct FaultServerTests {
     func omitDigest() async throws {
         let expected = try await FixtureImages.expected("multiarch")
         try await FaultServer.with(
-            layout: FixtureImages.layout("multiarch"), faults: [.omitDigest(path: "/manifests/latest")]) { server in
+            layout: FixtureImages.layout("multiarch"), faults: [.omitDigest(path: "/manifests/latest")]
+        ) { server in
             let omitted = try await CurlCLI.request(
                 "HEAD", server.baseURL.appendingPathComponent("v2/x/manifests/latest"))
             #expect(omitted.status == 200)
