@@ -83,8 +83,11 @@ final class ContainedDirectory {
     /// The names in `directory`, without `.` and `..`.
     func children(of directory: OpenDescriptor) throws(FileSystemFault) -> [[UInt8]] {
         let copy = dup(directory.fd)
-        guard copy >= 0, let stream = fdopendir(copy) else {
-            throw .system(operation: "opendir", errno: errno)
+        guard copy >= 0 else { throw .system(operation: "dup", errno: errno) }
+        guard let stream = fdopendir(copy) else {
+            let code = errno
+            close(copy)
+            throw .system(operation: "opendir", errno: code)
         }
         defer { closedir(stream) }
         var names: [[UInt8]] = []
