@@ -90,6 +90,8 @@ final class ContainedDirectory {
             throw .system(operation: "opendir", errno: code)
         }
         defer { closedir(stream) }
+        // The dup shares its offset with `directory`: start from the beginning every time.
+        rewinddir(stream)
         var names: [[UInt8]] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
