@@ -41,6 +41,11 @@ final class ContainedDirectory {
                     throw .system(operation: "mkdir", errno: errno)
                 }
                 fd = openat(current.fd, cString(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                // 0755 whatever the process umask is.
+                if fd >= 0 && fchmod(fd, 0o755) != 0 {
+                    close(fd)
+                    throw .system(operation: "chmod", errno: errno)
+                }
             }
             guard fd >= 0 else {
                 let code = errno
@@ -78,10 +83,15 @@ final class ContainedDirectory {
     /// The names in `directory`, without `.` and `..`.
     func children(of directory: OpenDescriptor) throws(FileSystemFault) -> [[UInt8]] {
         let copy = dup(directory.fd)
-        guard copy >= 0, let stream = fdopendir(copy) else {
-            throw .system(operation: "opendir", errno: errno)
+        guard copy >= 0 else { throw .system(operation: "dup", errno: errno) }
+        guard let stream = fdopendir(copy) else {
+            let code = errno
+            close(copy)
+            throw .system(operation: "opendir", errno: code)
         }
         defer { closedir(stream) }
+        // The dup shares its offset with `directory`: start from the beginning every time.
+        rewinddir(stream)
         var names: [[UInt8]] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }

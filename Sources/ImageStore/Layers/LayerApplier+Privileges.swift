@@ -19,6 +19,11 @@ extension LayerApplier {
         else {
             return geteuid() == 0 ? [] : required.map(\.name)
         }
-        return required.filter { mask & (1 << UInt64($0.bit)) == 0 }.map(\.name)
+        return missingCapabilities(effective: mask)
+    }
+
+    /// The required capabilities whose bit is clear in `mask` (the `CapEff` bit set).
+    static func missingCapabilities(effective mask: UInt64) -> [String] {
+        required.filter { mask & (1 << UInt64($0.bit)) == 0 }.map(\.name)
     }
 }

@@ -16,16 +16,9 @@ public struct LayerSource: Sendable, Equatable {
     }
 }
 
-/// What applying layers did.
-public struct LayerStatistics: Sendable, Equatable {
-    /// Layers applied.
-    public var layers = 0
-    /// Tar entries read, whiteouts included.
-    public var entries = 0
-    /// Declared bytes of regular files written.
-    public var bytes: Int64 = 0
-    /// Whiteout and opaque markers processed.
-    public var whiteouts = 0
-
-    public init() {}
+extension LayerSource {
+    /// The layer a manifest descriptor names, stored in `file`.
+    public init(descriptor: Descriptor, file: URL) {
+        self.init(digest: descriptor.digest, mediaType: descriptor.mediaType, file: file)
+    }
 }

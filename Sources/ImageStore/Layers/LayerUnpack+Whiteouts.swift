@@ -8,6 +8,7 @@
 /// - The marker's parent need not have an entry in the tar. A `.wh.NAME` whose parent does not
 ///   exist has nothing to hide and changes nothing; an opaque marker creates its directory
 ///   (the layer says it exists). A parent reached through a symlink is refused.
+/// - A directory component named `.wh.*` is refused: the prefix is reserved.
 /// - Other `.wh..wh.` names (aufs metadata such as `.wh..wh.plnk`) are ignored; whiteout files
 ///   never appear in the result.
 extension LayerUnpack {
@@ -25,6 +26,8 @@ extension LayerUnpack {
             for child in try fs({ try root.children(of: directory) }) {
                 try removeLower(parentComponents + [child], in: directory, child)
             }
+            // The opaque directory belongs to this layer: a later whiteout of it keeps it.
+            markWritten(parentComponents)
             return
         }
         if base.starts(with: LayerUnpack.metadataPrefix) { return }

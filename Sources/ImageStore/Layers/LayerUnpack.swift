@@ -70,6 +70,10 @@ final class LayerUnpack {
         case .success(let value): components = value
         case .failure(let refusal): throw LayerError.unsafePath(layer: layer, path: currentPath, reason: refusal.reason)
         }
+        if components.dropLast().contains(where: { $0.starts(with: LayerUnpack.whiteoutPrefix) }) {
+            throw LayerError.unsafePath(
+                layer: layer, path: currentPath, reason: "a directory component uses the reserved prefix .wh.")
+        }
         if let base = components.last, base.starts(with: LayerUnpack.whiteoutPrefix) {
             try whiteout(components)
             return
@@ -86,36 +90,33 @@ final class LayerUnpack {
         case .directory:
             let existing = try fs { try root.kind(in: parent, name) }
             if existing != .directory {
-                try fs { try removeIfPresent(existing, parent, name); try root.makeDirectory(in: parent, name) }
+                try clear(parent, name)
+                try fs { try root.makeDirectory(in: parent, name) }
             }
             try setMetadata(entry, parent, name, isSymlink: false)
             directoryTimes[EntryPath.key(components)] = (components, entry.mtimeSeconds, entry.mtimeNanoseconds)
         case .regular:
             try reserve(entry.size)
-            try fs { try removeIfPresent(try root.kind(in: parent, name), parent, name) }
+            try clear(parent, name)
             try writeFile(entry, reader, parent, name)
             try setMetadata(entry, parent, name, isSymlink: false)
-            try fs { try root.setTimes(in: parent, name, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds) }
+            try setTimes(entry, parent, name)
         case .symlink:
             let target = entry.symlinkTarget ?? []
             try checkLength(target, "symlink target")
-            try fs {
-                try removeIfPresent(try root.kind(in: parent, name), parent, name)
-                try root.symlink(target: target, in: parent, name)
-            }
+            try clear(parent, name)
+            try fs { try root.symlink(target: target, in: parent, name) }
             try setMetadata(entry, parent, name, isSymlink: true)
-            try fs { try root.setTimes(in: parent, name, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds) }
+            try setTimes(entry, parent, name)
         case .hardlink:
             guard try link(entry, components, parent, name) else { return }
         case .fifo, .characterDevice, .blockDevice:
             let node: NodeKind =
                 entry.kind == .fifo ? .fifo : entry.kind == .characterDevice ? .characterDevice : .blockDevice
-            try fs {
-                try removeIfPresent(try root.kind(in: parent, name), parent, name)
-                try root.makeNode(in: parent, name, kind: node, device: entry.rdev)
-            }
+            try clear(parent, name)
+            try fs { try root.makeNode(in: parent, name, kind: node, device: entry.rdev) }
             try setMetadata(entry, parent, name, isSymlink: false)
-            try fs { try root.setTimes(in: parent, name, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds) }
+            try setTimes(entry, parent, name)
         case .socket:
             // A socket cannot be recreated from a tar; tar skips them too.
             return
@@ -163,10 +164,8 @@ final class LayerUnpack {
         guard kind != .directory else {
             throw LayerError.invalidHardlink(layer: layer, path: currentPath, target: shown, reason: "the target is a directory")
         }
-        try fs {
-            try removeIfPresent(try root.kind(in: parent, name), parent, name)
-            try root.link(targetName, in: targetParent, as: name, in: parent)
-        }
+        try clear(parent, name)
+        try fs { try root.link(targetName, in: targetParent, as: name, in: parent) }
         return true
     }
 
@@ -216,11 +215,18 @@ final class LayerUnpack {
         return directory
     }
 
-    private func removeIfPresent(_ kind: FileKind?, _ parent: OpenDescriptor, _ name: [UInt8]) throws(FileSystemFault) {
-        if kind != nil { try root.removeTree(in: parent, name) }
+    /// Removes whatever is at `name` (a directory with its tree); nothing is followed.
+    private func clear(_ parent: OpenDescriptor, _ name: [UInt8]) throws {
+        try fs {
+            if try root.kind(in: parent, name) != nil { try root.removeTree(in: parent, name) }
+        }
     }
 
-    private func markWritten(_ components: [[UInt8]]) {
+    private func setTimes(_ entry: ArchiveEntry, _ parent: OpenDescriptor, _ name: [UInt8]) throws {
+        try fs { try root.setTimes(in: parent, name, seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds) }
+    }
+
+    func markWritten(_ components: [[UInt8]]) {
         written.insert(EntryPath.key(components))
         for count in 0..<components.count {
             ancestors.insert(EntryPath.key(components.prefix(count)))

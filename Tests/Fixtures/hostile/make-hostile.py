@@ -74,6 +74,14 @@ def xattr(value):
     return value.decode("utf-8", "surrogateescape")
 
 
+def sparse_small():
+    """A GNU sparse 1.0 file of 1 MiB with 512 bytes of "y" at 512 KiB and the rest holes."""
+    sparse_map = b"1\n524288\n512\n".ljust(512, b"\0")
+    data = sparse_map + b"y" * 512
+    pax = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "holes", "GNU.sparse.realsize": str(1 << 20)}
+    return tar_bytes([(info("GNUSparseFile.0/holes", size=len(data), pax=pax), data)])
+
+
 def sparse_huge():
     """A GNU sparse 1.0 file declaring 10 GiB with one 512-byte chunk at the end."""
     real = 10 << 30
@@ -179,6 +187,8 @@ def cases(sentinel):
         "sem-metadata": lambda: [[("raw", semantic_metadata())]],
         "sem-gnu-names": lambda: [[("raw", gnu_names())]],
         "sem-gzip": lambda: [[("gzip", tar_bytes([reg("z/gz", b"gzip data" * 1000)]))]],
+        "sem-sparse": lambda: [[("raw", sparse_small())]],
+        "sem-empty": lambda: [[("gzip", tar_bytes([]))]],
         "sem-zstd": lambda: [[("zstd", tar_bytes([reg("z/zst", b"zstd data" * 1000)]))]],
         # --- hostile corpus ---
         "dotdot-relative": [[reg("../x", b"evil")]],
@@ -216,6 +226,9 @@ def cases(sentinel):
         "opaque-with-symlink-child": [[dir_("d/"), sym("d/link", s)], [reg("d/.wh..wh..opq")]],
         "whiteout-symlink-to-sentinel": [[sym("s", s)], [reg(".wh.s")]],
         "dir-over-symlink": [[sym("s", s)], [dir_("s/", mode=0o777, uid=1234)]],
+        "long-symlink-target": [[sym("l", "../" * 2000)]],
+        "hardlink-to-whiteout": [[reg("gone", b"g")], [reg(".wh.gone"), hard("x", "gone")]],
+        "whiteout-as-directory": [[reg("a/.wh.b/c", b"hidden")]],
         "file-over-symlink": [[sym("s", s + "/file")], [reg("s", b"evil")]],
     }
 

@@ -68,6 +68,9 @@ struct HostileLayerTests {
         HostileCase(name: "opaque-with-symlink-child", outcome: .contained([.type("d", "d"), .absent("d/link")])),
         HostileCase(name: "whiteout-symlink-to-sentinel", outcome: .contained([.absent("s")])),
         HostileCase(name: "dir-over-symlink", outcome: .contained([.type("s", "d"), .mode("s", 0o777)])),
+        HostileCase(name: "long-symlink-target", outcome: .rejected("limitExceeded", layer: 0, path: "l")),
+        HostileCase(name: "hardlink-to-whiteout", outcome: .rejected("invalidHardlink", layer: 1, path: "x")),
+        HostileCase(name: "whiteout-as-directory", outcome: .rejected("unsafePath", layer: 0, path: "a/.wh.b/c")),
         HostileCase(name: "file-over-symlink", outcome: .contained([.type("s", "f"), .content("s", "evil")])),
     ]
 

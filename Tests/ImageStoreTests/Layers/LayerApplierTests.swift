@@ -145,3 +145,44 @@ struct LayerApplierCancellationTests {
         #expect(Set(scratch.tree().keys) == ["."])
     }
 }
+
+@Suite("LayerApplier privileges")
+struct LayerApplierPrivilegeTests {
+    @Test("without capabilities the applier names each one it misses; root's set misses none")
+    func capabilities() {
+        #expect(
+            LayerApplier.missingCapabilities(effective: 0)
+                == ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_MKNOD", "CAP_SETFCAP"])
+        #expect(LayerApplier.missingCapabilities(effective: 0x1ff_feff_ffff).isEmpty)
+        #expect(LayerApplier.missingCapabilities(effective: 0x1ff_feff_ffff & ~(1 << 27)) == ["CAP_MKNOD"])
+        #expect(LayerApplier.missingCapabilities().isEmpty, "the tests run as root")
+    }
+
+    @Test("missing privileges are reported before anything is written, as a permanent error")
+    func description() {
+        let error = LayerError.missingPrivilege(capabilities: ["CAP_CHOWN", "CAP_MKNOD"])
+        #expect(error.kind == .permanent)
+        #expect(error.description.contains("CAP_CHOWN, CAP_MKNOD"))
+    }
+}
+
+@Suite("LayerApplier edge layers")
+struct LayerApplierEdgeTests {
+    @Test("a sparse file keeps its data at the right offset and its size")
+    func sparse() async throws {
+        let scratch = try LayerScratch()
+        let statistics = try await scratch.apply("sem-sparse")
+        var expected = [UInt8](repeating: 0, count: 1 << 20)
+        expected.replaceSubrange(524_288..<524_800, with: [UInt8](repeating: 0x79, count: 512))
+        #expect(scratch.tree()["holes"]?.content == expected)
+        #expect(statistics.bytes == 1 << 20)
+    }
+
+    @Test("an empty gzip layer (an empty tar) applies and changes nothing")
+    func empty() async throws {
+        let scratch = try LayerScratch()
+        let statistics = try await scratch.apply("sem-empty")
+        #expect(statistics.entries == 0 && statistics.layers == 1)
+        #expect(Set(scratch.tree().keys) == ["."])
+    }
+}

@@ -65,7 +65,8 @@ final class LayerScratch {
     func outsideSnapshot() throws -> [String: FileNode] {
         var snapshot = TreeSnapshot.take(outside)
         let manager = FileManager.default
-        let names = try manager.contentsOfDirectory(atPath: base.path).map { "base:" + $0 }
+        let names =
+            try manager.contentsOfDirectory(atPath: base.path).map { "base:" + $0 }
             + manager.contentsOfDirectory(atPath: scratch.path).map { "scratch:" + $0 }
         for name in names {
             snapshot[name] = FileNode(

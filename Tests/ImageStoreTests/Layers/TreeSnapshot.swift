@@ -71,7 +71,7 @@ enum TreeSnapshot {
         default: type = "s"
         }
         var content: [UInt8]?
-        if type == "f", info.st_size < 1 << 20 {
+        if type == "f", info.st_size <= 1 << 20 {
             content = FileManager.default.contents(atPath: String(decoding: path, as: UTF8.self)).map(Array.init)
             if content == nil, let handle = fopen(cString(path), "rb") {
                 var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
