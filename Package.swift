@@ -52,7 +52,8 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore"]),
-        .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore"]),
+        .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport"]),
+        .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore", "TestSupport"]),
     ]
 )

@@ -1,0 +1,132 @@
+import Foundation
+
+/// One fault rule of the `FaultServer`: it fires for requests whose path contains `path`
+/// (and whose method is `method`, when set), at most `times` times (-1: every time).
+public struct Fault: Sendable, Encodable {
+    enum Action: String, Encodable {
+        case status, drop, wrongBytes, omitDigest
+    }
+
+    let action: Action
+    let match: String
+    let times: Int
+    let method: String?
+    let status: Int?
+    let retryAfter: Int?
+    let afterBytes: Int?
+
+    /// Answer `status` (e.g. 500, 503) with an error body, `times` times, then serve normally.
+    public static func status(_ status: Int, times: Int = 1, path: String, method: String? = nil) -> Fault {
+        Fault(action: .status, match: path, times: times, method: method, status: status, retryAfter: nil,
+              afterBytes: nil)
+    }
+
+    /// Answer `status` (default 429) with `Retry-After: seconds`, `times` times.
+    public static func retryAfter(
+        seconds: Int, status: Int = 429, times: Int = 1, path: String, method: String? = nil
+    ) -> Fault {
+        Fault(action: .status, match: path, times: times, method: method, status: status, retryAfter: seconds,
+              afterBytes: nil)
+    }
+
+    /// Send the headers (full Content-Length) and `afterBytes` body bytes, then close the connection.
+    public static func dropConnection(afterBytes: Int, times: Int = 1, path: String) -> Fault {
+        Fault(action: .drop, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+              afterBytes: afterBytes)
+    }
+
+    /// Serve a body of the right length with every byte inverted.
+    public static func wrongBytes(times: Int = -1, path: String) -> Fault {
+        Fault(action: .wrongBytes, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+              afterBytes: nil)
+    }
+
+    /// Leave out the `Docker-Content-Digest` header.
+    public static func omitDigest(times: Int = -1, path: String) -> Fault {
+        Fault(action: .omitDigest, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+              afterBytes: nil)
+    }
+}
+
+/// A request the `FaultServer` saw, in arrival order.
+public struct RecordedRequest: Sendable, Decodable, Equatable {
+    public let method: String
+    /// The request target, e.g. `/v2/x/blobs/sha256:...`.
+    public let path: String
+    /// The `Range` header, if any (`bytes=1000-`).
+    public let range: String?
+    /// The status it answered.
+    public let status: Int
+    /// The fault actions that fired: `status`, `drop`, `wrongBytes`, `omitDigest`.
+    public let faults: [String]
+}
+
+/// A real HTTP server (Tests/Fixtures/faultserver.py) that serves a fixture layout as a
+/// read-only registry under any repository name and injects the configured faults.
+/// Tags are the layout's `org.opencontainers.image.ref.name` annotations (`latest`).
+public final class FaultServer: Sendable {
+    private struct Info: Decodable {
+        let url: String
+        let hostPort: String
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    public let baseURL: URL
+    /// `127.0.0.1:PORT`.
+    public let hostPort: String
+    private let helper: BackgroundHelper
+
+    private init(baseURL: URL, hostPort: String, helper: BackgroundHelper) {
+        self.baseURL = baseURL
+        self.hostPort = hostPort
+        self.helper = helper
+    }
+
+    /// Starts serving `layout` with `faults` (tried in order) and returns once listening.
+    public static func start(layout: URL, faults: [Fault] = []) async throws -> FaultServer {
+        let rules = String(decoding: try JSONEncoder().encode(faults), as: UTF8.self)
+        let (helper, info) = try await BackgroundHelper.launch(script: "faultserver.py", as: Info.self) { _ in
+            ["--layout", layout.path, "--faults", rules]
+        }
+        guard let url = URL(string: info.url) else {
+            await helper.stop()
+            throw TestSupportError.badOutput(helper: "faultserver.py", detail: info.url)
+        }
+        return FaultServer(baseURL: url, hostPort: info.hostPort, helper: helper)
+    }
+
+    /// Runs `body` with a fresh server and stops it afterwards, also when `body` throws.
+    public static func with<T>(
+        layout: URL, faults: [Fault] = [], _ body: (FaultServer) async throws -> T
+    ) async throws -> T {
+        let server = try await start(layout: layout, faults: faults)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    /// Every request served so far (from `GET /__log`).
+    public func requests() async throws -> [RecordedRequest] {
+        let response = try await CurlCLI.get(baseURL.appendingPathComponent("__log"))
+        do {
+            return try JSONDecoder().decode([RecordedRequest].self, from: response.body)
+        } catch {
+            throw TestSupportError.badOutput(helper: "faultserver.py", detail: "\(error)")
+        }
+    }
+
+    /// `127.0.0.1:PORT/REPOSITORY:TAG`.
+    public func reference(repository: String, tag: String = "latest") -> String {
+        "\(hostPort)/\(repository):\(tag)"
+    }
+
+    /// Stops the server and waits for it to exit.
+    public func stop() async {
+        await helper.stop()
+    }
+}
