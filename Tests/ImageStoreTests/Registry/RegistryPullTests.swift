@@ -37,7 +37,9 @@ struct RegistryPullTests {
 
     @Test("the token server issues one token per scope, not one per blob")
     func oneTokenPerScope() async throws {
-        let registry = try await SharedRegistries.shared.registry(.tokenDefault)
+        // A registry of its own: parallel tests would take tokens from a shared one.
+        let registry = try await TestRegistry.start(.tokenDefault)
+        defer { Task { await registry.stop() } }
         try await registry.push(layout: FixtureImages.layout("multilayer"), repository: "tokens/once", tag: "v1")
         let statsURL = try #require(registry.tokenStatsURL)
         struct Stats: Decodable {
