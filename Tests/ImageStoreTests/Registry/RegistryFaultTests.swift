@@ -117,4 +117,48 @@ final class RegistryFaultTests {
         #expect(second.indexDigest == first.indexDigest)
         #expect(try await server.requests().count == requestsAfterFirst)
     }
+
+    @Test("cancelling a pull aborts the transfer from the progress callback and leaves no temp file")
+    func cancellation() async throws {
+        let server = try await FaultServer.start(layout: FixtureImages.layout("large"))
+        defer { Task { await server.stop() } }
+        let puller = ImagePuller(client: RegistryClient(configuration: faultConfiguration()), store: store)
+        let reference = try ImageReference(parsing: server.reference(repository: "fx/large"))
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        let pull = Task {
+            try await puller.pull(reference) { event in
+                if case .bytes = event { signal.yield() }
+            }
+        }
+        for await _ in started { break }
+        pull.cancel()
+        let result = await pull.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        let expected = try ExpectedDigests(try await FixtureImages.expected("large"))
+        for layer in expected.layers { #expect(!store.has(try Digest(parsing: layer))) }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.root.appendingPathComponent("blobs").path)
+            .filter { $0.hasPrefix(".tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test("a registry that keeps answering 503 fails transient after the bounded attempts")
+    func retriesAreBounded() async throws {
+        let server = try await FaultServer.start(
+            layout: FixtureImages.layout("multilayer"), faults: [.status(503, times: -1, path: "/manifests/")])
+        defer { Task { await server.stop() } }
+        let reference = try ImageReference(parsing: server.reference(repository: "fx/multilayer"))
+        let client = RegistryClient(configuration: faultConfiguration())
+        do {
+            _ = try await client.resolve(reference)
+            Issue.record("expected a 503 error")
+        } catch let error as RegistryError {
+            guard case .httpStatus(_, 503, _, _) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(error.kind.isTransient)
+        }
+        let attempts = try await server.requests().filter { $0.path.contains("/manifests/") }.count
+        #expect(attempts == client.configuration.retry.maxAttempts)
+    }
 }
