@@ -97,6 +97,9 @@ final class RegistryFaultTests {
         let image = try await pull(server)
         #expect(image.manifestDigest.description == expected.manifest)
         try await expectStoreHolds(image, in: store)
+        // The manifest fetched to hash it is the one stored: it is not fetched again by digest.
+        let manifestGets = try await server.requests().filter { $0.method == "GET" && $0.path.contains("/manifests/") }
+        #expect(manifestGets.count == 1)
     }
 
     @Test("pulling a tag then the same image by digest downloads no blob again")
