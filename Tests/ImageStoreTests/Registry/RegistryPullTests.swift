@@ -95,4 +95,24 @@ struct RegistryPullTests {
             #expect(error.kind == .permanent)
         }
     }
+
+    @Test("a TLS registry whose certificate the client cannot verify fails permanently, at once")
+    func untrustedCertificate() async throws {
+        let registry = try await SharedRegistries.shared.registry(.tls)
+        var configuration = faultConfiguration()
+        // HTTPS verified against the system store, which does not know the test CA.
+        configuration.loopbackIsInsecure = false
+        let reference = try ImageReference(parsing: registry.reference(repository: "tls/none", tag: "v1"))
+        do {
+            _ = try await RegistryClient(configuration: configuration).resolve(reference)
+            Issue.record("expected a transport error")
+        } catch let error as RegistryError {
+            guard case .transport(_, let code, _) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(code == 60)
+            #expect(error.kind == .permanent)
+        }
+    }
 }

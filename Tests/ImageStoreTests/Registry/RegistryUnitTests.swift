@@ -119,6 +119,7 @@ struct RegistryErrorTests {
         #expect(map(503, nil).kind.isTransient)
         #expect(map(429, nil, retryAfter: .seconds(7)).kind == .transient(retryAfter: .seconds(7)))
         #expect(RegistryError.transport(url: "u", curlCode: 7, message: "refused").kind.isTransient)
+        #expect(RegistryError.transport(url: "u", curlCode: 60, message: "certificate").kind == .permanent)
         #expect(RegistryError.digestMismatch(url: "u", expected: digest, actual: digest).kind.isTransient)
     }
 
