@@ -1,8 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ImageStore
-import TestSupport
 
 @Suite("image-worker inspect, fetch and import")
 final class FetchCommandTests {
@@ -29,8 +29,10 @@ final class FetchCommandTests {
         let caPath = try #require(registry.caPath)
         let result = try await ProcessRunner.run(
             imageWorkerBinary,
-            ["inspect", registry.reference(repository: "cli/inspect", tag: "v1"), "--json", "--platform", "linux/arm64",
-                "--data-dir", dataDirectory, "--registry-ca", "\(registry.hostPort)=\(caPath)"],
+            [
+                "inspect", registry.reference(repository: "cli/inspect", tag: "v1"), "--json", "--platform", "linux/arm64",
+                "--data-dir", dataDirectory, "--registry-ca", "\(registry.hostPort)=\(caPath)",
+            ],
             environment: environment)
         #expect(result.status == 0, "\(String(decoding: result.stderr, as: UTF8.self))")
         let json = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
@@ -76,8 +78,10 @@ final class FetchCommandTests {
         defer { Task { await server.stop() } }
         let result = try await ProcessRunner.run(
             "/usr/bin/time",
-            ["-f", "maxrss_kb=%M", imageWorkerBinary, "fetch", server.reference(repository: "fx/large"), "--data-dir",
-                dataDirectory],
+            [
+                "-f", "maxrss_kb=%M", imageWorkerBinary, "fetch", server.reference(repository: "fx/large"), "--data-dir",
+                dataDirectory,
+            ],
             environment: environment)
         let stderr = String(decoding: result.stderr, as: UTF8.self)
         #expect(result.status == 0, "\(stderr)")

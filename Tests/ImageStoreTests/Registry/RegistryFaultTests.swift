@@ -1,8 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ImageStore
-import TestSupport
 
 @Suite("Pull through injected faults")
 final class RegistryFaultTests {

@@ -1,8 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ImageStore
-import TestSupport
 
 @Suite("Pull from a real docker-registry")
 struct RegistryPullTests {

@@ -1,8 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ImageStore
-import TestSupport
 
 /// Builds a client configuration that reaches a test registry: its CA for `.tls`, its
 /// credentials (as a Docker config would give them) for `.basic` and `.token`, short backoff.

@@ -55,9 +55,10 @@ struct DockerCredentialsTests {
         let credential = RegistryCredential(username: "alice", password: "hunter2")
         var dumped = ""
         dump(credential, to: &dumped)
-        for text in ["\(credential)", String(reflecting: credential), dumped, "\(credential.password)",
-            "\(credential.basicAuthorization)"]
-        {
+        for text in [
+            "\(credential)", String(reflecting: credential), dumped, "\(credential.password)",
+            "\(credential.basicAuthorization)",
+        ] {
             #expect(!text.contains("hunter2"))
             #expect(!text.contains(Data("alice:hunter2".utf8).base64EncodedString()))
         }
@@ -88,8 +89,12 @@ struct DockerCredentialsTests {
 
 @Suite("Registry error mapping")
 struct RegistryErrorTests {
-    let reference = try! ImageReference(parsing: "127.0.0.1:5000/a/b:1")
+    let reference: ImageReference
     let digest = Digest(sha256Hex: String(repeating: "a", count: 64))
+
+    init() throws {
+        reference = try ImageReference(parsing: "127.0.0.1:5000/a/b:1")
+    }
 
     func map(_ status: Int, _ code: String?, digest: Digest? = nil, retryAfter: Duration? = nil) -> RegistryError {
         let body = code.map { Data(#"{"errors":[{"code":"\#($0)","message":"m"}]}"#.utf8) } ?? Data()
