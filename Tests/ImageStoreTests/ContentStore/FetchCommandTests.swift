@@ -57,7 +57,13 @@ final class FetchCommandTests {
         async let first = ProcessRunner.run(imageWorkerBinary, arguments, environment: environment)
         async let second = ProcessRunner.run(imageWorkerBinary, arguments, environment: environment)
         let results = try await [first, second]
-        for result in results { #expect(result.status == 0, "\(String(decoding: result.stderr, as: UTF8.self))") }
+        for result in results {
+            let stderr = String(decoding: result.stderr, as: UTF8.self)
+            #expect(result.status == 0, "\(stderr)")
+            // Not a TTY: one plain line per step, no bar.
+            #expect(stderr.contains("resolved sha256:"))
+            #expect(!stderr.contains("\r"))
+        }
 
         let expected = try ExpectedDigests(try await FixtureImages.expected("multilayer-zstd"))
         let store = try ContentStore(root: URL(fileURLWithPath: dataDirectory).appendingPathComponent("oci"))
