@@ -35,8 +35,9 @@ struct FetchCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print("\(report.reference) \(report.digest) platform \(report.platform), "
-                + "\(report.layers.count) layers, \(image.downloadedBlobs) blobs downloaded")
+            print(
+                "\(report.reference) \(report.digest) platform \(report.platform), "
+                    + "\(report.layers.count) layers, \(image.downloadedBlobs) blobs downloaded")
         }
     }
 }

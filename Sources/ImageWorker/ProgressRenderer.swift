@@ -3,7 +3,7 @@ import ImageStore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Renders pull progress on stderr: a bar redrawn in place on a TTY, otherwise one line per

@@ -57,10 +57,12 @@ public struct ImageImporter: Sendable {
         let names = sourceIndex.manifests.compactMap { $0.annotations?[ContentStore.refNameAnnotation] }
         let top: Descriptor
         if let tag {
-            guard let found = sourceIndex.manifests.first(where: { entry in
-                guard let refName = entry.annotations?[ContentStore.refNameAnnotation] else { return false }
-                return refName == tag || refName.hasSuffix(":" + tag)
-            }) else {
+            guard
+                let found = sourceIndex.manifests.first(where: { entry in
+                    guard let refName = entry.annotations?[ContentStore.refNameAnnotation] else { return false }
+                    return refName == tag || refName.hasSuffix(":" + tag)
+                })
+            else {
                 throw ContentStoreError.tagNotFound(path: source.path, tag: tag, available: names)
             }
             top = found

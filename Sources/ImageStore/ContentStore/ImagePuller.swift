@@ -31,10 +31,10 @@ public struct ImagePuller: Sendable {
         _ reference: ImageReference, platform: Platform = .current, includeLayers: Bool = true,
         progress: PullProgressHandler? = nil
     ) async throws -> PulledImage {
-        let topDigest = try await client.resolve(reference)
+        let (topDigest, prefetched) = try await client.resolveDocument(reference)
         progress?(.resolved(digest: topDigest))
         let downloads = Counter()
-        let top = try await document(reference, digest: topDigest, downloads: downloads)
+        let top = try await document(reference, digest: topDigest, prefetched: prefetched, downloads: downloads)
 
         var indexDigest: Digest?
         var chosenPlatform = platform
@@ -83,15 +83,20 @@ public struct ImagePuller: Sendable {
     // MARK: - Steps
 
     /// A manifest or index: from the store when present, else fetched, verified and stored.
-    private func document(_ reference: ImageReference, digest: Digest, downloads: Counter) async throws
-        -> (data: Data, mediaType: String)
-    {
+    private func document(
+        _ reference: ImageReference, digest: Digest, prefetched: FetchedManifest? = nil, downloads: Counter
+    ) async throws -> (data: Data, mediaType: String) {
         if store.has(digest) {
             let data = try store.data(of: digest)
             let mediaType = try RegistryClient.mediaType(of: data, contentType: nil, url: store.path(of: digest).path)
             return (data, mediaType)
         }
-        let fetched = try await client.fetchManifest(reference, digest: digest)
+        let fetched: FetchedManifest
+        if let prefetched, prefetched.digest == digest {
+            fetched = prefetched
+        } else {
+            fetched = try await client.fetchManifest(reference, digest: digest)
+        }
         try await store.write(fetched.data)
         downloads.add()
         return (fetched.data, fetched.mediaType)

@@ -58,84 +58,94 @@ final class CurlHandle {
     private static let globalInit: CURLcode = ccurl_global_init()
 
     private let handle: UnsafeMutableRawPointer
-    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// CURLOPT_ERRORBUFFER: curl writes its detailed message here; read by ``check(_:_:)``.
+    private let errorBuffer: UnsafeMutablePointer<CChar>
 
     init(url: String) throws(RegistryError) {
         guard CurlHandle.globalInit == CURLE_OK, let handle = curl_easy_init() else {
-            throw .transport(url: url, curlCode: Int32(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed")
+            throw .transport(
+                url: url, curlCode: Int32(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed")
         }
         self.handle = handle
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
 
     /// Performs `request` and returns the final response.
     ///
     /// - Throws: `RegistryError.transport` with curl's code and message, `CancellationError`
     ///   when `cancel` was set, or what `body` threw.
     func perform(
-        _ request: HTTPRequest, options: TransferOptions, cancel: CancellationFlag, body: @escaping BodyHandler
+        _ request: HTTPRequest, options: TransferOptions, cancel: CancellationFlag,
+        body: @escaping BodyHandler
     ) throws -> HTTPResponse {
         let box = TransferBox(body: body, cancel: cancel)
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
         for line in request.headers { headerList = curl_slist_append(headerList, line) }
 
-        return try errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
-            try withExtendedLifetime(box) {
-                let url = request.url
-                let userdata = Unmanaged.passUnretained(box).toOpaque()
-                try check(ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress), url)
-                try check(ccurl_setopt_string(handle, CURLOPT_URL, url), url)
-                try check(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1), url)
-                try check(ccurl_setopt_long(handle, CURLOPT_BUFFERSIZE, 128 * 1024), url)
-                if request.method == .head { try check(ccurl_setopt_long(handle, CURLOPT_NOBODY, 1), url) }
-                try check(ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList), url)
-                if let start = request.rangeStart, start > 0 {
-                    try check(ccurl_setopt_string(handle, CURLOPT_RANGE, "\(start)-"), url)
-                }
-                // Blob GETs redirect to storage; libcurl drops Authorization on a host change
-                // (CURLOPT_UNRESTRICTED_AUTH stays 0), which is what we want.
-                try check(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1), url)
-                try check(ccurl_setopt_long(handle, CURLOPT_MAXREDIRS, 10), url)
-                try check(ccurl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS), url)
-                try check(ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeout.milliseconds), url)
-                try check(ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, options.lowSpeedLimit), url)
-                try check(ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, max(1, options.lowSpeedTime.milliseconds / 1000)), url)
-                if let timeout = request.timeout {
-                    try check(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.milliseconds), url)
-                }
-                if let caFile = options.caFile { try check(ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile), url) }
-                try check(ccurl_setopt_write_callback(handle, curlWriteCallback), url)
-                try check(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, userdata), url)
-                try check(ccurl_setopt_header_callback(handle, curlHeaderCallback), url)
-                try check(ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, userdata), url)
-                try check(ccurl_setopt_xferinfo_callback(handle, curlProgressCallback), url)
-                try check(ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, userdata), url)
-                try check(ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0), url)
-
-                let code = curl_easy_perform(handle)
-                if let error = box.error { throw error }
-                if cancel.isCancelled { throw CancellationError() }
-                try check(code, url)
-
-                var status = 0
-                try check(ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status), url)
-                var effective: UnsafeMutablePointer<CChar>?
-                try check(ccurl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective), url)
-                return HTTPResponse(
-                    status: status, headers: box.headers, errorBody: box.errorBody,
-                    effectiveURL: effective.map { String(cString: $0) } ?? url)
+        return try withExtendedLifetime(box) {
+            let url = request.url
+            let userdata = Unmanaged.passUnretained(box).toOpaque()
+            try check(ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), url)
+            try check(ccurl_setopt_string(handle, CURLOPT_URL, url), url)
+            try check(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1), url)
+            try check(ccurl_setopt_long(handle, CURLOPT_BUFFERSIZE, 128 * 1024), url)
+            if request.method == .head { try check(ccurl_setopt_long(handle, CURLOPT_NOBODY, 1), url) }
+            try check(ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList), url)
+            if let start = request.rangeStart, start > 0 {
+                try check(ccurl_setopt_string(handle, CURLOPT_RANGE, "\(start)-"), url)
             }
+            // Blob GETs redirect to storage; libcurl drops Authorization on a host change
+            // (CURLOPT_UNRESTRICTED_AUTH stays 0), which is what we want.
+            try check(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1), url)
+            try check(ccurl_setopt_long(handle, CURLOPT_MAXREDIRS, 10), url)
+            try check(ccurl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS), url)
+            try check(
+                ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeout.milliseconds),
+                url)
+            try check(ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, options.lowSpeedLimit), url)
+            try check(
+                ccurl_setopt_long(
+                    handle, CURLOPT_LOW_SPEED_TIME, max(1, options.lowSpeedTime.milliseconds / 1000)), url)
+            if let timeout = request.timeout {
+                try check(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.milliseconds), url)
+            }
+            if let caFile = options.caFile {
+                try check(ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile), url)
+            }
+            try check(ccurl_setopt_write_callback(handle, curlWriteCallback), url)
+            try check(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, userdata), url)
+            try check(ccurl_setopt_header_callback(handle, curlHeaderCallback), url)
+            try check(ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, userdata), url)
+            try check(ccurl_setopt_xferinfo_callback(handle, curlProgressCallback), url)
+            try check(ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, userdata), url)
+            try check(ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0), url)
+
+            let code = curl_easy_perform(handle)
+            if let error = box.error { throw error }
+            if cancel.isCancelled { throw CancellationError() }
+            try check(code, url)
+
+            var status = 0
+            try check(ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status), url)
+            var effective: UnsafeMutablePointer<CChar>?
+            try check(ccurl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective), url)
+            return HTTPResponse(
+                status: status, headers: box.headers, errorBody: box.errorBody,
+                effectiveURL: effective.map { String(cString: $0) } ?? url)
         }
     }
 
     /// Turns a curl return code into `RegistryError.transport`, keeping curl's own message.
     private func check(_ code: CURLcode, _ url: String) throws(RegistryError) {
         guard code != CURLE_OK else { return }
-        let detail = errorBuffer.withUnsafeBufferPointer { buffer in
-            String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
+        let detail = String(cString: errorBuffer)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         throw .transport(url: url, curlCode: Int32(code.rawValue), message: message)
     }

@@ -20,7 +20,13 @@ extension RegistryClient {
     ///
     /// - Throws: `RegistryError.manifestUnknown`, `.nameUnknown`, `.unauthorized`, `.transport`, …
     public func resolve(_ reference: ImageReference) async throws -> Digest {
-        if let digest = reference.digest { return digest }
+        try await resolveDocument(reference).digest
+    }
+
+    /// ``resolve(_:)``, also returning the manifest when it had to be fetched to hash it, so the
+    /// caller need not fetch it again.
+    func resolveDocument(_ reference: ImageReference) async throws -> (digest: Digest, fetched: FetchedManifest?) {
+        if let digest = reference.digest { return (digest, nil) }
         let url = url(reference, "manifests", reference.manifestReference)
         let request = HTTPRequest(
             method: .head, url: url, headers: [Self.acceptHeader], timeout: configuration.resolveTimeout)
@@ -28,9 +34,10 @@ extension RegistryClient {
             try await exchange(request, reference: reference, digest: nil, sink: nil)
         }
         if let header = response.header("docker-content-digest"), let digest = try? Digest(parsing: header) {
-            return digest
+            return (digest, nil)
         }
-        return try await fetchManifest(reference, target: reference.manifestReference).digest
+        let fetched = try await fetchManifest(reference, target: reference.manifestReference)
+        return (fetched.digest, fetched)
     }
 
     /// Fetches the manifest or index `digest` names and verifies the bytes hash to it.

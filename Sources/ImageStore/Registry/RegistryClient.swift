@@ -68,7 +68,7 @@ public struct RegistryClient: Sendable {
                 if let retryAfter, retryAfter > policy.maxDelay { throw error }
                 let delay = policy.delay(afterAttempt: attempt, retryAfter: retryAfter)
                 guard waited + delay <= policy.maxTotalDelay else { throw error }
-                try await Task.sleep(for: delay)
+                try await policy.clock.sleep(for: delay)
                 waited += delay
                 attempt += 1
             }

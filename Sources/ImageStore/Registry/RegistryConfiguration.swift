@@ -40,6 +40,8 @@ public struct RegistryConfiguration: Sendable {
         public var maxDelay: Duration = .seconds(10)
         /// Total time spent waiting between attempts of one request.
         public var maxTotalDelay: Duration = .seconds(60)
+        /// The clock the waits run on; tests may substitute one they advance.
+        public var clock: any Clock<Duration> = ContinuousClock()
 
         /// Defaults: 5 attempts, 250 ms doubling to 10 s, 60 s in total.
         public init() {}

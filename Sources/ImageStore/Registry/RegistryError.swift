@@ -43,13 +43,19 @@ public enum RegistryError: ClassifiedError, Equatable {
         switch self {
         case .tooManyRequests(_, let retryAfter): return .transient(retryAfter: retryAfter)
         case .httpStatus(_, let status, _, _): return status >= 500 ? .transient(retryAfter: nil) : .permanent
-        case .transport, .digestMismatch, .sizeMismatch: return .transient(retryAfter: nil)
+        case .transport(_, let curlCode, _):
+            return Self.permanentCurlCodes.contains(curlCode) ? .permanent : .transient(retryAfter: nil)
+        case .digestMismatch, .sizeMismatch: return .transient(retryAfter: nil)
         case .unauthorized, .denied, .manifestUnknown, .nameUnknown, .blobUnknown, .sizeExceeded,
             .unsupportedMediaType, .invalidDocument, .platformNotFound, .unsupportedChallenge,
             .invalidCredentialsFile:
             return .permanent
         }
     }
+
+    /// curl failures that no retry can fix: unsupported protocol (1), malformed URL (3), a
+    /// certificate that does not verify (60) and an unreadable CA file (77).
+    static let permanentCurlCodes: Set<Int32> = [1, 3, 60, 77]
 
     public var description: String {
         switch self {
