@@ -10,7 +10,8 @@ import Glibc
 /// (no journal, 4 KiB blocks, 256-byte inodes, no root reserve, fixed UUID and hash seed),
 /// shrunk with `resize2fs -M` and truncated to the new block count. Owners, modes, times,
 /// xattrs, hard links and device nodes come from the tree; the root directory's owner and
-/// mode are copied from the tree's root (mke2fs would make it 0755 root:root).
+/// mode and mtime are copied from the tree's root with debugfs (mke2fs would make it 0755
+/// root:root, stamped with the build time).
 struct Ext4Exporter: Sendable {
     /// What one walk of the tree tells the exporter.
     struct Scan: Sendable {
@@ -18,6 +19,7 @@ struct Ext4Exporter: Sendable {
         var rootUID: UInt32 = 0
         var rootGID: UInt32 = 0
         var rootPermissions: UInt32 = 0o755
+        var rootMtime: Int64 = 0
         var latestMtime: Int64 = 0
     }
 
@@ -40,10 +42,14 @@ struct Ext4Exporter: Sendable {
                 "-E", "hash_seed=\(id),root_owner=\(scan.rootUID):\(scan.rootGID),nodiscard",
                 "-d", rootfs.path, path, String(blocks),
             ], environment: environment)
+        // mke2fs gives the root directory mode 0755 and the fake time; copy the tree's instead.
+        let debugfs = ExternalTool(name: "debugfs")
         if scan.rootPermissions != 0o755 {
             let mode = String(0o040000 | scan.rootPermissions, radix: 8)
-            try await ExternalTool(name: "debugfs").run(["-w", "-R", "set_inode_field / mode 0\(mode)", path])
+            try await debugfs.run(["-w", "-R", "set_inode_field / mode 0\(mode)", path], environment: environment)
         }
+        try await debugfs.run(
+            ["-w", "-R", "set_inode_field / mtime @\(scan.rootMtime)", path], environment: environment)
         try await ExternalTool(name: "resize2fs").run(["-M", path], environment: environment)
         let newBlocks = try await Ext4Exporter.blockCount(of: path)
         try await BlockingExecutor.shared.run { try Ext4Exporter.truncate(path, to: newBlocks * Ext4Sizing.blockSize, create: false) }
@@ -61,6 +67,7 @@ struct Ext4Exporter: Sendable {
                 scan.rootUID = entry.uid
                 scan.rootGID = entry.gid
                 scan.rootPermissions = entry.mode & 0o7777
+                scan.rootMtime = entry.mtime
             } else {
                 let parent = Array(entry.path[..<(entry.path.lastIndex(of: UInt8(ascii: "/")) ?? 0)])
                 directories[parent, default: (0, 0)].entries += 1
