@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Builds an ext4 filesystem from a tree with `mkfs.ext4 -d`, then shrinks it to fit.

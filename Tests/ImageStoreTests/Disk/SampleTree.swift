@@ -2,7 +2,7 @@ import CXattr
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Builds rootfs trees for the disk tests with every kind of entry a container image holds.
