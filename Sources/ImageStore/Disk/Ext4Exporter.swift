@@ -32,8 +32,10 @@ struct Ext4Exporter: Sendable {
         }
         let blocks = scan.sizing.totalBlocks
         try await BlockingExecutor.shared.run { try Ext4Exporter.truncate(path, to: blocks * Ext4Sizing.blockSize, create: true) }
-        // mke2fs and resize2fs stamp the superblock and new inodes with this instead of "now".
-        let environment = ["E2FSPROGS_FAKE_TIME": String(max(0, scan.latestMtime))]
+        // mke2fs and resize2fs stamp the superblock and new inodes with this instead of "now";
+        // never a future time, which e2fsck would report.
+        let now = Int64(Date().timeIntervalSince1970)
+        let environment = ["E2FSPROGS_FAKE_TIME": String(min(max(0, scan.latestMtime), now))]
         let id = uuid.uuidString.lowercased()
         try await ExternalTool(name: "mkfs.ext4").run(
             [
