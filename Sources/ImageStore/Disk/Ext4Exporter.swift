@@ -80,7 +80,7 @@ struct Ext4Exporter: Sendable {
             }
             switch entry.kind {
             case .regular: scan.sizing.addRegularFile(size: entry.size)
-            case .directory: directories[entry.path, default: (0, 0)].entries += 0
+            case .directory: if directories[entry.path] == nil { directories[entry.path] = (0, 0) }
             case .symlink: scan.sizing.addSymlink(targetLength: Int(entry.size))
             case .characterDevice, .blockDevice, .fifo, .socket: scan.sizing.addSpecialFile()
             }
