@@ -60,7 +60,8 @@ struct ExportTreeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("image-worker: \(error)\n".utf8))
             throw ExitCode(ErrorKind.of(error).isTransient ? 75 : 1)
         }
-        let seconds = Double(result.duration.components.seconds)
+        let seconds =
+            Double(result.duration.components.seconds)
             + Double(result.duration.components.attoseconds) / 1e18
         if global.json {
             let document: [String: Any] = [
@@ -70,8 +71,9 @@ struct ExportTreeCommand: AsyncParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("\(result.path)\t\(format.rawValue)\t\(result.apparentBytes) bytes (\(result.allocatedBytes) allocated)\t"
-                + String(format: "%.2f s", seconds))
+            print(
+                "\(result.path)\t\(format.rawValue)\t\(result.apparentBytes) bytes (\(result.allocatedBytes) allocated)\t"
+                    + String(format: "%.2f s", seconds))
         }
     }
 }

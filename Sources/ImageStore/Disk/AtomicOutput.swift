@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A temp file beside a final path that becomes that path only once it is complete.
@@ -30,9 +30,10 @@ struct AtomicOutput: Sendable {
         }
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         self.finalPath = url.path
-        self.tempPath = URL(fileURLWithPath: directory).appendingPathComponent(
-            ".\(url.lastPathComponent).tmp-\(random)"
-        ).path
+        self.tempPath =
+            URL(fileURLWithPath: directory).appendingPathComponent(
+                ".\(url.lastPathComponent).tmp-\(random)"
+            ).path
     }
 
     /// Makes the temp file durable and moves it to the final path. Blocking.
@@ -43,8 +44,9 @@ struct AtomicOutput: Sendable {
         guard rename(tempPath, finalPath) == 0 else {
             throw .io(path: finalPath, operation: "rename", errno: errno)
         }
-        try AtomicOutput.fsync(path: URL(fileURLWithPath: finalPath).deletingLastPathComponent().path,
-                               flags: O_RDONLY | O_DIRECTORY)
+        try AtomicOutput.fsync(
+            path: URL(fileURLWithPath: finalPath).deletingLastPathComponent().path,
+            flags: O_RDONLY | O_DIRECTORY)
     }
 
     /// Removes the temp file (and a compressor's `.gz`/`.zst` sibling); errors are ignored since

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Appends bytes to a new file through a 1 MiB buffer. Blocking; confined to one thread.

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes a tree as a cpio "newc" archive (the format the Linux kernel unpacks as initramfs).

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Turns a rootfs directory into a disk file: ext4, erofs or a cpio initramfs.
@@ -99,7 +99,8 @@ public struct DiskExporter: Sendable {
             }
             return hash
         }
-        var bytes = withUnsafeBytes(of: fnv(0xcbf2_9ce4_8422_2325).bigEndian, Array.init)
+        var bytes =
+            withUnsafeBytes(of: fnv(0xcbf2_9ce4_8422_2325).bigEndian, Array.init)
             + withUnsafeBytes(of: fnv(0x84222325_cbf29ce4).bigEndian, Array.init)
         bytes[6] = (bytes[6] & 0x0f) | 0x40
         bytes[8] = (bytes[8] & 0x3f) | 0x80

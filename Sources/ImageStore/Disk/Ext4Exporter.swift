@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Builds an ext4 filesystem from a tree with `mkfs.ext4 -d`, then shrinks it to fit.
@@ -10,7 +10,8 @@ import Glibc
 /// (no journal, 4 KiB blocks, 256-byte inodes, no root reserve, fixed UUID and hash seed),
 /// shrunk with `resize2fs -M` and truncated to the new block count. Owners, modes, times,
 /// xattrs, hard links and device nodes come from the tree; the root directory's owner and
-/// mode are copied from the tree's root (mke2fs would make it 0755 root:root).
+/// mode and mtime are copied from the tree's root with debugfs (mke2fs would make it 0755
+/// root:root, stamped with the build time).
 struct Ext4Exporter: Sendable {
     /// What one walk of the tree tells the exporter.
     struct Scan: Sendable {
@@ -18,6 +19,7 @@ struct Ext4Exporter: Sendable {
         var rootUID: UInt32 = 0
         var rootGID: UInt32 = 0
         var rootPermissions: UInt32 = 0o755
+        var rootMtime: Int64 = 0
         var latestMtime: Int64 = 0
     }
 
@@ -30,8 +32,10 @@ struct Ext4Exporter: Sendable {
         }
         let blocks = scan.sizing.totalBlocks
         try await BlockingExecutor.shared.run { try Ext4Exporter.truncate(path, to: blocks * Ext4Sizing.blockSize, create: true) }
-        // mke2fs and resize2fs stamp the superblock and new inodes with this instead of "now".
-        let environment = ["E2FSPROGS_FAKE_TIME": String(max(0, scan.latestMtime))]
+        // mke2fs and resize2fs stamp the superblock and new inodes with this instead of "now";
+        // never a future time, which e2fsck would report.
+        let now = Int64(Date().timeIntervalSince1970)
+        let environment = ["E2FSPROGS_FAKE_TIME": String(min(max(0, scan.latestMtime), now))]
         let id = uuid.uuidString.lowercased()
         try await ExternalTool(name: "mkfs.ext4").run(
             [
@@ -40,10 +44,14 @@ struct Ext4Exporter: Sendable {
                 "-E", "hash_seed=\(id),root_owner=\(scan.rootUID):\(scan.rootGID),nodiscard",
                 "-d", rootfs.path, path, String(blocks),
             ], environment: environment)
+        // mke2fs gives the root directory mode 0755 and the fake time; copy the tree's instead.
+        let debugfs = ExternalTool(name: "debugfs")
         if scan.rootPermissions != 0o755 {
             let mode = String(0o040000 | scan.rootPermissions, radix: 8)
-            try await ExternalTool(name: "debugfs").run(["-w", "-R", "set_inode_field / mode 0\(mode)", path])
+            try await debugfs.run(["-w", "-R", "set_inode_field / mode 0\(mode)", path], environment: environment)
         }
+        try await debugfs.run(
+            ["-w", "-R", "set_inode_field / mtime @\(scan.rootMtime)", path], environment: environment)
         try await ExternalTool(name: "resize2fs").run(["-M", path], environment: environment)
         let newBlocks = try await Ext4Exporter.blockCount(of: path)
         try await BlockingExecutor.shared.run { try Ext4Exporter.truncate(path, to: newBlocks * Ext4Sizing.blockSize, create: false) }
@@ -61,6 +69,7 @@ struct Ext4Exporter: Sendable {
                 scan.rootUID = entry.uid
                 scan.rootGID = entry.gid
                 scan.rootPermissions = entry.mode & 0o7777
+                scan.rootMtime = entry.mtime
             } else {
                 let parent = Array(entry.path[..<(entry.path.lastIndex(of: UInt8(ascii: "/")) ?? 0)])
                 directories[parent, default: (0, 0)].entries += 1
@@ -71,7 +80,7 @@ struct Ext4Exporter: Sendable {
             }
             switch entry.kind {
             case .regular: scan.sizing.addRegularFile(size: entry.size)
-            case .directory: directories[entry.path, default: (0, 0)].entries += 0
+            case .directory: if directories[entry.path] == nil { directories[entry.path] = (0, 0) }
             case .symlink: scan.sizing.addSymlink(targetLength: Int(entry.size))
             case .characterDevice, .blockDevice, .fifo, .socket: scan.sizing.addSpecialFile()
             }

@@ -2,7 +2,7 @@ import CXattr
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One file of a rootfs tree as `lstat` sees it.

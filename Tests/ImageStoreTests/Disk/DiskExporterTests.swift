@@ -121,12 +121,12 @@ final class DiskExporterTests {
                 try TreeSnapshot(root: $0, options: .init(ignoring: ["lost+found"]))
             }
             let diff = expected.differences(from: back)
-        #expect(diff == [], "\(diff)")
+            #expect(diff == [], "\(diff)")
         case .erofs:
             try ShellCommand.run("fsck.erofs", [output.path])
             let back = try scratch.withMounted(output, type: "erofs") { try TreeSnapshot(root: $0) }
             let diff = expected.differences(from: back)
-        #expect(diff == [], "\(diff)")
+            #expect(diff == [], "\(diff)")
         case .cpio:
             #expect(try ShellCommand.run("bsdtar", ["-tf", output.path]) == ".\n")
         }

@@ -2,7 +2,7 @@ import CXattr
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Builds rootfs trees for the disk tests with every kind of entry a container image holds.
@@ -35,6 +35,9 @@ enum SampleTree {
         try check(mkfifo(path(root, "dev/fifo"), 0o600), "mkfifo")
         try check(mknod(path(root, "dev/null"), S_IFCHR | 0o666, makedev(1, 3)), "mknod")
         try check(mknod(path(root, "dev/loop9"), S_IFBLK | 0o660, makedev(7, 9)), "mknod")
+        // mknod applies the umask; set the modes a real /dev has.
+        try check(chmod(path(root, "dev/null"), 0o666), "chmod")
+        try check(chmod(path(root, "dev/loop9"), 0o660), "chmod")
         try check(chmod(path(root, "tmp"), 0o1777), "chmod")
         try write(root, "home/user/notes with space.txt", Data("ünïcödé\n".utf8))
         try check(lchown(path(root, "home/user"), 1000, 1000), "lchown")

@@ -3,7 +3,7 @@ import CXattr
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Everything `lstat` and the xattr calls say about a directory tree, for comparing a source
