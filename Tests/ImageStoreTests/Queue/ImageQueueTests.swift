@@ -150,6 +150,15 @@ import Testing
         #expect(positions == ["a": 3, "b": nil, "c": 2, "d": 4, "e": 1])
     }
 
+    @Test("counts by status include every status")
+    func counts() async throws {
+        let queue = try await makeQueue()
+        for name in ["a", "b", "c"] { try await queue.enqueue(name: name, now: start) }
+        _ = try await queue.claim(workerID: "t:1:1", now: start)
+        let counts = try await queue.countsByStatus()
+        #expect(counts == ["pending": 2, "pulling": 1, "converting": 0, "ready": 0, "failed": 0])
+    }
+
     @Test("an unsupported format is refused")
     func unsupportedFormat() async throws {
         let queue = try await makeQueue()
