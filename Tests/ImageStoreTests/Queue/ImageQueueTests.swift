@@ -50,7 +50,8 @@ import Testing
         let queue = try await makeQueue()
         try await queue.enqueue(name: "flaky", now: start)
         let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
-        let outcome = try await queue.requeue(claim, error: "registry answered 503", notBefore: start + 5_000, now: start)
+        let outcome = try await queue.requeue(
+            claim, error: "registry answered 503", notBefore: start + 5_000, now: start)
         #expect(outcome == .requeued(notBefore: start + 5_000))
         #expect(try await queue.claim(workerID: "t:1:1", now: start + 4_999) == nil)
         let again = try #require(try await queue.claim(workerID: "t:1:1", now: start + 5_000))

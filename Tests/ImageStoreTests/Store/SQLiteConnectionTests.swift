@@ -78,7 +78,9 @@ import Testing
 
     @Test("SQLITE_BUSY past the retries is transient")
     func busyIsTransient() {
-        #expect(StoreError.busy(name: "beginImmediate", code: 5, message: "database is locked", attempts: 8).kind.isTransient)
+        #expect(
+            StoreError.busy(name: "beginImmediate", code: 5, message: "database is locked", attempts: 8).kind
+                .isTransient)
         #expect(StoreError.statement(name: "claimNext", code: 517, message: "busy").kind.isTransient)
     }
 }
