@@ -52,7 +52,8 @@ import Testing
         let queue = try await ImageQueue.open(path: database)
         #expect(try await queue.claim(workerID: "t:1:1", now: ImageQueue.nowMilliseconds())?.name == "high")
         let box = try await Child.run(
-            "/usr/bin/sqlite3", ["-box", database, "SELECT name, status, queue_position FROM image_status ORDER BY id"],
+            "/usr/bin/sqlite3",
+            ["-box", database, "SELECT name, status, queue_position FROM image_status ORDER BY id"],
             in: directory)
         let cells = box.split(separator: "\n").map { line in
             line.split(separator: "│").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

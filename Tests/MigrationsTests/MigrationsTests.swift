@@ -72,7 +72,8 @@ import Testing
         let database = directory.appendingPathComponent("newer.db").path
         _ = try await ImageQueue.migrate(path: database)
         _ = try await Tool.run(
-            "/usr/bin/sqlite3", [database, "INSERT INTO schema_migrations (identifier) VALUES ('9999-from-the-future')"])
+            "/usr/bin/sqlite3",
+            [database, "INSERT INTO schema_migrations (identifier) VALUES ('9999-from-the-future')"])
         await #expect(throws: MigrationError.unknownMigration(identifier: "9999-from-the-future", path: database)) {
             _ = try await ImageQueue.migrate(path: database)
         }

@@ -34,6 +34,18 @@ extension ImageQueue {
         }
     }
 
+    /// Rows per status, every status present (0 when none): the `images` gauge.
+    /// - Throws: `StoreError`.
+    public func countsByStatus() async throws -> [String: Int] {
+        try await connection.read { db in
+            var counts = Dictionary(uniqueKeysWithValues: ImageQueue.statuses.map { ($0, 0) })
+            for row in try db.query(Statements.countByStatus) {
+                counts[try row.text("status")] = try row.int("count")
+            }
+            return counts
+        }
+    }
+
     // MARK: - Settings
 
     /// The value of a setting.

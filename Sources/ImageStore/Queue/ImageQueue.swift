@@ -21,6 +21,8 @@ import Foundation
 public struct ImageQueue: Sendable {
     /// Formats a row may ask for.
     public static let formats = ["ext4", "erofs", "cpio"]
+    /// Values of `images.status`, in pipeline order.
+    public static let statuses = ["pending", "pulling", "converting", "ready", "failed"]
 
     let connection: SQLiteConnection
 

@@ -17,7 +17,8 @@ public enum QueueError: ClassifiedError, Equatable {
     public var description: String {
         switch self {
         case .leaseLost(let id, let token):
-            return "image \(id): lease token \(token) is no longer current; another worker or recovery took the row, drop this work"
+            return
+                "image \(id): lease token \(token) is no longer current; another worker or recovery took the row, drop this work"
         case .notFound(let reference):
             return "image \(reference): not in the queue; enqueue it first"
         case .notFailed(let reference):

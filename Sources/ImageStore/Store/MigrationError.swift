@@ -15,7 +15,8 @@ public enum MigrationError: ClassifiedError, Equatable {
     public var description: String {
         switch self {
         case .unknownMigration(let identifier, let path):
-            return "database \(path): applied migration \(identifier) is unknown to this binary; run a newer image-worker"
+            return
+                "database \(path): applied migration \(identifier) is unknown to this binary; run a newer image-worker"
         case .stepFailed(let identifier, let error):
             return "migration \(identifier): \(error.description)"
         }

@@ -34,18 +34,7 @@ actor SQLiteConnection {
     /// Opens (creating if needed) the database at `path` and configures the connection.
     /// - Throws: `StoreError.open`, or `StoreError.statement` for a pragma that failed.
     static func open(path: String) async throws -> SQLiteConnection {
-        var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let code = sqlite3_open_v2(path, &db, flags, nil)
-        guard let db else {
-            throw StoreError.open(path: path, code: Int(code), message: "out of memory")
-        }
-        let handle = SQLiteHandle(db: db)
-        guard code == SQLITE_OK else {
-            throw StoreError.open(path: path, code: Int(code), message: String(cString: sqlite3_errmsg(db)))
-        }
-        sqlite3_extended_result_codes(db, 1)
-        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        let handle = try await BlockingExecutor.shared.run { try SQLiteHandle.open(path: path) }
         let connection = SQLiteConnection(path: path, handle: handle)
         try await connection.configure()
         return connection
@@ -213,6 +202,23 @@ private final class SQLiteHandle: @unchecked Sendable {
 
     init(db: OpaquePointer) {
         self.db = db
+    }
+
+    /// Opens `path` read-write, creating it, with extended result codes and the busy timeout.
+    static func open(path: String) throws -> SQLiteHandle {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        guard let db else {
+            throw StoreError.open(path: path, code: Int(code), message: "out of memory")
+        }
+        let handle = SQLiteHandle(db: db)
+        guard code == SQLITE_OK else {
+            throw StoreError.open(path: path, code: Int(code), message: String(cString: sqlite3_errmsg(db)))
+        }
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, SQLiteConnection.busyTimeoutMilliseconds)
+        return handle
     }
 
     deinit {

@@ -74,6 +74,9 @@ enum Statements {
     /// ?1 status. Returns `count`.
     static let countWithStatus = SQLStatement(
         name: "countWithStatus", sql: "SELECT count(*) AS count FROM images WHERE status = ?1")
+    /// No parameters. Returns status, count for every status with rows.
+    static let countByStatus = SQLStatement(
+        name: "countByStatus", sql: "SELECT status, count(*) AS count FROM images GROUP BY status")
     /// ?1 id. Returns `queue_position` from the image_status view (NULL unless pending).
     static let queuePosition = SQLStatement(
         name: "queuePosition", sql: "SELECT queue_position FROM image_status WHERE id = ?1")

@@ -27,13 +27,16 @@ public enum StoreError: ClassifiedError, Equatable {
     public var description: String {
         switch self {
         case .open(let path, let code, let message):
-            return "sqlite database \(path): open failed with code \(code) (\(message)); check the path and its permissions"
+            return
+                "sqlite database \(path): open failed with code \(code) (\(message)); check the path and its permissions"
         case .statement(let name, let code, let message):
             return "sqlite statement \(name): failed with code \(code) (\(message)); check the database file and schema"
         case .busy(let name, let code, let message, let attempts):
-            return "sqlite statement \(name): database stayed locked through \(attempts) attempts, code \(code) (\(message)); try again"
+            return
+                "sqlite statement \(name): database stayed locked through \(attempts) attempts, code \(code) (\(message)); try again"
         case .columnType(let statement, let column):
-            return "sqlite statement \(statement): column \(column) is missing or has an unexpected type; the schema may be newer than this binary"
+            return
+                "sqlite statement \(statement): column \(column) is missing or has an unexpected type; the schema may be newer than this binary"
         }
     }
 }

@@ -50,7 +50,8 @@ import Testing
         let queue = try await makeQueue()
         try await queue.enqueue(name: "flaky", now: start)
         let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
-        let outcome = try await queue.requeue(claim, error: "registry answered 503", notBefore: start + 5_000, now: start)
+        let outcome = try await queue.requeue(
+            claim, error: "registry answered 503", notBefore: start + 5_000, now: start)
         #expect(outcome == .requeued(notBefore: start + 5_000))
         #expect(try await queue.claim(workerID: "t:1:1", now: start + 4_999) == nil)
         let again = try #require(try await queue.claim(workerID: "t:1:1", now: start + 5_000))
@@ -148,6 +149,15 @@ import Testing
         var positions: [String: Int?] = [:]
         for (name, id) in ids { positions[name] = try await queue.queuePosition(id: id) }
         #expect(positions == ["a": 3, "b": nil, "c": 2, "d": 4, "e": 1])
+    }
+
+    @Test("counts by status include every status")
+    func counts() async throws {
+        let queue = try await makeQueue()
+        for name in ["a", "b", "c"] { try await queue.enqueue(name: name, now: start) }
+        _ = try await queue.claim(workerID: "t:1:1", now: start)
+        let counts = try await queue.countsByStatus()
+        #expect(counts == ["pending": 2, "pulling": 1, "converting": 0, "ready": 0, "failed": 0])
     }
 
     @Test("an unsupported format is refused")

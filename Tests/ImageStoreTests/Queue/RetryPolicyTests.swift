@@ -5,7 +5,9 @@ import Testing
 @Suite struct RetryPolicyTests {
     let policy = RetryPolicy(baseMilliseconds: 1_000, maxMilliseconds: 10_000, jitter: 0.2)
 
-    @Test("delays double per attempt up to the cap", arguments: [(1, 1_000), (2, 2_000), (3, 4_000), (4, 8_000), (5, 10_000), (60, 10_000)])
+    @Test(
+        "delays double per attempt up to the cap",
+        arguments: [(1, 1_000), (2, 2_000), (3, 4_000), (4, 8_000), (5, 10_000), (60, 10_000)])
     func doubling(attempt: Int, expected: Int) {
         #expect(policy.delay(afterAttempt: attempt, random: 0.5) == expected)
     }

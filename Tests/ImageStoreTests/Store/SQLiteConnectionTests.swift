@@ -76,9 +76,19 @@ import Testing
         }
     }
 
+    @Test("a database that cannot be opened is a permanent open error naming the path")
+    func openError() async throws {
+        let path = directory.appendingPathComponent("missing/dir/c.db").path
+        await #expect(throws: StoreError.open(path: path, code: 14, message: "unable to open database file")) {
+            _ = try await ImageQueue.open(path: path)
+        }
+    }
+
     @Test("SQLITE_BUSY past the retries is transient")
     func busyIsTransient() {
-        #expect(StoreError.busy(name: "beginImmediate", code: 5, message: "database is locked", attempts: 8).kind.isTransient)
+        #expect(
+            StoreError.busy(name: "beginImmediate", code: 5, message: "database is locked", attempts: 8).kind
+                .isTransient)
         #expect(StoreError.statement(name: "claimNext", code: 517, message: "busy").kind.isTransient)
     }
 }
