@@ -27,6 +27,8 @@ struct EnqueueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Refuse a name that can never resolve now, instead of a failed row later.
+        _ = try await reportingErrors { try ImageReference(parsing: reference) }
         let queue = try await global.openQueue()
         let record = try await reportingErrors {
             let id = try await queue.enqueue(name: reference, format: format, priority: priority)

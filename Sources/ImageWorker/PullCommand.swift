@@ -36,6 +36,8 @@ struct PullCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Refuse a name that can never resolve now, instead of a failed row later.
+        _ = try await reportingErrors { try ImageReference(parsing: reference) }
         let queue = try await global.openQueue()
         let id = try await reportingErrors { try await queue.enqueue(name: reference, format: format, priority: priority) }
         guard wait else {

@@ -118,15 +118,6 @@ extension ImageQueue {
         }
     }
 
-    /// Rows per status across the whole database.
-    public func countsByStatus() async throws -> [String: Int] {
-        try await connection.read { db in
-            var counts: [String: Int] = [:]
-            for row in try db.query(Statements.countsByStatus) { counts[try row.text("status")] = try row.int("count") }
-            return counts
-        }
-    }
-
     /// In-flight claims as (id, lease token): their scratch directories are live.
     public func inFlightClaims() async throws -> Set<String> {
         try await connection.read { db in

@@ -130,9 +130,6 @@ extension Statements {
     static let inFlight = SQLStatement(
         name: "inFlight",
         sql: "SELECT id, lease_token FROM images WHERE status IN ('pulling', 'converting')")
-    /// No parameters. Rows per status: status, count.
-    static let countsByStatus = SQLStatement(
-        name: "countsByStatus", sql: "SELECT status, count(*) AS count FROM images GROUP BY status")
 }
 
 extension Statements {
