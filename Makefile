@@ -18,6 +18,7 @@ fixtures: deps
 
 # Builds first so tests can spawn the real `image-worker` binary as child processes.
 test: build fixtures
+	scripts/check-c-imports.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; exit $${PIPESTATUS[0]}
 
