@@ -19,8 +19,7 @@ struct FetchCommand: AsyncParsableCommand {
         let progress = ProgressRenderer(enabled: !global.json)
         do {
             let reference = try ImageReference(parsing: reference)
-            let store = try ContentStore(layout: global.layout)
-            let puller = ImagePuller(client: RegistryClient(configuration: try registry.configuration()), store: store)
+            let puller = try registry.puller(layout: global.layout)
             image = try await puller.pull(reference, platform: try registry.resolvedPlatform()) { event in
                 progress.handle(event)
             }
@@ -31,9 +30,7 @@ struct FetchCommand: AsyncParsableCommand {
         }
         let report = InspectReport(image)
         if global.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try Output.json(report)
         } else {
             print(
                 "\(report.reference) \(report.digest) platform \(report.platform), "

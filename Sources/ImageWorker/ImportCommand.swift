@@ -36,9 +36,7 @@ struct ImportCommand: AsyncParsableCommand {
         }
         let report = InspectReport(image)
         if global.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try Output.json(report)
         } else {
             print("\(report.reference) \(report.digest) platform \(report.platform), \(report.layers.count) layers")
         }

@@ -18,17 +18,14 @@ struct InspectCommand: AsyncParsableCommand {
         let image: PulledImage
         do {
             let reference = try ImageReference(parsing: reference)
-            let store = try ContentStore(layout: global.layout)
-            let puller = ImagePuller(client: RegistryClient(configuration: try registry.configuration()), store: store)
+            let puller = try registry.puller(layout: global.layout)
             image = try await puller.pull(reference, platform: try registry.resolvedPlatform(), includeLayers: false)
         } catch {
             throw ExitCode.reporting(error)
         }
         let report = InspectReport(image)
         if global.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try Output.json(report)
         } else {
             print(report.text)
         }

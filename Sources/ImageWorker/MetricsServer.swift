@@ -107,9 +107,12 @@ final class MetricsServer: Sendable {
 }
 
 /// Why the metrics endpoint could not start.
-enum MetricsServerError: Error, CustomStringConvertible {
+enum MetricsServerError: ClassifiedError {
     case invalidAddress(String)
     case bind(String, errno: Int32)
+
+    /// A bad or taken address stays bad until the operator changes it.
+    var kind: ErrorKind { .permanent }
 
     var description: String {
         switch self {

@@ -48,4 +48,9 @@ struct RegistryOptions: ParsableArguments {
         }
         return configuration
     }
+
+    /// A puller over the content store of `layout` with these options.
+    func puller(layout: DataLayout) throws -> ImagePuller {
+        ImagePuller(client: RegistryClient(configuration: try configuration()), store: try ContentStore(layout: layout))
+    }
 }

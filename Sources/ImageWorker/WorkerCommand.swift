@@ -75,7 +75,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
         var services: [any Service] = [worker]
         if let metricsAddress {
-            let server = try reportingErrorsSync { try MetricsServer(address: metricsAddress, registry: prometheus) }
+            let server = try await reportingErrors { try MetricsServer(address: metricsAddress, registry: prometheus) }
             logger.info("metrics endpoint listening", metadata: ["address": "http://\(server.boundAddress)/metrics"])
             services.append(MetricsService(server: server))
         }
@@ -117,15 +117,5 @@ struct IdleWatcher: Service {
             if busy == 0 { return }
             try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
         }
-    }
-}
-
-/// Like ``reportingErrors(_:)`` for synchronous work.
-func reportingErrorsSync<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch {
-        FileHandle.standardError.write(Data("image-worker: \(error)\n".utf8))
-        throw ExitCode(1)
     }
 }

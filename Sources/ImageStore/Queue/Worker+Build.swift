@@ -72,9 +72,11 @@ extension Worker {
                 return .deferred
             case .acquired(let artifactID):
                 do {
+                    // Pull by the digest just resolved: the tag may move meanwhile, and the
+                    // registry is not asked twice.
                     try await convert(
-                        claim, reference: reference, format: format, artifactID: artifactID, finalPath: finalPath,
-                        scratch: scratch, progress: progress, log: log)
+                        claim, reference: reference.withDigest(asked), format: format, artifactID: artifactID,
+                        finalPath: finalPath, scratch: scratch, progress: progress, log: log)
                     return .ready
                 } catch {
                     try? await queue.abandonBuild(claim, artifactID: artifactID)
