@@ -45,7 +45,7 @@ struct LayerApplierTests {
     func hardlinks() async throws {
         try await scratch.apply("sem-hardlinks")
         let tree = scratch.tree()
-        #expect(TreeSnapshot.inodeGroups(tree) == [["f1", "h1", "h3"]])
+        #expect(LayerTreeSnapshot.inodeGroups(tree) == [["f1", "h1", "h3"]])
         #expect(tree["h2"]?.content == Array("B".utf8))
         #expect(tree["f2"]?.content == Array("C".utf8))
         #expect(tree["f1"]?.links == 3)

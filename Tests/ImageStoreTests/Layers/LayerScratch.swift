@@ -63,7 +63,7 @@ final class LayerScratch {
     /// Everything outside the root filesystem: the sentinel tree (its own directory included)
     /// and the names in the base and scratch directories.
     func outsideSnapshot() throws -> [String: FileNode] {
-        var snapshot = TreeSnapshot.take(outside)
+        var snapshot = LayerTreeSnapshot.take(outside)
         let manager = FileManager.default
         let names = try manager.contentsOfDirectory(atPath: base.path).map { "base:" + $0 }
             + manager.contentsOfDirectory(atPath: scratch.path).map { "scratch:" + $0 }
@@ -76,5 +76,5 @@ final class LayerScratch {
     }
 
     /// The tree of the root filesystem.
-    func tree() -> [String: FileNode] { TreeSnapshot.take(root) }
+    func tree() -> [String: FileNode] { LayerTreeSnapshot.take(root) }
 }

@@ -26,7 +26,7 @@ struct FileNode: Equatable, CustomStringConvertible {
 
 /// Walks a directory tree without following symlinks; keys are paths relative to the root,
 /// UTF-8 where valid and `\xNN` for other bytes.
-enum TreeSnapshot {
+enum LayerTreeSnapshot {
     static func take(_ root: URL) -> [String: FileNode] {
         var result: [String: FileNode] = [:]
         walk(Array(root.path.utf8), relative: [], into: &result)
