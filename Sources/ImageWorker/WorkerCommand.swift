@@ -60,7 +60,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "image-worker")
         let prometheus = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
+        MetricsSystem.bootstrap(DescribedMetricsFactory(registry: prometheus))
 
         let options = ExportOptions(erofsCompressed: !erofsUncompressed, erofsLevel: erofsLevel)
         let manager = try await global.openManager(registry: registry, exportOptions: options)
