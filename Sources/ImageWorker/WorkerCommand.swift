@@ -12,7 +12,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Claim pending rows and build their disks until SIGTERM/SIGINT.",
         discussion: """
-            Several processes may share one database. On SIGTERM or SIGINT the worker stops claiming;
+            Several processes may share one database. On SIGTERM or SIGINT the worker stops claiming; \
             in-flight builds finish, or at --shutdown-timeout are cancelled and released to pending.
             """)
 

@@ -4,12 +4,15 @@ import Metrics
 ///
 /// | name | type | labels |
 /// |---|---|---|
-/// | `image_build_duration_seconds` | histogram | `status` = ready, shared, deferred, failed, requeued, released, lost |
+/// | `image_build_duration_seconds` | histogram | `status` = how the attempt ended (below) |
 /// | `image_pulls_total` | counter | `status` = success, failure; `cache_hit` = true, false |
 /// | `image_downloaded_bytes_total` | counter | |
 /// | `image_conversions_total` | counter | `format` |
 /// | `image_queue_length` | gauge | (rows pending + in flight, whole database) |
 /// | `images` | gauge | `status` (whole database) |
+///
+/// Build outcomes: ready, shared (a finished disk of the same digest and format), deferred
+/// (that disk is being built elsewhere), failed, requeued, released (shutdown), lost (lease).
 ///
 /// Gauges describe the shared database, so every worker process reports the same values; they
 /// are refreshed after every build and by housekeeping. Counters and histograms count what this
