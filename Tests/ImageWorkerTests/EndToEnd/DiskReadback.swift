@@ -61,8 +61,9 @@ enum DiskReadback {
     /// The first few paths that differ, for a readable failure.
     private static func difference(_ actual: [String: TreeNode], _ expected: [String: TreeNode]) -> String {
         let paths = Set(actual.keys).union(expected.keys).filter { actual[$0] != expected[$0] }.sorted()
-        return paths.prefix(5).map { "\($0): got \(String(describing: actual[$0])), want \(String(describing: expected[$0]))" }
-            .joined(separator: "; ")
+        return paths.prefix(5).map { path in
+            "\(path): got \(String(describing: actual[path])), want \(String(describing: expected[path]))"
+        }.joined(separator: "; ")
     }
 }
 
@@ -77,7 +78,8 @@ actor PushedImages {
         let registry = try #require(TestRegistry.current, "run inside @Suite(.registry(.plain))")
         let key = "\(registry.hostPort)/e2e/\(fixture):\(tag)"
         if !pushed.contains(key) {
-            try await registry.push(layout: try await FixtureImages.layout(fixture), repository: "e2e/\(fixture)", tag: tag)
+            let layout = try await FixtureImages.layout(fixture)
+            try await registry.push(layout: layout, repository: "e2e/\(fixture)", tag: tag)
             pushed.insert(key)
         }
         return key

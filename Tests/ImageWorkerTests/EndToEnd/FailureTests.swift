@@ -11,7 +11,8 @@ extension EndToEnd {
         func clientRetries() async throws {
             let sandbox = try await WorkerSandbox.make("503-client")
             let layout = try await FixtureImages.layout("multilayer")
-            try await FaultServer.with(layout: layout, faults: [.status(503, times: 2, path: "/manifests/")]) { server in
+            let faults = [Fault.status(503, times: 2, path: "/manifests/")]
+            try await FaultServer.with(layout: layout, faults: faults) { server in
                 try await sandbox.insert([(server.reference(repository: "e2e/flaky"), .ext4)])
                 try await sandbox.drain()
                 let row = try #require(try await sandbox.rows("SELECT status, attempts, error FROM images").first)
@@ -27,7 +28,8 @@ extension EndToEnd {
             let sandbox = try await WorkerSandbox.make("503-queue")
             let layout = try await FixtureImages.layout("multilayer")
             // The client makes 5 attempts per request; the sixth answer is the manifest.
-            try await FaultServer.with(layout: layout, faults: [.status(503, times: 5, path: "/manifests/")]) { server in
+            let faults = [Fault.status(503, times: 5, path: "/manifests/")]
+            try await FaultServer.with(layout: layout, faults: faults) { server in
                 try await sandbox.insert([(server.reference(repository: "e2e/flakier"), .ext4)])
                 let worker = try sandbox.startWorker(["--exit-when-idle"])
                 var history: [[String: String]] = []
@@ -63,12 +65,14 @@ extension EndToEnd {
             #expect(try await sandbox.sqlite("SELECT status FROM images WHERE id = 2") == "ready")
 
             let tag = String(name.split(separator: ":").last ?? "")
-            try await registry.push(layout: try await FixtureImages.layout("multilayer"), repository: "e2e/multilayer", tag: tag)
+            let layout = try await FixtureImages.layout("multilayer")
+            try await registry.push(layout: layout, repository: "e2e/multilayer", tag: tag)
             let output = try await sandbox.imageWorker(["retry", name])
             #expect(output.contains("requeued 1 row"))
-            #expect(try await sandbox.sqlite("SELECT status || ' ' || attempts FROM images WHERE id = 1") == "pending 0")
+            let statusAndAttempts = "SELECT status || ' ' || attempts FROM images WHERE id = 1"
+            #expect(try await sandbox.sqlite(statusAndAttempts) == "pending 0")
             try await sandbox.drain()
-            #expect(try await sandbox.sqlite("SELECT status || ' ' || attempts FROM images WHERE id = 1") == "ready 1")
+            #expect(try await sandbox.sqlite(statusAndAttempts) == "ready 1")
             // Same manifest and format as row 2: the retried row shares its disk.
             #expect(try await sandbox.sqlite("SELECT count(DISTINCT artifact_id) FROM images") == "1")
             #expect(try await sandbox.sqlite("SELECT max(conversions) FROM artifacts") == "1")

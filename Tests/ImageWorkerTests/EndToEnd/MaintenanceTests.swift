@@ -33,10 +33,13 @@ extension EndToEnd {
             #expect(report.contains("\"blobs_removed\""))
 
             let remaining = sandbox.dataFiles()
-            #expect(remaining == filesBefore, "left: \(remaining.subtracting(filesBefore).sorted()), lost: \(filesBefore.subtracting(remaining).sorted())")
+            #expect(
+                remaining == filesBefore,
+                "left: \(remaining.subtracting(filesBefore).sorted()), lost: \(filesBefore.subtracting(remaining).sorted())")
             #expect(try await sandbox.imageWorker(["usage", "--json"]) == usageBefore)
             // The image that stayed still reads back.
-            let kept = try #require(try await sandbox.rows("SELECT artifact_path FROM image_status").first?["artifact_path"])
+            let kept = try #require(
+                try await sandbox.rows("SELECT artifact_path FROM image_status").first?["artifact_path"])
             let expected = try await PushedImages.converted("multilayer").tree
             try await DiskReadback.verify(kept, format: .ext4, expected: expected, scratch: sandbox.directory)
         }
@@ -54,7 +57,8 @@ extension EndToEnd {
             let worker = try sandbox.startWorker(["--metrics-addr", "127.0.0.1:0"])
             var endpoint: URL?
             try await Child.waitUntil("the metrics address in the log") {
-                guard let line = worker.stderr.split(separator: "\n").first(where: { $0.contains("metrics endpoint listening") }),
+                let lines = worker.stderr.split(separator: "\n")
+                guard let line = lines.first(where: { $0.contains("metrics endpoint listening") }),
                     let range = line.range(of: #"http://[0-9.]+:[0-9]+/metrics"#, options: .regularExpression)
                 else { return false }
                 endpoint = URL(string: String(line[range]))
@@ -98,7 +102,9 @@ extension EndToEnd {
         static func parse(_ text: String) -> [String: Double] {
             var samples: [String: Double] = [:]
             for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                    continue
+                }
                 var key = String(line[..<space])
                 if let open = key.firstIndex(of: "{"), key.hasSuffix("}") {
                     let labels = key[key.index(after: open)..<key.index(before: key.endIndex)]
@@ -112,8 +118,9 @@ extension EndToEnd {
 
         /// The sum of every sample of `name` whose labels contain `label`.
         static func sum(_ samples: [String: Double], _ name: String, where label: String = "") -> Double {
-            samples.filter { ($0.key == name || $0.key.hasPrefix(name + "{")) && (label.isEmpty || $0.key.contains(label)) }
-                .reduce(0) { $0 + $1.value }
+            samples.filter { key, _ in
+                (key == name || key.hasPrefix(name + "{")) && (label.isEmpty || key.contains(label))
+            }.reduce(0) { $0 + $1.value }
         }
     }
 }

@@ -6,7 +6,7 @@ import Testing
 extension EndToEnd {
     /// Workers killed or stopped mid-build: the row still ends right and nothing is left behind.
     @Suite("Recovery") struct Recovery {
-        @Test("a worker SIGKILLed while pulling: a restarted worker makes the row ready, nothing partial is ever visible")
+        @Test("SIGKILL while pulling: a restarted worker makes the row ready, nothing partial is ever visible")
         func killedWhilePulling() async throws {
             let sandbox = try await WorkerSandbox.make("kill-pull")
             try await sandbox.setSetting(.leaseMilliseconds, 2_000)
@@ -26,7 +26,7 @@ extension EndToEnd {
             }
         }
 
-        @Test("a worker SIGKILLed while converting: a restarted worker makes the row ready, nothing partial is ever visible")
+        @Test("SIGKILL while converting: a restarted worker makes the row ready, nothing partial is ever visible")
         func killedWhileConverting() async throws {
             let sandbox = try await WorkerSandbox.make("kill-convert")
             try await sandbox.setSetting(.leaseMilliseconds, 2_000)
@@ -94,11 +94,12 @@ extension EndToEnd {
 
         /// The row is ready on its second attempt, its disk reads back, nothing partial was seen
         /// under the final path, and no scratch or temp file is left (blob temp files after gc).
-        private func expectCleanFinish(_ sandbox: WorkerSandbox, watcher: FinalPathWatcher, fixture: String, format: DiskFormat)
-            async throws
-        {
+        private func expectCleanFinish(
+            _ sandbox: WorkerSandbox, watcher: FinalPathWatcher, fixture: String, format: DiskFormat
+        ) async throws {
             let (looks, partial) = await watcher.stop()
-            let row = try #require(try await sandbox.rows("SELECT status, attempts, artifact_path FROM image_status").first)
+            let row = try #require(
+                try await sandbox.rows("SELECT status, attempts, artifact_path FROM image_status").first)
             #expect(row["status"] == "ready")
             #expect(row["attempts"] == "2")
             #expect(looks > 0)

@@ -23,7 +23,8 @@ final class WorkerSandbox: Sendable {
     }
 
     private init(_ name: String) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("iw-e2e-\(name)-\(UUID().uuidString.prefix(8))")
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("iw-e2e-\(name)-\(UUID().uuidString.prefix(8))")
         data = directory.appendingPathComponent("data")
         database = data.appendingPathComponent("image-worker.db").path
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
