@@ -44,6 +44,21 @@ extension EndToEnd {
             try await DiskReadback.verify(kept, format: .ext4, expected: expected, scratch: sandbox.directory)
         }
 
+        @Test("rows deleted with plain SQL: gc drops their artifact and disk file")
+        func sqlDeleteThenCollect() async throws {
+            let sandbox = try await WorkerSandbox.make("sql-delete")
+            try await sandbox.insert([(try await PushedImages.shared.reference("multiarch"), .cpio)])
+            try await sandbox.drain()
+            let disk = try await sandbox.sqlite("SELECT path FROM artifacts")
+            #expect(!disk.isEmpty && FileManager.default.fileExists(atPath: disk))
+            try await sandbox.sqlite("DELETE FROM images")
+            try await sandbox.imageWorker(["gc", "--grace", "0"])
+            #expect(try await sandbox.sqlite("SELECT count(*) FROM artifacts") == "0")
+            #expect(!FileManager.default.fileExists(atPath: disk))
+            #expect(sandbox.dataFiles().filter { $0.hasPrefix("oci/blobs/sha256/") }.isEmpty)
+            #expect(try await sandbox.imageWorker(["usage", "--json"]).contains("\"image_bytes\" : 0"))
+        }
+
         @Test("/metrics passes promtool and counts what the worker did")
         func metrics() async throws {
             let sandbox = try await WorkerSandbox.make("metrics")
