@@ -56,13 +56,16 @@ extension ImageManager {
         return recovered
     }
 
-    /// Removes blobs no row refers to (directly or through its index and manifest), disk files
-    /// no artifact refers to, and scratch no live build owns. Blobs and foreground-export
-    /// scratch younger than `grace` are kept: a pull in progress may not have recorded them yet.
+    /// Removes artifacts no row points at (rows deleted with plain SQL), blobs no row refers to
+    /// (directly or through its index and manifest), disk files no artifact refers to, scratch no
+    /// live build owns and the temp files of killed downloads. Blobs, temp files and
+    /// foreground-export scratch younger than `grace` are kept: a pull in progress may not have
+    /// recorded them yet.
     public func collectGarbage(grace: Duration, now: Int = ImageQueue.nowMilliseconds()) async throws
         -> GarbageReport
     {
         var report = GarbageReport()
+        _ = try await queue.deleteUnreferencedArtifacts()
         let graceMilliseconds = grace.wholeMilliseconds
         let keep = try await reachableBlobs()
         let cutoff = Date(timeIntervalSince1970: Double(now - graceMilliseconds) / 1000)
@@ -91,7 +94,23 @@ extension ImageManager {
         }
         for directory in directories.sorted(by: >) { rmdir(directory) }
         report.scratchRemoved = try await removeStaleScratch(olderThan: cutoff, now: now)
+        report.scratchRemoved += removeStaleTemporaryFiles(olderThan: cutoff)
         return report
+    }
+
+    /// Removes the content store's `.tmp-` files older than `cutoff`: downloads and index
+    /// rewrites of a process that was killed. A live download writes its file all the time, so
+    /// its modification time stays within any sensible grace.
+    private func removeStaleTemporaryFiles(olderThan cutoff: Date) -> Int {
+        var removed = 0
+        for directory in [layout.ociLayout, layout.ociLayout.appendingPathComponent("blobs")] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            where name.contains(".tmp-") {
+                let path = directory.appendingPathComponent(name).path
+                if Self.modified(path) < cutoff, unlinkIfPresent(path) { removed += 1 }
+            }
+        }
+        return removed
     }
 
     /// Every digest reachable from a row or artifact: indexes, manifests, configs, layers.

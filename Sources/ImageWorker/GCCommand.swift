@@ -24,7 +24,7 @@ struct GCCommand: AsyncParsableCommand {
         } else {
             Output.line(
                 "removed \(report.blobsRemoved) blobs (\(report.blobBytesFreed) bytes), \(report.disksRemoved) disks "
-                    + "(\(report.diskBytesFreed) bytes), \(report.scratchRemoved) scratch directories")
+                    + "(\(report.diskBytesFreed) bytes), \(report.scratchRemoved) scratch directories and temp files")
         }
     }
 }

@@ -12,7 +12,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Claim pending rows and build their disks until SIGTERM/SIGINT.",
         discussion: """
-            Several processes may share one database. On SIGTERM or SIGINT the worker stops claiming;
+            Several processes may share one database. On SIGTERM or SIGINT the worker stops claiming; \
             in-flight builds finish, or at --shutdown-timeout are cancelled and released to pending.
             """)
 
@@ -60,7 +60,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "image-worker")
         let prometheus = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
+        MetricsSystem.bootstrap(DescribedMetricsFactory(registry: prometheus))
 
         let options = ExportOptions(erofsCompressed: !erofsUncompressed, erofsLevel: erofsLevel)
         let manager = try await global.openManager(registry: registry, exportOptions: options)

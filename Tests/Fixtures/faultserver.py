@@ -16,6 +16,7 @@ most "times" times (-1: always; default 1):
   {"action": "drop", "afterBytes": K}     send headers and K body bytes, close
   {"action": "wrongBytes"}                same length, every byte inverted
   {"action": "omitDigest"}                no Docker-Content-Digest header
+  {"action": "slow", "bytesPerSecond": N} send the body at about N bytes/s
 A firing "status" rule ends the request; the other actions combine.
 
 Every request except GET /__log is recorded: {"method", "path", "range",
@@ -33,6 +34,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 
 INDEX_TYPES = {"application/vnd.oci.image.index.v1+json",
                "application/vnd.docker.distribution.manifest.list.v2+json"}
@@ -114,7 +116,7 @@ def make_handler(layout, faults):
                 return self.send_bytes(200, json.dumps(faults.entries()).encode(), "application/json", {})
             self.handle_request(send_body=True)
 
-        def send_bytes(self, status, body, content_type, headers, send_body=True, drop_after=None):
+        def send_bytes(self, status, body, content_type, headers, send_body=True, drop_after=None, rate=None):
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -128,6 +130,13 @@ def make_handler(layout, faults):
                 self.wfile.write(body[:drop_after])
                 self.wfile.flush()
                 self.close_connection = True
+                return
+            if rate:
+                chunk = max(1, rate // 20)
+                for start in range(0, len(body), chunk):
+                    self.wfile.write(body[start:start + chunk])
+                    self.wfile.flush()
+                    time.sleep(chunk / rate)
                 return
             self.wfile.write(body)
 
@@ -178,8 +187,9 @@ def make_handler(layout, faults):
                     body, status = body[start:end + 1], 206
                     headers["Content-Range"] = f"bytes {start}-{end}/{total}"
             drop = actions["drop"]["afterBytes"] if "drop" in actions else None
+            rate = actions["slow"]["bytesPerSecond"] if "slow" in actions else None
             self.record(status, fired)
-            self.send_bytes(status, body, content_type, headers, send_body, drop)
+            self.send_bytes(status, body, content_type, headers, send_body, drop, rate)
 
     return Handler
 

@@ -4,7 +4,7 @@ import Foundation
 /// (and whose method is `method`, when set), at most `times` times (-1: every time).
 public struct Fault: Sendable, Encodable {
     enum Action: String, Encodable {
-        case status, drop, wrongBytes, omitDigest
+        case status, drop, wrongBytes, omitDigest, slow
     }
 
     let action: Action
@@ -14,6 +14,7 @@ public struct Fault: Sendable, Encodable {
     let status: Int?
     let retryAfter: Int?
     let afterBytes: Int?
+    var bytesPerSecond: Int? = nil
 
     /// Answer `status` (e.g. 500, 503) with an error body, `times` times, then serve normally.
     public static func status(_ status: Int, times: Int = 1, path: String, method: String? = nil) -> Fault {
@@ -45,6 +46,13 @@ public struct Fault: Sendable, Encodable {
             afterBytes: nil)
     }
 
+    /// Send the body at about `bytesPerSecond` (a slow registry, so a test can act mid-download).
+    public static func slow(bytesPerSecond: Int, times: Int = -1, path: String) -> Fault {
+        Fault(
+            action: .slow, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+            afterBytes: nil, bytesPerSecond: bytesPerSecond)
+    }
+
     /// Leave out the `Docker-Content-Digest` header.
     public static func omitDigest(times: Int = -1, path: String) -> Fault {
         Fault(
@@ -62,7 +70,7 @@ public struct RecordedRequest: Sendable, Decodable, Equatable {
     public let range: String?
     /// The status it answered.
     public let status: Int
-    /// The fault actions that fired: `status`, `drop`, `wrongBytes`, `omitDigest`.
+    /// The fault actions that fired: `status`, `drop`, `wrongBytes`, `omitDigest`, `slow`.
     public let faults: [String]
 }
 

@@ -144,6 +144,15 @@ extension ImageQueue {
         return (result.0, result.1)
     }
 
+    /// Deletes the ready artifacts no row points at any more (rows deleted with plain SQL).
+    /// A row about to share one finds it gone and converts again.
+    /// - Returns: their disk paths, to remove.
+    public func deleteUnreferencedArtifacts() async throws -> [String] {
+        try await connection.write { db in
+            try db.query(Statements.deleteUnreferencedArtifacts).compactMap { try $0.optionalText("path") }
+        }
+    }
+
     /// Digests some row or artifact still refers to (index and manifest digests).
     public func referencedDigests() async throws -> Set<String> {
         try await connection.read { db in

@@ -31,6 +31,7 @@ extension Worker {
         try? await BlockingExecutor.shared.run { try FileManager.default.removeItem(at: scratch) }
         let duration = clock.now - start
         metrics.buildFinished(status: outcome.rawValue, duration: duration)
+        if let counts = try? await manager.queue.countsByStatus() { metrics.queueObserved(countsByStatus: counts) }
         log.info("build finished", metadata: ["outcome": "\(outcome.rawValue)", "duration": "\(duration)"])
     }
 

@@ -4,17 +4,31 @@ import Metrics
 ///
 /// | name | type | labels |
 /// |---|---|---|
-/// | `image_build_duration_seconds` | histogram | `status` = ready, failed, requeued |
+/// | `image_build_duration_seconds` | histogram | `status` = how the attempt ended (below) |
 /// | `image_pulls_total` | counter | `status` = success, failure; `cache_hit` = true, false |
 /// | `image_downloaded_bytes_total` | counter | |
 /// | `image_conversions_total` | counter | `format` |
 /// | `image_queue_length` | gauge | (rows pending + in flight, whole database) |
 /// | `images` | gauge | `status` (whole database) |
 ///
-/// Gauges describe the shared database, so every worker process reports the same values;
-/// counters and histograms count what this process did.
+/// Build outcomes: ready, shared (a finished disk of the same digest and format), deferred
+/// (that disk is being built elsewhere), failed, requeued, released (shutdown), lost (lease).
+///
+/// Gauges describe the shared database, so every worker process reports the same values; they
+/// are refreshed after every build and by housekeeping. Counters and histograms count what this
+/// process did.
 public struct WorkerMetrics: Sendable {
     public init() {}
+
+    /// One line per metric name, for the exposition's `# HELP`.
+    public static let help: [String: String] = [
+        "image_build_duration_seconds": "Wall time of one build attempt, by how it ended.",
+        "image_pulls_total": "Image pulls by this process; cache_hit when every blob was already stored.",
+        "image_downloaded_bytes_total": "Bytes downloaded from registries by this process.",
+        "image_conversions_total": "Disks written by this process (layers applied, filesystem made), by format.",
+        "image_queue_length": "Rows pending or in flight in the whole database.",
+        "images": "Rows in the whole database by status.",
+    ]
 
     /// Records one finished build attempt.
     public func buildFinished(status: String, duration: Duration) {

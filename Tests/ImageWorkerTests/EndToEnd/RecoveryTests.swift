@@ -1,0 +1,116 @@
+import Foundation
+import ImageStore
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    /// Workers killed or stopped mid-build: the row still ends right and nothing is left behind.
+    @Suite("Recovery") struct Recovery {
+        @Test("SIGKILL while pulling: a restarted worker makes the row ready, nothing partial is ever visible")
+        func killedWhilePulling() async throws {
+            let sandbox = try await WorkerSandbox.make("kill-pull")
+            try await sandbox.setSetting(.leaseMilliseconds, 2_000)
+            let layout = try await FixtureImages.layout("multilayer")
+            // About 1 MB/s: the 4 MiB layer takes seconds, so the kill lands mid-download.
+            try await FaultServer.with(layout: layout, faults: [.slow(bytesPerSecond: 1_000_000, path: "/blobs/")]) {
+                server in
+                try await sandbox.insert([(server.reference(repository: "e2e/slow-pull"), .ext4)])
+                let watcher = try await FinalPathWatcher.start(database: sandbox.database)
+                let doomed = try sandbox.startWorker()
+                try await Child.waitUntil("bytes downloaded while pulling") {
+                    let row = try await sandbox.rows("SELECT status, bytes_done FROM images WHERE id = 1").first
+                    return row?["status"] == "pulling" && (Int(row?["bytes_done"] ?? "") ?? 0) > 0
+                }
+                try await killAndRestart(doomed, sandbox: sandbox, expecting: "pulling")
+                try await expectCleanFinish(sandbox, watcher: watcher, fixture: "multilayer", format: .ext4)
+            }
+        }
+
+        @Test("SIGKILL while converting: a restarted worker makes the row ready, nothing partial is ever visible")
+        func killedWhileConverting() async throws {
+            let sandbox = try await WorkerSandbox.make("kill-convert")
+            try await sandbox.setSetting(.leaseMilliseconds, 2_000)
+            // 200 MiB of incompressible data: unpacking and mkfs.ext4 take seconds. (Not erofs:
+            // mkfs.erofs 1.5 spends minutes compressing it with lz4hc.)
+            let layout = try await FixtureImages.layout("large")
+            try await FaultServer.with(layout: layout) { server in
+                try await sandbox.insert([(server.reference(repository: "e2e/large"), .ext4)])
+                let watcher = try await FinalPathWatcher.start(database: sandbox.database)
+                let doomed = try sandbox.startWorker()
+                try await sandbox.waitForStatus(1, "converting", seconds: 60)
+                try await killAndRestart(doomed, sandbox: sandbox, expecting: "converting")
+                try await expectCleanFinish(sandbox, watcher: watcher, fixture: "large", format: .ext4)
+            }
+        }
+
+        @Test(
+            "SIGTERM mid-build: the worker exits 0 and the row is ready, or released to pending at the deadline",
+            arguments: [false, true])
+        func gracefulStop(deadlineFirst: Bool) async throws {
+            let sandbox = try await WorkerSandbox.make("sigterm")
+            let layout = try await FixtureImages.layout("multilayer")
+            let rate = deadlineFirst ? 200_000 : 2_000_000
+            try await FaultServer.with(layout: layout, faults: [.slow(bytesPerSecond: rate, path: "/blobs/")]) {
+                server in
+                try await sandbox.insert([(server.reference(repository: "e2e/sigterm"), .ext4)])
+                let worker = try sandbox.startWorker(deadlineFirst ? ["--shutdown-timeout", "1"] : [])
+                try await Child.waitUntil("bytes downloaded while pulling") {
+                    let row = try await sandbox.rows("SELECT status, bytes_done FROM images WHERE id = 1").first
+                    return row?["status"] == "pulling" && (Int(row?["bytes_done"] ?? "") ?? 0) > 0
+                }
+                kill(worker.process.processIdentifier, SIGTERM)
+                let status = try await worker.wait(seconds: 60)
+                #expect(status == 0, "stderr: \(worker.stderr.suffix(2000))")
+                let row = try #require(
+                    try await sandbox.rows("SELECT status, worker_id, lease_expires_at, attempts FROM images").first)
+                if deadlineFirst {
+                    #expect(row["status"] == "pending")
+                    #expect(row["attempts"] == "0", "a released attempt is given back")
+                    #expect(worker.stderr.contains("released to pending at shutdown"))
+                } else {
+                    #expect(row["status"] == "ready")
+                }
+                #expect(row["worker_id"] == "" && row["lease_expires_at"] == "", "no live lease: \(row)")
+                #expect(sandbox.leftovers().isEmpty)
+                #expect(sandbox.dataFiles().filter { $0.contains(".tmp-") }.isEmpty)
+            }
+        }
+
+        /// SIGKILLs `doomed` (the row must be `status`), waits out its lease, runs a fresh worker.
+        private func killAndRestart(_ doomed: Child, sandbox: WorkerSandbox, expecting status: String) async throws {
+            kill(doomed.process.processIdentifier, SIGKILL)
+            try await doomed.wait()
+            #expect(try await sandbox.sqlite("SELECT status FROM images WHERE id = 1") == status)
+            if status == "converting" {
+                #expect(sandbox.leftovers().contains { $0.hasPrefix("tmp/build-1-") }, "the kill left scratch behind")
+            }
+            try await Child.waitUntil("the dead worker's lease to expire") {
+                try await sandbox.sqlite(
+                    "SELECT lease_expires_at < CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM images")
+                    == "1"
+            }
+            try await sandbox.drain()
+        }
+
+        /// The row is ready on its second attempt, its disk reads back, nothing partial was seen
+        /// under the final path, and no scratch or temp file is left (blob temp files after gc).
+        private func expectCleanFinish(
+            _ sandbox: WorkerSandbox, watcher: FinalPathWatcher, fixture: String, format: DiskFormat
+        ) async throws {
+            let (looks, partial) = await watcher.stop()
+            let row = try #require(
+                try await sandbox.rows("SELECT status, attempts, artifact_path FROM image_status").first)
+            #expect(row["status"] == "ready")
+            #expect(row["attempts"] == "2")
+            #expect(looks > 0)
+            #expect(partial.isEmpty, "seen under a final path but not the finished file: \(partial)")
+            #expect(sandbox.leftovers().isEmpty, "\(sandbox.leftovers())")
+            #expect(try await sandbox.sqlite("SELECT count(*) FROM artifacts WHERE state != 'ready'") == "0")
+            let path = try #require(row["artifact_path"])
+            let expected = try await PushedImages.converted(fixture).tree
+            try await DiskReadback.verify(path, format: format, expected: expected, scratch: sandbox.directory)
+            try await sandbox.imageWorker(["gc", "--grace", "0"])
+            #expect(sandbox.dataFiles().filter { $0.contains(".tmp-") }.isEmpty, "\(sandbox.dataFiles().sorted())")
+        }
+    }
+}
