@@ -26,11 +26,7 @@ struct FileNode: Equatable, CustomStringConvertible {
 
 /// Walks a directory tree without following symlinks; keys are paths relative to the root,
 /// UTF-8 where valid and `\xNN` for other bytes.
-<<<<<<<< HEAD:Tests/ImageStoreTests/Layers/RawTreeSnapshot.swift
 enum RawTreeSnapshot {
-========
-enum LayerTreeSnapshot {
->>>>>>>> e2e:Tests/ImageStoreTests/Layers/LayerTreeSnapshot.swift
     static func take(_ root: URL) -> [String: FileNode] {
         var result: [String: FileNode] = [:]
         walk(Array(root.path.utf8), relative: [], into: &result)
