@@ -132,15 +132,19 @@ extension ImageManager {
     }
 
     /// Removes `build-<id>-<token>` directories whose claim is not in flight, and (when
-    /// `olderThan` is given) foreground `export-*` directories older than it.
+    /// `olderThan` is given) foreground `export-*` directories older than it, under the data
+    /// directory's `tmp/` and under ``treeScratch``.
     private func removeStaleScratch(olderThan cutoff: Date?, now: Int) async throws -> Int {
         // List before asking which claims are live: a directory made after the query would
         // otherwise look orphaned.
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: layout.scratch.path)) ?? []
+        let entries = Set([layout.scratch, treeScratch]).flatMap { root in
+            ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).map {
+                (name: $0, path: root.appendingPathComponent($0))
+            }
+        }
         let live = try await queue.inFlightClaims()
         var removed = 0
-        for name in entries {
-            let path = layout.scratch.appendingPathComponent(name)
+        for (name, path) in entries {
             let stale: Bool
             if name.hasPrefix("build-") {
                 stale = !live.contains(String(name.dropFirst("build-".count)))

@@ -19,15 +19,20 @@ public struct ImageManager: Sendable {
     public let layerLimits: LayerLimits
     /// How disks are written.
     public let exportOptions: ExportOptions
+    /// Where layer trees are unpacked while a disk is built: the data directory's `tmp/` by
+    /// default, or a faster filesystem such as a tmpfs (`--scratch-dir`). Disk files are always
+    /// written under the data directory, so publishing them is a rename.
+    public let treeScratch: URL
 
     /// Opens the content store under `layout` (creating it) and prepares a registry client.
     /// - Throws: `ContentStoreError` when the layout cannot be created.
     public init(
         layout: DataLayout, queue: ImageQueue, registry: RegistryConfiguration = RegistryConfiguration(),
         platform: Platform = .current, layerLimits: LayerLimits = .default,
-        exportOptions: ExportOptions = ExportOptions(), downloadConcurrency: Int = 3
+        exportOptions: ExportOptions = ExportOptions(), downloadConcurrency: Int = 3, treeScratch: URL? = nil
     ) throws {
         self.layout = layout
+        self.treeScratch = treeScratch ?? layout.scratch
         self.queue = queue
         self.store = try ContentStore(layout: layout)
         self.puller = ImagePuller(
@@ -51,43 +56,47 @@ public struct ImageManager: Sendable {
         try await puller.pull(reference, platform: platform, progress: progress)
     }
 
-    /// Applies the layers of `image` into `buildDirectory/rootfs`, writes the disk to
-    /// `buildDirectory/disk.<ext>` and removes the tree. The caller owns `buildDirectory`.
-    /// - Returns: the export result (its path is inside `buildDirectory`).
+    /// Applies the layers of `image` into `<treeScratch>/<name>/rootfs`, writes the disk to
+    /// `output` (a temp file beside it, renamed when complete) and removes the tree.
+    /// - Returns: the export result.
     /// - Throws: `LayerError`, `DiskError`, `CancellationError`.
-    public func buildDisk(_ image: PulledImage, format: DiskFormat, buildDirectory: URL) async throws -> ExportResult {
-        let rootfs = buildDirectory.appendingPathComponent("rootfs", isDirectory: true)
+    public func buildDisk(_ image: PulledImage, format: DiskFormat, name: String, output: URL) async throws
+        -> ExportResult
+    {
+        let tree = treeScratch.appendingPathComponent(name, isDirectory: true)
+        let rootfs = tree.appendingPathComponent("rootfs", isDirectory: true)
+        defer {
+            // The tree goes; its directory too unless it also holds `output` (same scratch root).
+            try? FileManager.default.removeItem(at: rootfs)
+            rmdir(tree.path)
+        }
         try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
         let sources = image.layers.map {
             LayerSource(digest: $0.descriptor.digest, mediaType: $0.descriptor.mediaType, file: $0.path)
         }
         _ = try await LayerApplier(limits: layerLimits).apply(layers: sources, to: rootfs)
-        let output = buildDirectory.appendingPathComponent("disk.\(format.fileExtension)")
-        let result = try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: exportOptions)
-        try? await BlockingExecutor.shared.run { try FileManager.default.removeItem(at: rootfs) }
-        return result
+        return try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: exportOptions)
     }
 
     /// Pull, apply and export in the foreground, writing the disk to `output` (what
-    /// `image-worker export` runs). Scratch lives under the data directory and is removed.
-    /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:buildDirectory:)``.
+    /// `image-worker export` runs). The tree is unpacked under ``treeScratch`` and removed.
+    /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:name:output:)``.
     @discardableResult
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
-        let build = layout.scratch.appendingPathComponent("export-\(UUID().uuidString)", isDirectory: true)
-        defer { try? FileManager.default.removeItem(at: build) }
-        try FileManager.default.createDirectory(at: build, withIntermediateDirectories: true)
         let image = try await pull(reference, progress: progress)
-        let disk = try await buildDisk(image, format: format, buildDirectory: build)
-        try DiskFile.moveIntoPlace(URL(fileURLWithPath: disk.path), to: output)
-        return ExportResult(
-            path: output.path, allocatedBytes: disk.allocatedBytes, apparentBytes: disk.apparentBytes,
-            duration: disk.duration)
+        return try await buildDisk(image, format: format, name: "export-\(UUID().uuidString)", output: output)
     }
 
-    /// The scratch directory of one claim: `tmp/build-<id>-<token>`.
-    public func buildDirectory(for claim: Claim) -> URL {
-        layout.scratch.appendingPathComponent("build-\(claim.id)-\(claim.token)", isDirectory: true)
+    /// The scratch name of one claim, `build-<id>-<token>`: a directory of that name under the
+    /// data directory's `tmp/` holds the disk being written, and one under ``treeScratch`` the tree.
+    public func scratchName(for claim: Claim) -> String { "build-\(claim.id)-\(claim.token)" }
+
+    /// Removes the scratch directories named `name` (both roots). Blocking.
+    public func removeScratch(named name: String) {
+        for root in Set([layout.scratch, treeScratch]) {
+            try? FileManager.default.removeItem(at: root.appendingPathComponent(name, isDirectory: true))
+        }
     }
 }

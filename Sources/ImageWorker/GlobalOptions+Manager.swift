@@ -10,7 +10,7 @@ extension GlobalOptions {
         return try await reportingErrors {
             try ImageManager(
                 layout: layout, queue: queue, registry: try registry.configuration(),
-                platform: try registry.resolvedPlatform(), exportOptions: exportOptions)
+                platform: try registry.resolvedPlatform(), exportOptions: exportOptions, treeScratch: treeScratch)
         }
     }
 }

@@ -15,6 +15,13 @@ struct GlobalOptions: ParsableArguments {
         help: "SQLite database (env IMAGE_WORKER_DB; default <data-dir>/image-worker.db).")
     var database: String?
 
+    @Option(
+        name: .customLong("scratch-dir"),
+        help: ArgumentHelp(
+            "Where layer trees are unpacked while a disk is built (env IMAGE_WORKER_SCRATCH; default <data-dir>/tmp).",
+            discussion: "A dedicated directory on a tmpfs (e.g. /dev/shm/image-worker) skips disk writes of the tree; it needs RAM for the largest unpacked image."))
+    var scratchDir: String?
+
     @Flag(name: .customLong("json"), help: "Print one JSON document on stdout.")
     var json = false
 
@@ -24,6 +31,15 @@ struct GlobalOptions: ParsableArguments {
     /// The data layout these options name.
     var layout: DataLayout {
         DataLayout(root: dataDir.map { URL(fileURLWithPath: $0) } ?? DataLayout.defaultRoot)
+    }
+
+    /// The tree scratch directory: `--scratch-dir`, `$IMAGE_WORKER_SCRATCH`, or nil (the layout's).
+    var treeScratch: URL? {
+        if let scratchDir { return URL(fileURLWithPath: scratchDir) }
+        if let env = ProcessInfo.processInfo.environment["IMAGE_WORKER_SCRATCH"], !env.isEmpty {
+            return URL(fileURLWithPath: env)
+        }
+        return nil
     }
 
     /// The database path: `--db`, `$IMAGE_WORKER_DB`, or the layout's default.

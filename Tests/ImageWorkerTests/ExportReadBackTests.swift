@@ -20,10 +20,19 @@ struct ExportReadBackTests {
         let registry = try await SharedRegistries.shared.registry(.plain)
         try await registry.push(layout: try await FixtureImages.layout(image), repository: "readback/\(image)", tag: "v1")
         let disk = scratch.url.appendingPathComponent("disk.\(format)")
+        // Trees unpack on a tmpfs when one exists (what `--scratch-dir` is for); the disk still
+        // lands on the output's filesystem.
+        let shm = URL(fileURLWithPath: "/dev/shm")
+        let treeScratch = (FileManager.default.fileExists(atPath: shm.path) ? shm : scratch.url)
+            .appendingPathComponent("readback-tree-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: treeScratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: treeScratch) }
         let export = try await ProcessRunner.run(
             Child.imageWorker,
             ["export", registry.reference(repository: "readback/\(image)", tag: "v1"), "--format", format,
-             "-o", disk.path, "--data-dir", scratch.url.appendingPathComponent("data").path])
+             "-o", disk.path, "--data-dir", scratch.url.appendingPathComponent("data").path,
+             "--scratch-dir", treeScratch.path])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: treeScratch.path).isEmpty, "tree scratch left behind")
         try #require(export.status == 0, "export failed: \(export.output)")
 
         let expectedImage = try await FixtureImages.expected(image)

@@ -19,7 +19,7 @@ extension Worker {
         let buildLog = log
         let clock = ContinuousClock()
         let start = clock.now
-        let scratch = manager.buildDirectory(for: claim)
+        let scratch = manager.scratchName(for: claim)
         let outcome: Outcome
         do {
             outcome = try await withHeartbeat(claim) { progress in
@@ -28,7 +28,7 @@ extension Worker {
         } catch {
             outcome = await settle(claim, error: error, log: log)
         }
-        try? await BlockingExecutor.shared.run { try FileManager.default.removeItem(at: scratch) }
+        try? await BlockingExecutor.shared.run { [manager] in manager.removeScratch(named: scratch) }
         let duration = clock.now - start
         metrics.buildFinished(status: outcome.rawValue, duration: duration)
         if let counts = try? await manager.queue.countsByStatus() { metrics.queueObserved(countsByStatus: counts) }
@@ -36,7 +36,7 @@ extension Worker {
     }
 
     /// The pipeline of one claim. Throws whatever a stage threw; ``settle(_:error:log:)`` decides.
-    private func pipeline(_ claim: Claim, scratch: URL, progress: ProgressBox, log: Logger) async throws
+    private func pipeline(_ claim: Claim, scratch: String, progress: ProgressBox, log: Logger) async throws
         -> Outcome
     {
         var log = log
@@ -91,7 +91,7 @@ extension Worker {
     /// Pulls, converts and publishes: the claim holds the artifact's conversion.
     private func convert(
         _ claim: Claim, reference: ImageReference, format: DiskFormat, artifactID: Int, finalPath: URL,
-        scratch: URL, progress: ProgressBox, log: Logger
+        scratch: String, progress: ProgressBox, log: Logger
     ) async throws {
         let queue = manager.queue
         let image: PulledImage
@@ -106,10 +106,11 @@ extension Worker {
         try await queue.markConverting(claim, now: ImageQueue.nowMilliseconds())
         log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
 
-        try await BlockingExecutor.shared.run {
-            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        }
-        let disk = try await manager.buildDisk(image, format: format, buildDirectory: scratch)
+        // The disk is written inside the claim's scratch under the data directory, so recovery
+        // can remove a crashed build's partial disk, and publishing it is a same-filesystem rename.
+        let output = manager.layout.scratch.appendingPathComponent(scratch, isDirectory: true)
+            .appendingPathComponent("disk.\(format.fileExtension)")
+        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output)
         metrics.converted(format: format.rawValue)
         try await BlockingExecutor.shared.run {
             try DiskFile.moveIntoPlace(URL(fileURLWithPath: disk.path), to: finalPath)
