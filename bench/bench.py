@@ -157,7 +157,8 @@ class Bench:
         self.out = os.path.abspath(args.out)
         self.work = fresh(os.path.join(self.out, "work"))
         self.host = args.registry.split("://", 1)[-1].rstrip("/")
-        self.formats = args.formats.split(",")
+        self.all_formats = args.formats.split(",")
+        self.formats = self.all_formats
         self.results = Results()
         self.extra = {}
         self.rng = random.Random(6)
@@ -291,14 +292,14 @@ class Bench:
 
     def profile(self, name, rootfs):
         """Where our time goes: fetch alone (download, verify, fsync), export-tree of the
-        extracted tree (scan + mkfs + resize2fs), and strace -c of one cold export."""
+        extracted tree (scan + mkfs + resize2fs), strace -c of one cold export, a stage
+        timeline of cold exports (timeline.py) and the warm export with the data dir on tmpfs."""
         for _ in range(self.args.rounds):
             data = self.ours_fetch(name)
-            for fmt in self.formats:
-                disk = os.path.join(self.work, "tree." + fmt)
-                seconds, rss, rss_self = run_measured(self.worker(
-                    "export-tree", "--data-dir", data, "--format", fmt, "-o", disk, rootfs))
-                self.results.add(name, "ours-export-tree-" + fmt, seconds, rss, rss_self)
+            disk = os.path.join(self.work, "tree.ext4")
+            seconds, rss, rss_self = run_measured(self.worker(
+                "export-tree", "--data-dir", data, "--format", "ext4", "-o", disk, rootfs))
+            self.results.add(name, "ours-export-tree-ext4", seconds, rss, rss_self)
         if shutil.which("strace"):
             data = fresh(os.path.join(self.work, "data-strace"))
             summary = os.path.join(self.out, "strace-%s.txt" % name)
@@ -307,6 +308,27 @@ class Bench:
                 self.ref(name)), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             with open(summary) as f:
                 self.extra.setdefault("strace", {})[name] = f.read().splitlines()[:22]
+            for _ in range(self.args.rounds):
+                data = fresh(os.path.join(self.work, "data-timeline"))
+                stages = os.path.join(self.work, "timeline.json")
+                subprocess.run([sys.executable, os.path.join(HERE, "timeline.py"), stages, "--"] + self.worker(
+                    "export", "--data-dir", data, "--format", "ext4", "-o", os.path.join(self.work, "tl.ext4"),
+                    self.ref(name)), check=True, stdout=subprocess.DEVNULL)
+                with open(stages) as f:
+                    self.extra.setdefault("timeline", {}).setdefault(name, []).append(json.load(f))
+        if os.path.isdir("/dev/shm"):
+            # The same warm export with the data directory (scratch rootfs and output) on tmpfs.
+            data = fresh("/dev/shm/image-worker-bench")
+            try:
+                subprocess.run(self.worker("fetch", "--data-dir", data, self.ref(name)), check=True,
+                               stdout=subprocess.DEVNULL)
+                for _ in range(self.args.rounds):
+                    seconds, rss, rss_self = run_measured(self.worker(
+                        "export", "--data-dir", data, "--format", "ext4", "-o", os.path.join(data, "x.ext4"),
+                        self.ref(name)))
+                    self.results.add(name, "ours-warm-export-tmpfs-ext4", seconds, rss, rss_self)
+            finally:
+                shutil.rmtree(data, ignore_errors=True)
 
     def queue_bench(self):
         runs = []
@@ -320,6 +342,8 @@ class Bench:
         self.extra["bench_queue"] = runs
 
     def image(self, name, layout):
+        erofs = name in self.args.erofs_images.split(",")
+        self.formats = [f for f in self.all_formats if f != "erofs" or erofs]
         warm_tags = ["warm%d" % i for i in range(2 * self.args.rounds)]
         self.push(name, layout, ["latest"] + warm_tags)
         for fmt in self.formats:
@@ -345,9 +369,10 @@ def ratio(a, b):
     return round(a / b, 2) if a is not None and b else None
 
 
-def report(bench, started):
+def report(bench, started, final=False):
     res = bench.results
     res.finish()
+    quiet = not final
     rows = []
     targets = {}
     for name, steps in res.images.items():
@@ -401,7 +426,8 @@ def report(bench, started):
         lines.append("| queue | bench-queue %d proc, %d jobs | %.3f | | | %d claims/s, twice %d |" % (
             r["processes"], r["jobs"], r["elapsed_ms"] / 1000, r["claims_per_second"], r["claimed_twice"]))
     lines += ["", "Targets: " + json.dumps(targets)]
-    print("\n".join(lines))
+    if not quiet:
+        print("\n".join(lines))
     with open(os.path.join(bench.out, "results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -415,6 +441,8 @@ def main():
     parser.add_argument("--formats", default="ext4,erofs")
     parser.add_argument("--queue-jobs", type=int, default=20000)
     parser.add_argument("--profile", default="debian-minbase")
+    parser.add_argument("--erofs-images", default="debian-minbase,multilayer",
+                        help="images also measured as erofs (mkfs.erofs lz4hc is slow on big ones)")
     parser.add_argument("images", nargs="+")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -422,9 +450,10 @@ def main():
     for spec in args.images:
         name, layout = spec.split("=", 1)
         bench.image(name, layout)
+        report(bench, started)  # a partial results.json survives an interrupted run
     if args.queue_jobs > 0:
         bench.queue_bench()
-    report(bench, started)
+    report(bench, started, final=True)
 
 
 if __name__ == "__main__":

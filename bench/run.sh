@@ -3,7 +3,8 @@
 # docker-registry; see docs/bench.md. Writes bench/out/results.json and results.md.
 #
 # Env: BENCH_ROUNDS (default 3), BENCH_FORMATS (default ext4,erofs), BENCH_IMAGES (default
-# "debian smallfiles large multilayer"), BENCH_QUICK=1 (smoke: multilayer, 1 round, small
+# "debian large multilayer smallfiles"), BENCH_EROFS_IMAGES (images also measured as erofs,
+# default debian-minbase,multilayer), BENCH_QUICK=1 (smoke: multilayer, 1 round, small
 # queue run; <1 min after the release build), BENCH_SKIP_BUILD=1 (use the existing binary),
 # BENCH_BIN (another image-worker binary, e.g. a debug build).
 # Needs root and: debootstrap, docker-registry, skopeo, umoci, e2fsprogs, erofs-utils, zstd,
@@ -15,7 +16,8 @@ out="$root/bench/out"
 python="/usr/bin/python3"
 rounds="${BENCH_ROUNDS:-3}"
 formats="${BENCH_FORMATS:-ext4,erofs}"
-images="${BENCH_IMAGES:-debian smallfiles large multilayer}"
+images="${BENCH_IMAGES:-debian large multilayer smallfiles}"
+erofs_images="${BENCH_EROFS_IMAGES:-debian-minbase,multilayer}"
 queue_jobs=20000
 if [[ "${BENCH_QUICK:-0}" == "1" ]]; then
     rounds=1
@@ -85,4 +87,4 @@ url="$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])
 profile=debian-minbase
 [[ " $images " == *" debian "* ]] || profile=multilayer
 "$python" "$root/bench/bench.py" --out "$out" --bin "$bin" --registry "$url" --rounds "$rounds" \
-    --formats "$formats" --queue-jobs "$queue_jobs" --profile "$profile" "${specs[@]}"
+    --formats "$formats" --erofs-images "$erofs_images" --queue-jobs "$queue_jobs" --profile "$profile" "${specs[@]}"
