@@ -321,7 +321,7 @@ class Bench:
             data = fresh("/dev/shm/image-worker-bench")
             try:
                 subprocess.run(self.worker("fetch", "--data-dir", data, self.ref(name)), check=True,
-                               stdout=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 for _ in range(self.args.rounds):
                     seconds, rss, rss_self = run_measured(self.worker(
                         "export", "--data-dir", data, "--format", "ext4", "-o", os.path.join(data, "x.ext4"),
