@@ -5,7 +5,7 @@
 # Env: BENCH_ROUNDS (default 3), BENCH_FORMATS (default ext4,erofs), BENCH_IMAGES (default
 # "debian large multilayer smallfiles"), BENCH_EROFS_IMAGES (images also measured as erofs,
 # default debian-minbase,multilayer), BENCH_QUICK=1 (smoke: multilayer, 1 round, small
-# queue run; <1 min after the release build), BENCH_SKIP_BUILD=1 (use the existing binary),
+# queue run; ~30 s after the release build), BENCH_SKIP_BUILD=1 (use the existing binary),
 # BENCH_BIN (another image-worker binary, e.g. a debug build).
 # Needs root and: debootstrap, docker-registry, skopeo, umoci, e2fsprogs, erofs-utils, zstd,
 # python3-cryptography, strace (optional).
