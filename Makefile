@@ -25,5 +25,12 @@ test: build fixtures
 demo: build fixtures
 	scripts/demo.sh
 
+# Measurement (docs/bench.md): full run writes bench/out/results.json; smoke checks the bench itself.
+bench: deps
+	bench/run.sh
+
+bench-smoke: deps
+	BENCH_QUICK=1 bench/run.sh
+
 clean:
 	rm -rf .build Tests/Fixtures/out

@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+"""Measures image-worker against the peer pipeline and the floor; see docs/bench.md.
+
+Usage: bench.py --out DIR --bin IMAGE_WORKER --registry URL --rounds N
+                [--formats ext4,erofs] [--queue-jobs N] [--profile IMAGE] NAME=LAYOUT...
+
+Each NAME=LAYOUT is pushed to the registry as bench/NAME (tag latest plus warm tags), then
+measured. Writes DIR/results.json and prints a Markdown table. Run as root (umoci unpack,
+mkfs -d of a tree owned by many users).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PUSH = os.path.join(HERE, "..", "Tests", "Fixtures", "push.py")
+DECOMPRESS = {"application/vnd.oci.image.layer.v1.tar+gzip": ["gzip", "-dc"],
+              "application/vnd.docker.image.rootfs.diff.tar.gzip": ["gzip", "-dc"],
+              "application/vnd.oci.image.layer.v1.tar+zstd": ["zstd", "-dc"],
+              "application/vnd.oci.image.layer.v1.tar": ["cat"]}
+
+
+class BenchError(Exception):
+    pass
+
+
+# MARK: - running and timing
+
+def run_measured(argv, stdout=subprocess.DEVNULL, env=None):
+    """Runs argv; returns (seconds, peak RSS MiB of the process tree, peak RSS MiB of the
+    process itself). The tree figure is wait4's ru_maxrss, the same number /usr/bin/time -v
+    prints as "Maximum resident set size" (the largest of the process and its children, e.g.
+    mkfs); the self figure is VmHWM of the process, sampled every 10 ms until it exits."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, env=env)
+    hwm = [0]
+    done = threading.Event()
+
+    def sample():
+        path = "/proc/%d/status" % proc.pid
+        while not done.is_set():
+            try:
+                with open(path) as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            hwm[0] = max(hwm[0], int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - start
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise BenchError("%s exited %d: %s" % (" ".join(argv), proc.returncode, stderr.decode()[-800:]))
+    return seconds, usage.ru_maxrss / 1024, hwm[0] / 1024
+
+
+def timed(argv, **kwargs):
+    return run_measured(argv, **kwargs)[0]
+
+
+def fresh(path):
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+class Results:
+    def __init__(self):
+        self.images = {}
+
+    def add(self, image, step, seconds, rss=None, rss_self=None):
+        entry = self.images.setdefault(image, {}).setdefault(step, {"samples": []})
+        entry["samples"].append(round(seconds, 4))
+        if rss is not None:
+            entry.setdefault("peak_rss_mib", []).append(round(rss, 1))
+        if rss_self is not None:
+            entry.setdefault("peak_rss_self_mib", []).append(round(rss_self, 1))
+        print("bench: %-16s %-26s %8.3f s%s" % (image, step, seconds,
+              "" if rss is None else "  rss %.1f MiB (self %.1f)" % (rss, rss_self or 0)), flush=True)
+
+    def median(self, image, step):
+        entry = self.images.get(image, {}).get(step)
+        return statistics.median(entry["samples"]) if entry else None
+
+    def finish(self):
+        for steps in self.images.values():
+            for entry in steps.values():
+                entry["median"] = round(statistics.median(entry["samples"]), 4)
+                if "peak_rss_mib" in entry:
+                    entry["max_peak_rss_mib"] = max(entry["peak_rss_mib"])
+                if "peak_rss_self_mib" in entry:
+                    entry["max_peak_rss_self_mib"] = max(entry["peak_rss_self_mib"])
+
+
+# MARK: - image facts
+
+def layout_layers(layout):
+    with open(os.path.join(layout, "index.json")) as f:
+        top = json.load(f)["manifests"][0]
+    with open(blob_path(layout, top["digest"])) as f:
+        manifest = json.load(f)
+    return [(layer["mediaType"], blob_path(layout, layer["digest"])) for layer in manifest["layers"]]
+
+
+def blob_path(layout, digest):
+    algorithm, hex_digest = digest.split(":", 1)
+    return os.path.join(layout, "blobs", algorithm, hex_digest)
+
+
+def tree_stats(root):
+    """(entries, 4K blocks used) of a tree, for sizing the peer's mkfs.ext4."""
+    entries = int(subprocess.run(["bash", "-c", 'find "$1" | wc -l', "-", root],
+                                 capture_output=True, check=True).stdout)
+    blocks = int(subprocess.run(["du", "-s", "--block-size=4096", root],
+                                capture_output=True, check=True).stdout.split()[0])
+    return entries, blocks
+
+
+def mkfs_ext4(root, output, entries, blocks):
+    """The peer's mkfs: size = 4K-rounded du x 1.25 + 16 MiB, inodes = entries + 1024."""
+    if os.path.exists(output):
+        os.unlink(output)
+    size_k = int(blocks * 4 * 1.25) + 16 * 1024
+    return ["mkfs.ext4", "-q", "-F", "-b", "4096", "-O", "^has_journal", "-N", str(entries + 1024),
+            "-d", root, output, "%dk" % size_k]
+
+
+def mkfs_erofs(root, output):
+    if os.path.exists(output):
+        os.unlink(output)
+    return ["mkfs.erofs", "--quiet", "-zlz4hc", output, root]
+
+
+# MARK: - steps
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.out = os.path.abspath(args.out)
+        self.work = fresh(os.path.join(self.out, "work"))
+        self.host = args.registry.split("://", 1)[-1].rstrip("/")
+        self.all_formats = args.formats.split(",")
+        self.formats = self.all_formats
+        self.results = Results()
+        self.extra = {}
+        self.rng = random.Random(6)
+
+    def ref(self, name, tag="latest"):
+        return "%s/bench/%s:%s" % (self.host, name, tag)
+
+    def worker(self, *argv):
+        return [self.args.bin] + list(argv)
+
+    def push(self, name, layout, tags):
+        for tag in tags:
+            subprocess.run([sys.executable, PUSH, "--url", self.args.registry, layout, "bench/" + name, tag],
+                           check=True, stdout=subprocess.DEVNULL)
+
+    def ours_cold(self, name, fmt):
+        for _ in range(self.args.rounds):
+            data = fresh(os.path.join(self.work, "data-cold"))
+            disk = os.path.join(self.work, "ours." + fmt)
+            seconds, rss, rss_self = run_measured(self.worker(
+                "export", "--data-dir", data, "--format", fmt, "-o", disk, self.ref(name)))
+            self.results.add(name, "ours-cold-" + fmt, seconds, rss, rss_self)
+        shutil.rmtree(os.path.join(self.work, "data-cold"), ignore_errors=True)
+
+    def ours_warm_export(self, name, fmt, data):
+        for _ in range(self.args.rounds):
+            disk = os.path.join(self.work, "ours-warm." + fmt)
+            seconds, rss, rss_self = run_measured(self.worker(
+                "export", "--data-dir", data, "--format", fmt, "-o", disk, self.ref(name)))
+            self.results.add(name, "ours-warm-export-" + fmt, seconds, rss, rss_self)
+
+    def ours_fetch(self, name):
+        data = fresh(os.path.join(self.work, "data-fetch"))
+        seconds, rss, rss_self = run_measured(self.worker("fetch", "--data-dir", data, self.ref(name)))
+        self.results.add(name, "ours-fetch", seconds, rss, rss_self)
+        return data
+
+    def ours_queue(self, name, poll_ms, tags):
+        """A worker on a fresh data dir builds :latest (cold), then each new tag of the same
+        digest is inserted while the worker idles; enqueue->claim and enqueue->ready come from
+        the row's created_at/started_at/finished_at (ms, one clock)."""
+        data = fresh(os.path.join(self.work, "data-queue-%d" % poll_ms))
+        db = os.path.join(data, "image-worker.db")
+        subprocess.run(self.worker("migrate", "--data-dir", data), check=True, stdout=subprocess.DEVNULL)
+        log = open(os.path.join(self.work, "worker-%d.log" % poll_ms), "wb")
+        proc = subprocess.Popen(self.worker("worker", "--data-dir", data, "--poll-interval-ms", str(poll_ms)),
+                                stdout=log, stderr=log)
+        try:
+            self.enqueue_and_wait(db, self.ref(name), proc)
+            for tag in tags:
+                # Idle long enough for the worker to be in its poll sleep, at a random phase of it.
+                time.sleep(0.3 + self.rng.uniform(0, poll_ms / 1000))
+                row = self.enqueue_and_wait(db, self.ref(name, tag), proc)
+                self.results.add(name, "queue-claim-poll%d" % poll_ms, (row["started_at"] - row["created_at"]) / 1000)
+                self.results.add(name, "warm-tag-ready-poll%d" % poll_ms, (row["finished_at"] - row["created_at"]) / 1000)
+                self.results.add(name, "warm-tag-build-poll%d" % poll_ms, (row["finished_at"] - row["started_at"]) / 1000)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+            log.close()
+
+    def enqueue_and_wait(self, db, ref, proc, deadline_s=900):
+        conn = sqlite3.connect(db, timeout=30)
+        try:
+            now = int(time.time() * 1000)
+            with conn:
+                row_id = conn.execute("INSERT INTO images (name, format, created_at, updated_at) VALUES (?, 'ext4', ?, ?)",
+                                      (ref, now, now)).lastrowid
+            deadline = time.monotonic() + deadline_s
+            conn.row_factory = sqlite3.Row
+            while time.monotonic() < deadline:
+                row = conn.execute("SELECT * FROM images WHERE id = ?", (row_id,)).fetchone()
+                if row["status"] == "ready":
+                    return dict(row)
+                if row["status"] == "failed" or proc.poll() is not None:
+                    raise BenchError("queue row %s: %s %s" % (ref, row["status"], row["error"]))
+                time.sleep(0.005)
+            raise BenchError("queue row %s not ready after %d s" % (ref, deadline_s))
+        finally:
+            conn.close()
+
+    def peer(self, name):
+        """skopeo copy + umoci unpack, then mkfs.ext4 -d and mkfs.erofs of the same rootfs.
+        Keeps the last rootfs for the floor. Returns it."""
+        bundle = None
+        for _ in range(self.args.rounds):
+            oci = os.path.join(self.work, "peer-oci")
+            bundle = os.path.join(self.work, "peer-bundle")
+            shutil.rmtree(oci, ignore_errors=True)
+            shutil.rmtree(bundle, ignore_errors=True)
+            skopeo = timed(["skopeo", "copy", "--quiet", "--src-tls-verify=false",
+                            "docker://" + self.ref(name), "oci:%s:latest" % oci])
+            try:
+                umoci = timed(["umoci", "unpack", "--image", oci + ":latest", bundle])
+                self.extra.setdefault("umoci", {})[name] = "unpack"
+            except BenchError:
+                # umoci 0.4.7 refuses some configs (an Env entry without '='); raw unpack applies
+                # the same layers without writing config.json.
+                fresh(bundle)
+                umoci = timed(["umoci", "raw", "unpack", "--image", oci + ":latest", bundle + "/rootfs"])
+                self.extra.setdefault("umoci", {})[name] = "raw unpack"
+            rootfs = os.path.join(bundle, "rootfs")
+            entries, blocks = tree_stats(rootfs)
+            self.results.add(name, "peer-skopeo", skopeo)
+            self.results.add(name, "peer-umoci", umoci)
+            for fmt in self.formats:
+                disk = os.path.join(self.work, "peer." + fmt)
+                argv = mkfs_ext4(rootfs, disk, entries, blocks) if fmt == "ext4" else mkfs_erofs(rootfs, disk)
+                mkfs = timed(argv)
+                self.results.add(name, "peer-mkfs-" + fmt, mkfs)
+                self.results.add(name, "peer-" + fmt, skopeo + umoci + mkfs)
+        return os.path.join(bundle, "rootfs")
+
+    def floor(self, name, layout, rootfs):
+        entries, blocks = tree_stats(rootfs)
+        layers = layout_layers(layout)
+        for _ in range(self.args.rounds):
+            total = 0.0
+            for media_type, path in layers:
+                with open(path, "rb") as src:
+                    start = time.monotonic()
+                    subprocess.run(DECOMPRESS[media_type], stdin=src, stdout=subprocess.DEVNULL, check=True)
+                    total += time.monotonic() - start
+            self.results.add(name, "floor-decompress", total)
+            for fmt in self.formats:
+                disk = os.path.join(self.work, "floor." + fmt)
+                argv = mkfs_ext4(rootfs, disk, entries, blocks) if fmt == "ext4" else mkfs_erofs(rootfs, disk)
+                mkfs = timed(argv)
+                self.results.add(name, "floor-mkfs-" + fmt, mkfs)
+                self.results.add(name, "floor-" + fmt, total + mkfs)
+
+    def profile(self, name, rootfs):
+        """Where our time goes: fetch alone (download, verify, fsync), export-tree of the
+        extracted tree (scan + mkfs + resize2fs), strace -c of one cold export, a stage
+        timeline of cold exports (timeline.py) and the warm export with the data dir on tmpfs."""
+        for _ in range(self.args.rounds):
+            data = self.ours_fetch(name)
+            disk = os.path.join(self.work, "tree.ext4")
+            seconds, rss, rss_self = run_measured(self.worker(
+                "export-tree", "--data-dir", data, "--format", "ext4", "-o", disk, rootfs))
+            self.results.add(name, "ours-export-tree-ext4", seconds, rss, rss_self)
+        if shutil.which("strace"):
+            data = fresh(os.path.join(self.work, "data-strace"))
+            summary = os.path.join(self.out, "strace-%s.txt" % name)
+            subprocess.run(["strace", "-f", "-c", "-o", summary] + self.worker(
+                "export", "--data-dir", data, "--format", "ext4", "-o", os.path.join(self.work, "strace.ext4"),
+                self.ref(name)), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(summary) as f:
+                self.extra.setdefault("strace", {})[name] = f.read().splitlines()[:22]
+            for _ in range(self.args.rounds):
+                data = fresh(os.path.join(self.work, "data-timeline"))
+                stages = os.path.join(self.work, "timeline.json")
+                subprocess.run([sys.executable, os.path.join(HERE, "timeline.py"), stages, "--"] + self.worker(
+                    "export", "--data-dir", data, "--format", "ext4", "-o", os.path.join(self.work, "tl.ext4"),
+                    self.ref(name)), check=True, stdout=subprocess.DEVNULL)
+                with open(stages) as f:
+                    self.extra.setdefault("timeline", {}).setdefault(name, []).append(json.load(f))
+        if os.path.isdir("/dev/shm"):
+            # The same warm export with the data directory (scratch rootfs and output) on tmpfs.
+            data = fresh("/dev/shm/image-worker-bench")
+            try:
+                subprocess.run(self.worker("fetch", "--data-dir", data, self.ref(name)), check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for _ in range(self.args.rounds):
+                    seconds, rss, rss_self = run_measured(self.worker(
+                        "export", "--data-dir", data, "--format", "ext4", "-o", os.path.join(data, "x.ext4"),
+                        self.ref(name)))
+                    self.results.add(name, "ours-warm-export-tmpfs-ext4", seconds, rss, rss_self)
+            finally:
+                shutil.rmtree(data, ignore_errors=True)
+
+    def queue_bench(self):
+        runs = []
+        for processes in (1, 4):
+            out = subprocess.run(self.worker("bench-queue", "--json", "--processes", str(processes),
+                                             "--jobs", str(self.args.queue_jobs)),
+                                 capture_output=True, check=True)
+            result = json.loads(out.stdout)
+            print("bench: bench-queue %s" % json.dumps(result), flush=True)
+            runs.append(result)
+        self.extra["bench_queue"] = runs
+
+    def image(self, name, layout):
+        erofs = name in self.args.erofs_images.split(",")
+        self.formats = [f for f in self.all_formats if f != "erofs" or erofs]
+        warm_tags = ["warm%d" % i for i in range(2 * self.args.rounds)]
+        self.push(name, layout, ["latest"] + warm_tags)
+        for fmt in self.formats:
+            self.ours_cold(name, fmt)
+        data = self.ours_fetch(name)
+        for fmt in self.formats:
+            self.ours_warm_export(name, fmt, data)
+        shutil.rmtree(data, ignore_errors=True)
+        self.ours_queue(name, 500, warm_tags[:self.args.rounds])
+        self.ours_queue(name, 10, warm_tags[self.args.rounds:])
+        rootfs = self.peer(name)
+        self.floor(name, layout, rootfs)
+        if name == self.args.profile:
+            self.profile(name, rootfs)
+        for entry in os.listdir(self.work):
+            shutil.rmtree(os.path.join(self.work, entry), ignore_errors=True) if os.path.isdir(
+                os.path.join(self.work, entry)) else os.unlink(os.path.join(self.work, entry))
+
+
+# MARK: - report
+
+def ratio(a, b):
+    return round(a / b, 2) if a is not None and b else None
+
+
+def report(bench, started, final=False):
+    res = bench.results
+    res.finish()
+    quiet = not final
+    rows = []
+    targets = {}
+    for name, steps in res.images.items():
+        for step in sorted(steps):
+            entry = steps[step]
+            fmt = step.rsplit("-", 1)[-1]
+            vs_peer = vs_floor = None
+            if step.startswith(("ours-cold-", "ours-warm-export-")):
+                vs_peer = ratio(entry["median"], res.median(name, "peer-" + fmt))
+                vs_floor = ratio(entry["median"], res.median(name, "floor-" + fmt))
+            elif step.startswith("ours-export-tree-"):  # our mkfs stage against plain mkfs of the same tree
+                vs_peer = ratio(entry["median"], res.median(name, "peer-mkfs-" + fmt))
+                vs_floor = ratio(entry["median"], res.median(name, "floor-mkfs-" + fmt))
+            entry["ratio_vs_peer"], entry["ratio_vs_floor"] = vs_peer, vs_floor
+            rows.append((name, step, entry["median"], vs_peer, vs_floor,
+                         entry.get("max_peak_rss_mib"), entry.get("max_peak_rss_self_mib")))
+        cold = steps.get("ours-cold-ext4")
+        if cold:
+            targets.setdefault("cold_ext4_vs_peer_le_0.4", {})[name] = cold["ratio_vs_peer"]
+            targets.setdefault("cold_ext4_vs_floor_le_1.5", {})[name] = cold["ratio_vs_floor"]
+            targets.setdefault("peak_rss_self_mib_le_64", {})[name] = cold.get("max_peak_rss_self_mib")
+        for poll in (500, 10):
+            ready = steps.get("warm-tag-ready-poll%d" % poll)
+            if ready:
+                targets.setdefault("warm_tag_ready_s_lt_0.1_poll%d" % poll, {})[name] = ready["median"]
+    four = [r for r in bench.extra.get("bench_queue", []) if r["processes"] == 4]
+    if four:
+        targets["claims_per_s_4proc_ge_5000"] = four[0]["claims_per_second"]
+        targets["claimed_twice_eq_0"] = four[0]["claimed_twice"]
+    doc = {
+        "date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"cores": os.cpu_count(), "kernel": platform.release(),
+                    "os": open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") else ""},
+        "rounds": bench.args.rounds, "formats": bench.formats,
+        "duration_s": round(time.time() - started.timestamp(), 1),
+        "images": res.images, "targets": targets, **bench.extra,
+    }
+    with open(os.path.join(bench.out, "results.json"), "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    fmt = lambda v, spec: "" if v is None else spec % v
+    lines = ["", "Benchmark %s, %d cores, Debian %s, rounds %d" % (doc["date"], doc["machine"]["cores"],
+                                                                   doc["machine"]["os"], doc["rounds"]),
+             "", "| image | step | median s | vs peer | vs floor | peak RSS MiB (tree / self) |",
+             "|---|---|---:|---:|---:|---:|"]
+    for name, step, median, vs_peer, vs_floor, rss, rss_self in rows:
+        lines.append("| %s | %s | %.3f | %s | %s | %s |" % (
+            name, step, median, fmt(vs_peer, "%.2f"), fmt(vs_floor, "%.2f"),
+            "" if rss is None else "%.0f / %.0f" % (rss, rss_self or 0)))
+    for r in bench.extra.get("bench_queue", []):
+        lines.append("| queue | bench-queue %d proc, %d jobs | %.3f | | | %d claims/s, twice %d |" % (
+            r["processes"], r["jobs"], r["elapsed_ms"] / 1000, r["claims_per_second"], r["claimed_twice"]))
+    lines += ["", "Targets: " + json.dumps(targets)]
+    if not quiet:
+        print("\n".join(lines))
+    with open(os.path.join(bench.out, "results.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--registry", required=True)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--formats", default="ext4,erofs")
+    parser.add_argument("--queue-jobs", type=int, default=20000)
+    parser.add_argument("--profile", default="debian-minbase")
+    parser.add_argument("--erofs-images", default="debian-minbase,multilayer",
+                        help="images also measured as erofs (mkfs.erofs lz4hc is slow on big ones)")
+    parser.add_argument("images", nargs="+")
+    args = parser.parse_args()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    bench = Bench(args)
+    for spec in args.images:
+        name, layout = spec.split("=", 1)
+        bench.image(name, layout)
+        report(bench, started)  # a partial results.json survives an interrupted run
+    if args.queue_jobs > 0:
+        bench.queue_bench()
+    report(bench, started, final=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BenchError as error:
+        print("bench: " + str(error), file=sys.stderr)
+        sys.exit(1)
