@@ -56,20 +56,17 @@ public struct ImageManager: Sendable {
         try await puller.pull(reference, platform: platform, progress: progress)
     }
 
-    /// Applies the layers of `image` into `<treeScratch>/<name>/rootfs`, writes the disk to
-    /// `output` (a temp file beside it, renamed when complete) and removes the tree.
+    /// Applies the layers of `image` into `<treeScratch>/<name>/rootfs` and writes the disk to
+    /// `output` (a temp file beside it, renamed when complete). The tree stays until the caller
+    /// runs ``removeScratch(named:)``: the worker does that after the row is ready, so deleting
+    /// a large tree is not on the path to `ready`.
     /// - Returns: the export result.
     /// - Throws: `LayerError`, `DiskError`, `CancellationError`.
     public func buildDisk(_ image: PulledImage, format: DiskFormat, name: String, output: URL) async throws
         -> ExportResult
     {
-        let tree = treeScratch.appendingPathComponent(name, isDirectory: true)
-        let rootfs = tree.appendingPathComponent("rootfs", isDirectory: true)
-        defer {
-            // The tree goes; its directory too unless it also holds `output` (same scratch root).
-            try? FileManager.default.removeItem(at: rootfs)
-            rmdir(tree.path)
-        }
+        let rootfs = treeScratch.appendingPathComponent(name, isDirectory: true)
+            .appendingPathComponent("rootfs", isDirectory: true)
         try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
         let sources = image.layers.map {
             LayerSource(digest: $0.descriptor.digest, mediaType: $0.descriptor.mediaType, file: $0.path)
@@ -86,7 +83,9 @@ public struct ImageManager: Sendable {
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
         let image = try await pull(reference, progress: progress)
-        return try await buildDisk(image, format: format, name: "export-\(UUID().uuidString)", output: output)
+        let name = "export-\(UUID().uuidString)"
+        defer { removeScratch(named: name) }
+        return try await buildDisk(image, format: format, name: name, output: output)
     }
 
     /// The scratch name of one claim, `build-<id>-<token>`: a directory of that name under the

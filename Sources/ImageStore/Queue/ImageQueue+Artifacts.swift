@@ -177,3 +177,11 @@ extension ImageQueue {
         return row
     }
 }
+
+extension ImageQueue {
+    /// A number that changes whenever another connection (any process) committed a write: a
+    /// lock-free way for an idle worker to notice an INSERT without claiming blindly.
+    public func dataVersion() async throws -> Int {
+        try await connection.read { db in try db.query(Statements.dataVersion).first?.int("data_version") ?? 0 }
+    }
+}

@@ -58,10 +58,26 @@ public struct Worker: Service {
             }
             if let claim {
                 await build(claim)
-            } else if !(await sleepUnlessShuttingDown(configuration.pollInterval)) {
+            } else if !(await waitForWork()) {
                 return
             }
         }
+    }
+
+    /// Waits until another process commits (an INSERT, a retry, a released row) or the poll
+    /// interval passes (backoff times come due without a commit). Checking `data_version`
+    /// reads no table and takes no lock, so an idle worker answers an enqueue within
+    /// ``WorkerConfiguration/wakeInterval`` without hammering the write lock.
+    /// - Returns: `false` at shutdown.
+    private func waitForWork() async -> Bool {
+        let queue = manager.queue
+        let start = ContinuousClock.now
+        let initial = try? await queue.dataVersion()
+        while ContinuousClock.now - start < configuration.pollInterval {
+            guard await sleepUnlessShuttingDown(configuration.wakeInterval) else { return false }
+            if let initial, let current = try? await queue.dataVersion(), current != initial { return true }
+        }
+        return true
     }
 
     /// Recovers expired leases and refreshes the gauges; errors are logged, never fatal.

@@ -5,9 +5,12 @@ public struct WorkerConfiguration: Sendable {
     public var workerName: String
     /// Builds this process runs at once.
     public var concurrency: Int
-    /// How often an idle slot looks for new rows (rows inserted by other processes are seen
-    /// within this interval).
+    /// How often an idle slot tries to claim even when nothing was committed (rows whose
+    /// backoff ran out).
     public var pollInterval: Duration
+    /// How often an idle slot checks whether another process committed (`PRAGMA data_version`);
+    /// a row inserted by anyone is claimed within about this long.
+    public var wakeInterval: Duration
     /// How often expired leases are recovered and gauges refreshed.
     public var recoveryInterval: Duration
     /// Backoff after transient failures.
@@ -18,12 +21,14 @@ public struct WorkerConfiguration: Sendable {
     /// A configuration with defaults suited to one worker per core.
     public init(
         workerName: String, concurrency: Int = 1, pollInterval: Duration = .milliseconds(500),
+        wakeInterval: Duration = .milliseconds(20),
         recoveryInterval: Duration = .seconds(10), retryPolicy: RetryPolicy = RetryPolicy(),
         busyRetryDelay: Duration = .seconds(1)
     ) {
         self.workerName = workerName
         self.concurrency = max(1, concurrency)
         self.pollInterval = pollInterval
+        self.wakeInterval = wakeInterval
         self.recoveryInterval = recoveryInterval
         self.retryPolicy = retryPolicy
         self.busyRetryDelay = busyRetryDelay

@@ -136,3 +136,8 @@ extension Statements {
     /// ?1 id. The whole row.
     static let imageByID = SQLStatement(name: "imageByID", sql: "SELECT * FROM images WHERE id = ?1")
 }
+
+extension Statements {
+    /// No parameters. Returns `data_version`: changes whenever another connection committed.
+    static let dataVersion = SQLStatement(name: "dataVersion", sql: "PRAGMA data_version")
+}
