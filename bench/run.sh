@@ -39,6 +39,12 @@ bin="${BENCH_BIN:-$root/.build/release/image-worker}"
 
 "$root/Tests/Fixtures/make-fixtures.sh"
 
+# The Debian mirror apt already uses on this machine (first main-archive URI in its sources).
+apt_mirror() {
+    cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+        | grep -oE '(URIs:|^deb) +[^ ]+' | awk '{print $2}' | grep -v -- '-security' | head -n 1
+}
+
 # The debootstrap tarball is cached: a rerun reuses bench/out/cache/debian-minbase-bookworm.tar.
 if [[ " $images " == *" debian "* && ! -f "$out/cache/debian-minbase-bookworm.tar" ]]; then
     command -v debootstrap >/dev/null || { echo "bench: debootstrap missing; apt-get install -y debootstrap" >&2; exit 1; }
@@ -46,7 +52,7 @@ if [[ " $images " == *" debian "* && ! -f "$out/cache/debian-minbase-bookworm.ta
     rm -rf "$tmp"
     mkdir -p "$tmp"
     echo "bench: debootstrap --variant=minbase bookworm (once)"
-    debootstrap --variant=minbase bookworm "$tmp" "${BENCH_MIRROR:-http://deb.debian.org/debian}" >"$out/cache/debootstrap.log" 2>&1
+    debootstrap --variant=minbase bookworm "$tmp" "${BENCH_MIRROR:-$(apt_mirror)}" >"$out/cache/debootstrap.log" 2>&1
     tar --numeric-owner -C "$tmp" -cf "$out/cache/debian-minbase-bookworm.tar.tmp" .
     mv "$out/cache/debian-minbase-bookworm.tar.tmp" "$out/cache/debian-minbase-bookworm.tar"
     rm -rf "$tmp"

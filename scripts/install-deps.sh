@@ -11,6 +11,8 @@ packages=(
     # tests: real registry, fixture builders, disk read-back, boot check
     docker-registry apache2-utils python3 python3-cryptography busybox-static umoci skopeo
     cpio libarchive-tools attr curl qemu-system-x86 linux-image-cloud-amd64 kmod prometheus
+    # benchmarks (make bench)
+    debootstrap strace time
 )
 
 missing=()
