@@ -77,10 +77,12 @@ CREATE TABLE artifacts (
     -- Platform manifest digest converted.
     manifest_digest TEXT NOT NULL,
     format TEXT NOT NULL CHECK (format IN ('ext4', 'erofs', 'cpio')),
-    -- building: one worker holds the conversion (builder_token/lease_expires_at);
+    -- building: the claim named by builder_image_id/builder_token converts it; it is alive
+    -- while that images row is in flight under that token (no separate lease).
     -- ready: `path` is complete and renamed into place.
     state TEXT NOT NULL DEFAULT 'building' CHECK (state IN ('building', 'ready')),
-    -- Absolute path of the disk file (set when ready).
+    -- Absolute path of the disk file (recorded when the conversion starts, so gc never takes
+    -- it for an orphan; the file exists there only once complete).
     path TEXT,
     -- Bytes the disk file takes on disk (allocated, not apparent).
     size_bytes INTEGER,
@@ -89,7 +91,6 @@ CREATE TABLE artifacts (
     -- The images row and token of the conversion in progress.
     builder_image_id INTEGER,
     builder_token INTEGER,
-    lease_expires_at INTEGER,
     -- Conversions started for this digest+format (1 when dedupe worked).
     conversions INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
