@@ -7,11 +7,19 @@ extension ImageQueue {
         }
     }
 
-    /// The rows whose name, normalized name or digest equals `reference`, oldest first.
+    /// The rows whose name, normalized name or digest equals `reference` (or, when none does,
+    /// whose normalized name equals `reference` normalized), oldest first.
     /// - Throws: `QueueError.notFound` when there is none, `StoreError`.
     public func status(_ reference: String) async throws -> [ImageRecord] {
+        // `alpine` also finds rows enqueued as `alpine:latest` or `docker.io/library/alpine`
+        // through their normalized name (the Go original's GetImage normalized first).
+        let normalized = (try? ImageReference(parsing: reference))?.description
         let rows = try await connection.read { db in
-            try db.query(Statements.imagesMatching, [.text(reference)]).map(ImageRecord.init(row:))
+            var rows = try db.query(Statements.imagesMatching, [.text(reference)]).map(ImageRecord.init(row:))
+            if rows.isEmpty, let normalized, normalized != reference {
+                rows = try db.query(Statements.imagesMatching, [.text(normalized)]).map(ImageRecord.init(row:))
+            }
+            return rows
         }
         if rows.isEmpty { throw QueueError.notFound(reference: reference) }
         return rows

@@ -128,6 +128,19 @@ import Testing
         await #expect(throws: QueueError.notFound(reference: "nope")) { try await queue.retry("nope", now: start) }
     }
 
+    @Test("status finds a row by the normalized form of what is asked for")
+    func statusNormalizes() async throws {
+        let queue = try await makeQueue()
+        try await queue.enqueue(name: "alpine:latest", now: start)
+        let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
+        try await queue.recordResolution(
+            claim, normalizedName: "docker.io/library/alpine:latest", digest: "sha256:" + String(repeating: "a", count: 64),
+            manifestDigest: "sha256:" + String(repeating: "a", count: 64), platform: "linux/amd64", now: start)
+        #expect(try await queue.status("alpine").map(\.id) == [claim.id])
+        #expect(try await queue.status("alpine:latest").map(\.id) == [claim.id])
+        await #expect(throws: QueueError.notFound(reference: "alpine:3.20")) { try await queue.status("alpine:3.20") }
+    }
+
     @Test("requeue fails the row on its last attempt")
     func requeueAtLastAttempt() async throws {
         let queue = try await makeQueue()
