@@ -28,13 +28,9 @@ struct FetchCommand: AsyncParsableCommand {
             progress.finish()
             throw ExitCode.reporting(error)
         }
-        let report = InspectReport(image)
-        if global.json {
-            try Output.json(report)
-        } else {
-            print(
-                "\(report.reference) \(report.digest) platform \(report.platform), "
-                    + "\(report.layers.count) layers, \(image.downloadedBlobs) blobs downloaded")
+        try InspectReport(image).print(json: global.json) {
+            "\($0.reference) \($0.digest) platform \($0.platform), \($0.layers.count) layers, "
+                + "\(image.downloadedBlobs) blobs downloaded"
         }
     }
 }

@@ -34,11 +34,8 @@ struct ImportCommand: AsyncParsableCommand {
         } catch {
             throw ExitCode.reporting(error)
         }
-        let report = InspectReport(image)
-        if global.json {
-            try Output.json(report)
-        } else {
-            print("\(report.reference) \(report.digest) platform \(report.platform), \(report.layers.count) layers")
+        try InspectReport(image).print(json: global.json) {
+            "\($0.reference) \($0.digest) platform \($0.platform), \($0.layers.count) layers"
         }
     }
 }

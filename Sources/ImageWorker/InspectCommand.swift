@@ -23,12 +23,7 @@ struct InspectCommand: AsyncParsableCommand {
         } catch {
             throw ExitCode.reporting(error)
         }
-        let report = InspectReport(image)
-        if global.json {
-            try Output.json(report)
-        } else {
-            print(report.text)
-        }
+        try InspectReport(image).print(json: global.json) { $0.text }
     }
 }
 
@@ -105,5 +100,16 @@ struct InspectReport: Encodable {
         lines.append("layers:")
         for layer in layers { lines.append("  \(layer.digest)  \(layer.size)  \(layer.mediaType)") }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension InspectReport {
+    /// Prints the report as JSON, or as the line `text` makes of it.
+    func print(json: Bool, text: (InspectReport) -> String) throws {
+        if json {
+            try Output.json(self)
+        } else {
+            Output.line(text(self))
+        }
     }
 }
