@@ -46,13 +46,16 @@ extension ImageManager {
     public func totalOCICacheBytes() throws -> Int64 { try store.totalBytes() }
 
     /// Requeues rows whose worker stopped heartbeating (or fails them at `max_attempts`), drops
-    /// their unfinished conversions and removes their scratch directories.
+    /// their unfinished conversions, removes their scratch directories and the content-store
+    /// temp files of processes that no longer exist.
     /// - Returns: what happened to each expired row.
     @discardableResult
     public func recoverInterruptedBuilds(now: Int = ImageQueue.nowMilliseconds()) async throws -> [RecoveredRow] {
         let recovered = try await queue.recoverInterruptedBuilds(now: now)
         try await queue.abandonOrphanBuilds()
         _ = try await removeStaleScratch(olderThan: nil, now: now)
+        let store = store
+        _ = try await BlockingExecutor.shared.run { store.removeTemporaryFilesOfDeadProcesses() }
         return recovered
     }
 

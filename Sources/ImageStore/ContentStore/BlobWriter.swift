@@ -25,7 +25,7 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
     public let temporaryPath: String
 
     init(directory: URL) throws(ContentStoreError) {
-        let path = directory.appendingPathComponent(".tmp-\(UUID().uuidString.lowercased())").path
+        let path = directory.appendingPathComponent(ContentStore.temporaryName()).path
         let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .fileSystem(path: path, operation: "open", code: errno) }
         temporaryPath = path

@@ -13,7 +13,8 @@ import Foundation
 ///                             org.opencontainers.image.ref.name = normalized reference
 ///   index.json.lock           flock'ed while index.json is rewritten
 ///   blobs/sha256/<hex>        manifests, indexes, configs, layers; verified before they appear
-///   blobs/.tmp-<uuid>         downloads in progress (same filesystem, so rename is atomic)
+///   blobs/.tmp-<pid>-<uuid>   downloads in progress (same filesystem, so rename is atomic);
+///                             the writer's pid lets recovery remove those of dead processes
 /// ```
 ///
 /// A blob file appears only by rename after its SHA-256 was checked and it was fsynced, so
@@ -124,7 +125,7 @@ public struct ContentStore: Sendable {
 
     /// Writes `data` to a temp file beside `url`, fsyncs it and renames it over `url`.
     static func writeAtomically(_ data: Data, to url: URL) throws(ContentStoreError) {
-        let temporary = url.path + ".tmp-\(UUID().uuidString.lowercased())"
+        let temporary = url.path + ContentStore.temporaryName()
         let descriptor = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .fileSystem(path: temporary, operation: "open", code: errno) }
         let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
