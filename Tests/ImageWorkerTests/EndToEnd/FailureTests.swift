@@ -49,6 +49,20 @@ extension EndToEnd {
             }
         }
 
+        @Test("rows with invalid names fail at once with the reason; the worker goes on with the next row")
+        func invalidNames() async throws {
+            let sandbox = try await WorkerSandbox.make("invalid")
+            let existing = try await PushedImages.shared.reference("multilayer")
+            try await sandbox.insert([("", .ext4), ("invalid::", .ext4), ("Has Spaces", .ext4), (existing, .ext4)])
+            try await sandbox.drain()
+            let rows = try await sandbox.rows("SELECT status, attempts, error_kind, error FROM images ORDER BY id")
+            for row in rows.prefix(3) {
+                #expect(row["status"] == "failed" && row["attempts"] == "1" && row["error_kind"] == "permanent", "\(row)")
+                #expect(row["error"]?.hasPrefix("invalid image name: ") == true, "\(row)")
+            }
+            #expect(rows.last?["status"] == "ready")
+        }
+
         @Test("a missing tag fails at once with a not-found message; retry after pushing it makes it ready")
         func missingTagThenRetry() async throws {
             let sandbox = try await WorkerSandbox.make("missing")
