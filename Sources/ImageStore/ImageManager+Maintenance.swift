@@ -97,23 +97,9 @@ extension ImageManager {
         }
         for directory in directories.sorted(by: >) { rmdir(directory) }
         report.scratchRemoved = try await removeStaleScratch(olderThan: cutoff, now: now)
-        report.scratchRemoved += removeStaleTemporaryFiles(olderThan: cutoff)
+        let store = store
+        report.scratchRemoved += try await BlockingExecutor.shared.run { store.removeTemporaryFiles(olderThan: cutoff) }
         return report
-    }
-
-    /// Removes the content store's `.tmp-` files older than `cutoff`: downloads and index
-    /// rewrites of a process that was killed. A live download writes its file all the time, so
-    /// its modification time stays within any sensible grace.
-    private func removeStaleTemporaryFiles(olderThan cutoff: Date) -> Int {
-        var removed = 0
-        for directory in [layout.ociLayout, layout.ociLayout.appendingPathComponent("blobs")] {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-            where name.contains(".tmp-") {
-                let path = directory.appendingPathComponent(name).path
-                if Self.modified(path) < cutoff, unlinkIfPresent(path) { removed += 1 }
-            }
-        }
-        return removed
     }
 
     /// Every digest reachable from a row or artifact: indexes, manifests, configs, layers.

@@ -44,9 +44,12 @@ struct AtomicOutput: Sendable {
         guard rename(tempPath, finalPath) == 0 else {
             throw .io(path: finalPath, operation: "rename", errno: errno)
         }
-        try AtomicOutput.fsync(
-            path: URL(fileURLWithPath: finalPath).deletingLastPathComponent().path,
-            flags: O_RDONLY | O_DIRECTORY)
+        try AtomicOutput.fsyncDirectory(of: finalPath)
+    }
+
+    /// Makes a rename into the directory of `path` durable. Blocking.
+    static func fsyncDirectory(of path: String) throws(DiskError) {
+        try fsync(path: URL(fileURLWithPath: path).deletingLastPathComponent().path, flags: O_RDONLY | O_DIRECTORY)
     }
 
     /// Removes the temp file (and a compressor's `.gz`/`.zst` sibling); errors are ignored since

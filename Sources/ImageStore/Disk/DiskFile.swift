@@ -20,10 +20,7 @@ public enum DiskFile {
         guard rename(source.path, destination.path) == 0 else {
             throw .io(path: destination.path, operation: "rename", errno: errno)
         }
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw .io(path: directory, operation: "open", errno: errno) }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw .io(path: directory, operation: "fsync", errno: errno) }
+        try AtomicOutput.fsyncDirectory(of: destination.path)
     }
 
     /// Bytes `path` takes on disk (allocated blocks, not apparent size); 0 when missing.
