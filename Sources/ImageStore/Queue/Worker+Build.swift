@@ -104,13 +104,17 @@ extension Worker {
         }
         metrics.downloaded(bytes: progress.downloadedBytes)
         try await queue.markConverting(claim, now: ImageQueue.nowMilliseconds())
+        // After the row is converting, so the heartbeat's next figures are applied bytes.
+        progress.startConverting(totalBytes: image.layerBytes)
         log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
 
         // The disk is written inside the claim's scratch under the data directory, so recovery
         // can remove a crashed build's partial disk, and publishing it is a same-filesystem rename.
         let output = manager.layout.scratch.appendingPathComponent(scratch, isDirectory: true)
             .appendingPathComponent("disk.\(format.fileExtension)")
-        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output)
+        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output) { applied in
+            progress.recordApplied(applied)
+        }
         metrics.converted(format: format.rawValue)
         try await BlockingExecutor.shared.run {
             try DiskFile.moveIntoPlace(URL(fileURLWithPath: disk.path), to: finalPath)
@@ -171,8 +175,9 @@ extension Worker {
         }
     }
 
-    /// Runs `body` while a sibling task heartbeats the lease (every lease/3) and writes
-    /// download progress (every second). A lost lease cancels `body`.
+    /// Runs `body` while a sibling task heartbeats the lease (every lease/3) and writes the
+    /// progress of the current stage (download, then layers applied) at most once per tick
+    /// (≤ 1 s), only when it changed. A lost lease cancels `body`.
     private func withHeartbeat(_ claim: Claim, _ body: @escaping @Sendable (ProgressBox) async throws -> Outcome)
         async throws -> Outcome
     {
@@ -186,14 +191,15 @@ extension Worker {
             group.addTask { try await body(progress) }
             group.addTask {
                 var tick = 0
-                var reported: (Int64, Int64) = (-1, -1)
+                var reported = ProgressBox.Snapshot(stage: .pulling, done: -1, total: -1)
                 while true {
                     try await Task.sleep(for: interval)
                     tick += 1
                     let now = ImageQueue.nowMilliseconds()
                     let current = progress.snapshot
-                    if current != reported, current.1 > 0 {
-                        try await queue.recordProgress(claim, bytesDone: current.0, bytesTotal: current.1, now: now)
+                    if current != reported, current.total > 0 {
+                        try await queue.recordProgress(
+                            claim, stage: current.stage, bytesDone: current.done, bytesTotal: current.total, now: now)
                         reported = current
                     }
                     if tick % heartbeatEvery == 0 { try await queue.heartbeat(claim, now: now) }
@@ -208,29 +214,54 @@ extension Worker {
     }
 }
 
-/// The latest download progress of one build, written by curl callbacks and read by the
-/// heartbeat task.
+/// The latest progress of one build, written by curl callbacks (download) and the layer
+/// applier (conversion), read by the heartbeat task.
 final class ProgressBox: Sendable {
-    private let state = Mutex<(done: Int64, total: Int64, downloaded: Int64)>((0, 0, 0))
+    /// What the heartbeat writes: the stage the figures belong to and its bytes.
+    struct Snapshot: Equatable {
+        var stage: ImageStatus
+        var done: Int64
+        var total: Int64
+    }
+
+    private struct State {
+        var snapshot = Snapshot(stage: .pulling, done: 0, total: 0)
+        var downloaded: Int64 = 0
+    }
+
+    private let state = Mutex<State>(State())
 
     func record(_ event: PullProgress) {
         state.withLock { value in
+            guard value.snapshot.stage == .pulling else { return }
             switch event {
             case .layersPlanned(_, let total, let present):
-                value.total = total
-                value.done = present
+                value.snapshot.total = total
+                value.snapshot.done = present
             case .bytes(let done, let total):
-                value.downloaded += max(0, done - value.done)
-                value.done = done
-                value.total = total
+                value.downloaded += max(0, done - value.snapshot.done)
+                value.snapshot.done = done
+                value.snapshot.total = total
             default:
                 break
             }
         }
     }
 
-    /// (bytes done, bytes total).
-    var snapshot: (Int64, Int64) { state.withLock { ($0.done, $0.total) } }
+    /// From now on the figures are layer bytes applied, of `totalBytes`.
+    func startConverting(totalBytes: Int64) {
+        state.withLock { $0.snapshot = Snapshot(stage: .converting, done: 0, total: totalBytes) }
+    }
+
+    /// Layer bytes applied so far.
+    func recordApplied(_ bytes: Int64) {
+        state.withLock { value in
+            guard value.snapshot.stage == .converting else { return }
+            value.snapshot.done = min(max(0, bytes), value.snapshot.total)
+        }
+    }
+
+    var snapshot: Snapshot { state.withLock { $0.snapshot } }
 
     /// Bytes fetched from the registry in this build.
     var downloadedBytes: Int64 { state.withLock { $0.downloaded } }

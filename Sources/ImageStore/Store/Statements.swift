@@ -110,12 +110,12 @@ enum Statements {
                 lease_expires_at = ?3 + (SELECT value FROM settings WHERE key = 'lease_ms'), updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
             """)
-    /// ?1 id, ?2 lease token, ?3 now.
+    /// ?1 id, ?2 lease token, ?3 now. bytes_done restarts at 0: it counts applied bytes from here.
     static let markConverting = SQLStatement(
         name: "markConverting",
         sql: """
             UPDATE images SET
-                status = 'converting',
+                status = 'converting', bytes_done = 0,
                 lease_expires_at = ?3 + (SELECT value FROM settings WHERE key = 'lease_ms'), updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
             """)
