@@ -97,9 +97,9 @@ extension ImageManager {
             from: source, tag: tag, as: reference, platform: platform ?? self.platform)
     }
 
-    /// The image `reference` names (the seed's `GetImage`): by name as typed, normalized name,
-    /// digest or manifest digest, falling back to `reference` normalized (`alpine` finds
-    /// `docker.io/library/alpine:latest`). Several rows may match (one per format, or a tag and
+    /// The image `reference` names (the seed's `GetImage`): by name as typed or normalized
+    /// (`alpine` finds rows named `alpine:latest` or `docker.io/library/alpine`), by digest or
+    /// by manifest digest. Several rows may match (one per format, or a tag and
     /// a digest): the newest of `format` when given, else the newest.
     /// - Throws: `QueueError.notFound` (the seed's `ErrNotFound`), `StoreError`.
     public func getImage(_ reference: String, format: String? = nil) async throws -> Image {

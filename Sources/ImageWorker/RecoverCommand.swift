@@ -5,15 +5,13 @@ import ImageStore
 struct RecoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recover",
-        abstract: "Requeue rows whose worker stopped heartbeating (fail them at max_attempts).")
+        abstract: "Requeue rows whose worker stopped heartbeating (fail them at max_attempts); remove their scratch.")
 
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let queue = try await global.openQueue()
-        let rows = try await reportingErrors {
-            try await queue.recoverInterruptedBuilds(now: ImageQueue.nowMilliseconds())
-        }
+        let manager = try await global.openManager()
+        let rows = try await reportingErrors { try await manager.recoverInterruptedBuilds() }
         if global.json {
             try Output.json(rows)
         } else if rows.isEmpty {

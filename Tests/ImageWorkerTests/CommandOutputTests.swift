@@ -23,13 +23,14 @@ import Testing
         try await Child.run(Child.imageWorker, arguments + ["--db", database], in: directory)
     }
 
-    @Test("list --json is one array whose keys are the images columns")
+    @Test("list --json is one array whose keys are the image_status columns")
     func listKeys() async throws {
         try await worker(["enqueue", "alpine:3.18", "--format", "cpio", "--priority", "3"])
         let data = Data(try await worker(["list", "--json"]).utf8)
         let rows = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
         let columns = try await Child.run(
-            "/usr/bin/sqlite3", [database, "SELECT name FROM pragma_table_info('images') ORDER BY name"], in: directory)
+            "/usr/bin/sqlite3", [database, "SELECT name FROM pragma_table_info('image_status') ORDER BY name"],
+            in: directory)
         #expect(rows.count == 1)
         #expect(rows.first?.keys.sorted() == columns.split(separator: "\n").map(String.init))
         #expect(rows.first?["format"] as? String == "cpio")

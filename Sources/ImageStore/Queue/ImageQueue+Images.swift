@@ -10,19 +10,15 @@ extension ImageQueue {
         try await connection.read { db in try db.query(Statements.allImageStatus).map(Image.init(row:)) }
     }
 
-    /// The images whose name, normalized name, digest or manifest digest equals `reference`
-    /// (or, when none does, whose normalized name equals `reference` normalized), oldest first.
+    /// The images whose name or normalized name equals `reference` or `reference` normalized,
+    /// or whose digest or manifest digest equals `reference`, oldest first.
     /// - Throws: `QueueError.notFound` when there is none, `StoreError`.
     public func images(matching reference: String) async throws -> [Image] {
         // `alpine` also finds rows enqueued as `alpine:latest` or `docker.io/library/alpine`
         // through their normalized name (the Go original's GetImage normalized first).
-        let normalized = (try? ImageReference(parsing: reference))?.description
+        let normalized = (try? ImageReference(parsing: reference))?.description ?? reference
         let images = try await connection.read { db in
-            var images = try db.query(Statements.imageStatusMatching, [.text(reference)]).map(Image.init(row:))
-            if images.isEmpty, let normalized, normalized != reference {
-                images = try db.query(Statements.imageStatusMatching, [.text(normalized)]).map(Image.init(row:))
-            }
-            return images
+            try db.query(Statements.imageStatusMatching, [.text(reference), .text(normalized)]).map(Image.init(row:))
         }
         if images.isEmpty { throw QueueError.notFound(reference: reference) }
         return images

@@ -6,12 +6,13 @@ extension Statements {
     /// No parameters. Every image_status row, oldest first.
     static let allImageStatus = SQLStatement(
         name: "allImageStatus", sql: "SELECT * FROM image_status ORDER BY id")
-    /// ?1 a name, normalized name, digest or manifest digest. Matching image_status rows, oldest first.
+    /// ?1 a name, normalized name, digest or manifest digest; ?2 ?1 normalized (or ?1 again).
+    /// Matching image_status rows, oldest first.
     static let imageStatusMatching = SQLStatement(
         name: "imageStatusMatching",
         sql: """
             SELECT * FROM image_status
-            WHERE name = ?1 OR normalized_name = ?1 OR digest = ?1 OR manifest_digest = ?1
+            WHERE name IN (?1, ?2) OR normalized_name IN (?1, ?2) OR digest = ?1 OR manifest_digest = ?1
             ORDER BY id
             """)
     /// ?1 id. The image_status row.
