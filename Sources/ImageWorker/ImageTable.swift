@@ -4,8 +4,9 @@ import ImageStore
 /// The compact table of `image-worker list` (and of `make demo`): one line per image, at most
 /// ``maximumWidth`` columns, so it never wraps in a terminal. Digests and disk file names are
 /// shortened to 12 hex digits, the disk path is relative to the data directory, and when the
-/// lines are still too long the name and the disk/error cell lose their middle (`…`), widest
-/// first. The full values are in `list --json`, `status REF` and the image_status view.
+/// lines are still too long the name and the disk/error cell are cut (`…`), widest first:
+/// names and paths keep their end (repository, tag, file name), errors their start. The full
+/// values are in `list --json`, `status REF` and the image_status view.
 struct ImageTable {
     /// Widest line printed.
     static let maximumWidth = 100
@@ -25,10 +26,12 @@ struct ImageTable {
             guard let widest = shrinkable.max(by: { widths[$0] < widths[$1] }), widths[widest] > 12 else { break }
             widths[widest] -= 1
         }
-        rows = rows.map { row in
+        // Names and paths keep their end (repository, tag, file name); errors their start
+        // (subject and what happened).
+        rows = [rows[0]] + zip(images, rows.dropFirst()).map { image, row in
             row.enumerated().map { column, cell in
-                column == 5 && cell.hasPrefix("error: ")
-                    ? Self.truncatingTail(cell, to: widths[column]) : Self.truncatingMiddle(cell, to: widths[column])
+                column == 5 && image.diskPath == nil
+                    ? Self.truncatingTail(cell, to: widths[column]) : Self.truncatingHead(cell, to: widths[column])
             }
         }
         return rows.map { row in
@@ -42,7 +45,7 @@ struct ImageTable {
         if let path = image.diskPath {
             detail = Self.shortenedHex(relative(path))
         } else if let error = image.error {
-            detail = "error: " + error
+            detail = error
         } else if image.status.isInFlight, let total = image.bytesTotal, total > 0 {
             let verb = image.status == .pulling ? "downloaded" : "applied"
             detail = "\(Self.size(image.bytesDone)) of \(Self.size(total)) \(verb)"
@@ -92,11 +95,9 @@ struct ImageTable {
         return result
     }
 
-    static func truncatingMiddle(_ text: String, to width: Int) -> String {
+    static func truncatingHead(_ text: String, to width: Int) -> String {
         guard text.count > width, width > 1 else { return text }
-        let head = (width - 1) / 2
-        let tail = width - 1 - head
-        return String(text.prefix(head)) + "…" + String(text.suffix(tail))
+        return "…" + String(text.suffix(width - 1))
     }
 
     static func truncatingTail(_ text: String, to width: Int) -> String {
