@@ -120,10 +120,14 @@ extension EndToEnd {
             // list --json prints the same objects for every row.
             let listed = try JSONDecoder().decode([Image].self, from: Data(try await sandbox.imageWorker(["list", "--json"]).utf8))
             #expect(listed.count == 3 && Array(listed.prefix(2)) == images)
-            // The default list fits 100 columns and shows disk paths relative to the data directory.
+            // The default list fits 100 columns and shows disk paths relative to the data
+            // directory, the file name kept (its digest cut to 12 hex digits).
             let table = try await sandbox.imageWorker(["list"])
-            #expect(table.split(separator: "\n").allSatisfy { $0.count <= 100 }, "\(table)")
-            #expect(table.contains("disks/") && !table.contains(sandbox.data.path), "\(table)")
+            let lines = table.split(separator: "\n")
+            #expect(lines.count == 4 && lines.allSatisfy { $0.count <= 100 }, "\(table)")
+            let hex = try #require(ext4.manifestDigest?.dropFirst("sha256:".count).prefix(12))
+            #expect(lines[1].hasSuffix("/\(hex)….ext4") && lines[2].hasSuffix("/\(hex)….erofs"), "\(table)")
+            #expect(!table.contains(sandbox.data.path), "\(table)")
         }
 
         @Test("pull --wait ends with the disk path, size and time; --json prints the Image")
