@@ -103,7 +103,7 @@ extension Worker {
             throw error
         }
         metrics.downloaded(bytes: progress.downloadedBytes)
-        try await queue.markConverting(claim, now: ImageQueue.nowMilliseconds())
+        try await queue.markConverting(claim, layerBytes: image.layerBytes, now: ImageQueue.nowMilliseconds())
         // After the row is converting, so the heartbeat's next figures are applied bytes.
         progress.startConverting(totalBytes: image.layerBytes)
         log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])

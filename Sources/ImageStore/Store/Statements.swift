@@ -110,12 +110,13 @@ enum Statements {
                 lease_expires_at = ?3 + (SELECT value FROM settings WHERE key = 'lease_ms'), updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
             """)
-    /// ?1 id, ?2 lease token, ?3 now. bytes_done restarts at 0: it counts applied bytes from here.
+    /// ?1 id, ?2 lease token, ?3 now, ?4 layer bytes to apply (NULL keeps bytes_total).
+    /// bytes_done restarts at 0: it counts applied bytes from here.
     static let markConverting = SQLStatement(
         name: "markConverting",
         sql: """
             UPDATE images SET
-                status = 'converting', bytes_done = 0,
+                status = 'converting', bytes_done = 0, bytes_total = coalesce(?4, bytes_total),
                 lease_expires_at = ?3 + (SELECT value FROM settings WHERE key = 'lease_ms'), updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
             """)

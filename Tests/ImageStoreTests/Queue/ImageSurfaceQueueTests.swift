@@ -81,9 +81,9 @@ import Testing
         #expect(try await queue.image(id: id).bytesDone == 900)
         // A converting figure before the row converts is dropped too.
         #expect(try await !queue.recordProgress(claim, stage: .converting, bytesDone: 1, bytesTotal: 1000, now: start))
-        try await queue.markConverting(claim, now: start)
+        try await queue.markConverting(claim, layerBytes: 1200, now: start)
         var image = try await queue.image(id: id)
-        #expect(image.status == .converting && image.bytesDone == 0 && image.bytesTotal == 1000)
+        #expect(image.status == .converting && image.bytesDone == 0 && image.bytesTotal == 1200)
         #expect(try await !queue.recordProgress(claim, stage: .pulling, bytesDone: 1000, bytesTotal: 1000, now: start))
         #expect(try await queue.recordProgress(claim, stage: .converting, bytesDone: 400, bytesTotal: 1000, now: start))
         image = try await queue.image(id: id)
