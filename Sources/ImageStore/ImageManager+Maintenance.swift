@@ -43,8 +43,13 @@ extension ImageManager {
         return paths.reduce(Int64(0)) { $0 + DiskFile.allocatedBytes($1) }
     }
 
-    /// Bytes the blob cache takes on disk.
-    public func totalOCICacheBytes() throws -> Int64 { try store.totalBytes() }
+    /// Allocated bytes the blob cache takes on disk (the seed's `TotalOCICacheBytes`). The
+    /// directory walk runs on ``BlockingExecutor``.
+    /// - Throws: `ContentStoreError.fileSystem` when the blob directory cannot be listed.
+    public func totalOCICacheBytes() async throws -> Int64 {
+        let store = store
+        return try await BlockingExecutor.shared.run { try store.totalBytes() }
+    }
 
     /// Requeues rows whose worker stopped heartbeating (or fails them at `max_attempts`), drops
     /// their unfinished conversions, removes their scratch directories and the content-store
