@@ -17,7 +17,8 @@ struct BenchQueueCommand: AsyncParsableCommand {
     var jobs = 20_000
 
     func validate() throws {
-        guard processes > 0, jobs > 0 else { throw ValidationError("--processes and --jobs must be positive") }
+        guard (1...64).contains(processes) else { throw ValidationError("--processes must be 1...64") }
+        guard (1...10_000_000).contains(jobs) else { throw ValidationError("--jobs must be 1...10000000") }
     }
 
     func run() async throws {

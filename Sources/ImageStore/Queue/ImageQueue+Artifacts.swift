@@ -134,8 +134,10 @@ extension ImageQueue {
     }
 
     /// Drops conversions whose builder lost its row (run by recovery after requeueing).
-    public func abandonOrphanBuilds() async throws {
-        _ = try await connection.write { db in try db.execute(Statements.abandonOrphanBuilds) }
+    /// - Returns: how many were dropped.
+    @discardableResult
+    public func abandonOrphanBuilds() async throws -> Int {
+        try await connection.write { db in try db.execute(Statements.abandonOrphanBuilds) }
     }
 
     /// Deletes every row named `reference` (name, normalized name, digest or manifest digest)
