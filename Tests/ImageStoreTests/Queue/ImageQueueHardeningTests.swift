@@ -164,3 +164,13 @@ import Testing
         return url
     }
 }
+
+@Suite struct StoreErrorKindTests {
+    @Test(
+        "a full disk and I/O errors are transient, constraint failures permanent",
+        arguments: [(13, true), (13 | (1 << 8), true), (10, true), (10 | (4 << 8), true), (5, true), (19, false), (275, false)])
+    func kinds(code: Int, transient: Bool) {
+        let error = StoreError.statement(name: "commit", code: code, message: "database or disk is full")
+        #expect(error.kind.isTransient == transient)
+    }
+}
