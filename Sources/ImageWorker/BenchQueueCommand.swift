@@ -18,7 +18,10 @@ struct BenchQueueCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(processes) else { throw ValidationError("--processes must be 1...64") }
-        guard (1...10_000_000).contains(jobs) else { throw ValidationError("--jobs must be 1...10000000") }
+        // Every job may be in flight at once: max_in_flight is raised to --jobs, at most the schema allows.
+        guard (1...SettingKey.maxInFlight.validRange.upperBound).contains(jobs) else {
+            throw ValidationError("--jobs must be 1...\(SettingKey.maxInFlight.validRange.upperBound)")
+        }
     }
 
     func run() async throws {
