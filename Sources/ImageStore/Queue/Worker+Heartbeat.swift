@@ -24,9 +24,11 @@ extension Worker {
                 var lastHeartbeat = ImageQueue.nowMilliseconds()
                 var lastProgress = 0
                 var reported: (Int64, Int64) = (-1, -1)
+                var quietUntil = 0
                 while true {
                     try await Task.sleep(for: .milliseconds(Self.heartbeatTickMilliseconds(lease: lease)))
                     let now = ImageQueue.nowMilliseconds()
+                    guard now >= quietUntil else { continue }
                     do {
                         let current = progress.snapshot
                         if current != reported, current.1 > 0, now - lastProgress >= 1_000 {
@@ -43,6 +45,8 @@ extension Worker {
                     } catch is CancellationError {
                         throw CancellationError()
                     } catch {
+                        // Try again soon, not on every tick: a full disk stays full for a while.
+                        quietUntil = now + min(500, max(10, lease / 6))
                         logger.warning(
                             "heartbeat failed; trying again while the lease lasts",
                             metadata: ["id": "\(claim.id)", "error": "\(error)"])
