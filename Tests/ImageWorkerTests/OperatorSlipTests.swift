@@ -49,7 +49,7 @@ import Testing
     @Test("recover requeues a dead worker's row, drops its unfinished conversion and removes its scratch")
     func recoverDoesWhatTheDocsSay() async throws {
         try await Child.run(Child.imageWorker, ["migrate", "--data-dir", data.path], in: directory)
-        try await sqlite(
+        _ = try await sqlite(
             """
             INSERT INTO images (name, status, worker_id, lease_expires_at, lease_token, attempts)
             VALUES ('127.0.0.1:1/dead:1', 'converting', 'dead:1:1', 1, 1, 1);
@@ -76,7 +76,7 @@ import Testing
     func sigtermIsQuiet() async throws {
         try await Child.run(Child.imageWorker, ["migrate", "--data-dir", data.path], in: directory)
         // Nothing listens on port 1: the row keeps failing transiently and stays pending.
-        try await sqlite("INSERT INTO images (name) VALUES ('127.0.0.1:1/nothing:1')")
+        _ = try await sqlite("INSERT INTO images (name) VALUES ('127.0.0.1:1/nothing:1')")
         let worker = try Child(
             Child.imageWorker, ["worker", "--exit-when-idle", "--data-dir", data.path], in: directory)
         try await Child.waitUntil("the first attempt to be recorded") {
