@@ -11,7 +11,10 @@ enum Output {
     }
 
     /// Prints `rows` under `header`, each column padded to its widest cell.
+    /// Cells come from the database (names and errors other services may have written), so
+    /// control characters are escaped before they reach the terminal.
     static func table(header: [String], rows: [[String]]) {
+        let rows = rows.map { $0.map(SafeText.escaping) }
         let widths = header.indices.map { column in
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }
