@@ -1,4 +1,5 @@
 import Foundation
+import ImageStore
 
 /// stdout rendering shared by the commands: one JSON document, or a plain text table.
 enum Output {
