@@ -191,7 +191,7 @@ def make_handler(layout, faults):
             self.wfile.write(body)
 
         def error(self, status, code, message, fired, extra=None):
-            body = json.dumps({"errors": [{"code": code, "message": message}]}, ensure_ascii=False).encode()
+            body = json.dumps({"errors": [{"code": code, "message": message}]}).encode()
             self.record(status, fired)
             self.send_bytes(status, body, "application/json", extra or {}, self.command != "HEAD")
 

@@ -48,9 +48,11 @@ public struct Fault: Sendable, Encodable {
     }
 
     /// Answer `status` with the registry error body `{"errors":[{"code": code, "message": message}]}`.
-    public static func status(_ status: Int, code: String, message: String, times: Int = -1, path: String) -> Fault {
+    public static func status(
+        _ status: Int, code: String, message: String, times: Int = -1, path: String, method: String? = nil
+    ) -> Fault {
         Fault(
-            action: .status, match: path, times: times, method: nil, status: status, retryAfter: nil,
+            action: .status, match: path, times: times, method: method, status: status, retryAfter: nil,
             afterBytes: nil, code: code, message: message)
     }
 
