@@ -1,4 +1,5 @@
 import Foundation
+import ImageStore
 import TestSupport
 import Testing
 
@@ -26,5 +27,57 @@ struct ImportedImageTests {
         let row = try await ProcessRunner.check(
             "sqlite3", ["\(data)/image-worker.db", "SELECT status || ' ' || coalesce(error, '') FROM images"])
         #expect(String(decoding: row.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "ready")
+    }
+
+    /// Issue #10 item 21: as `docker load` then `docker run`, the name given to `import`
+    /// resolves from the content store, never from a registry.
+    @Test("an imported NAME:TAG exports and becomes ready offline, by INSERT too")
+    func importedNameResolvesOffline() async throws {
+        let scratch = try TemporaryDirectory(prefix: "imported-name")
+        defer { scratch.remove() }
+        let data = scratch.url.appendingPathComponent("data").path
+        // A registry host that cannot answer: any network use would fail.
+        let name = "127.0.0.1:9/local/app:v1"
+        try await ProcessRunner.check(
+            Child.imageWorker,
+            ["import", try await FixtureImages.layout("multilayer").path, "--name", name, "--data-dir", data])
+        let disk = scratch.url.appendingPathComponent("app.cpio").path
+        let export = try await ProcessRunner.run(
+            Child.imageWorker, ["export", name, "--format", "cpio", "-o", disk, "--data-dir", data])
+        #expect(export.status == 0, "\(export.output)")
+        #expect(FileManager.default.fileExists(atPath: disk))
+
+        try await ProcessRunner.check(
+            "sqlite3", ["\(data)/image-worker.db", "INSERT INTO images(name, format) VALUES ('\(name)', 'cpio')"])
+        let worker = try await ProcessRunner.run(Child.imageWorker, ["worker", "--exit-when-idle", "--data-dir", data])
+        #expect(worker.status == 0, "\(worker.output)")
+        let row = try await ProcessRunner.check(
+            "sqlite3", ["\(data)/image-worker.db", "SELECT status || ' ' || coalesce(error, '') FROM images"])
+        #expect(String(decoding: row.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "ready")
+        let expected = try await FixtureImages.expected("multilayer")
+        let digest = try await ProcessRunner.check(
+            "sqlite3", ["\(data)/image-worker.db", "SELECT manifest_digest FROM images"])
+        #expect(String(decoding: digest.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            == expected.manifestDigest)
+    }
+
+    @Test("a pulled name is not local: only import marks a name as resolving from the store")
+    func onlyImportMarks() async throws {
+        let scratch = try TemporaryDirectory(prefix: "pulled-name")
+        defer { scratch.remove() }
+        let store = try ContentStore(root: scratch.url)
+        let expected = try await FixtureImages.expected("multilayer")
+        let digest = try Digest(parsing: try #require(expected.manifestDigest))
+        let layout = try await FixtureImages.layout("multilayer")
+        let manifest = try Data(contentsOf: layout.appendingPathComponent("blobs/sha256/\(digest.encoded)"))
+        try await store.write(manifest)
+        let pulled = try ImageReference(parsing: "127.0.0.1:9/pulled/app:v1")
+        try await store.tag(Descriptor(mediaType: MediaType.ociManifest, digest: digest, size: Int64(manifest.count)), name: pulled.description)
+        #expect(try store.importedDigest(named: pulled) == nil)
+        let importer = ImageImporter(store: store, scratch: scratch.url)
+        let local = try ImageReference(parsing: "127.0.0.1:9/local/app:v1")
+        _ = try await importer.importImage(from: layout, tag: nil, as: local)
+        #expect(try store.importedDigest(named: local) == digest)
+        #expect(try store.importedDigest(named: local.withDigest(digest)) == nil)
     }
 }
