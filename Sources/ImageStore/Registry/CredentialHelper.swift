@@ -40,7 +40,9 @@ public struct CredentialHelper: Sendable {
     /// Whether `name` can be a helper name: no path separators, no leading dash.
     static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && !name.hasPrefix("-")
-            && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }
+            && name.unicodeScalars.allSatisfy { scalar in
+                scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "-_.".unicodeScalars.contains(scalar))
+            }
     }
 
     /// Asks the helper for the credential of `server`.
@@ -57,8 +59,8 @@ public struct CredentialHelper: Sendable {
         guard let executable = locate() else { throw failure("\(program) is not on PATH (\(searchPath))") }
         let result: ExecutionResult<Void, StringOutput<UTF8>, StringOutput<UTF8>>
         do {
-            result = try await withThrowingTaskGroup(of: ExecutionResult<Void, StringOutput<UTF8>, StringOutput<UTF8>>?.self) {
-                group in
+            typealias Finished = ExecutionResult<Void, StringOutput<UTF8>, StringOutput<UTF8>>
+            result = try await withThrowingTaskGroup(of: Finished?.self) { group in
                 group.addTask {
                     var options = PlatformOptions()
                     options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(2))]
@@ -88,11 +90,16 @@ public struct CredentialHelper: Sendable {
             throw failure("get exited with \(result.terminationStatus)\(lastLine.isEmpty ? "" : ": " + lastLine)")
         }
         struct Answer: Decodable {
-            var Username: String?
-            var Secret: String?
+            var username: String?
+            var secret: String?
+
+            enum CodingKeys: String, CodingKey {
+                case username = "Username"
+                case secret = "Secret"
+            }
         }
         guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(stdout.utf8)),
-            let username = answer.Username, let secret = answer.Secret
+            let username = answer.username, let secret = answer.secret
         else {
             throw failure("the answer is not json with Username and Secret")
         }
