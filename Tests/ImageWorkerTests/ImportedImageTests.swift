@@ -80,4 +80,60 @@ struct ImportedImageTests {
         #expect(try store.importedDigest(named: local) == digest)
         #expect(try store.importedDigest(named: local.withDigest(digest)) == nil)
     }
+
+    /// Issue #10 item 17: a tar entry name full of escape sequences reaches `images.error` and
+    /// the worker's log escaped.
+    @Test("a hostile tar entry name is escaped in images.error")
+    func tarNameEscaped() async throws {
+        let scratch = try TemporaryDirectory(prefix: "tar-name")
+        defer { scratch.remove() }
+        let data = scratch.url.appendingPathComponent("data").path
+        let layout = scratch.url.appendingPathComponent("layout")
+        try await ProcessRunner.check(ProcessRunner.python, ["-c", Self.hostileLayoutScript, layout.path])
+        let name = "127.0.0.1:9/hostile/tarname:v1"
+        try await ProcessRunner.check(Child.imageWorker, ["import", layout.path, "--name", name, "--data-dir", data])
+        try await ProcessRunner.check(Child.imageWorker, ["migrate", "--data-dir", data])
+        try await ProcessRunner.check(
+            "sqlite3", ["\(data)/image-worker.db", "INSERT INTO images(name, format) VALUES ('\(name)', 'cpio')"])
+        let worker = try await ProcessRunner.run(Child.imageWorker, ["worker", "--exit-when-idle", "--data-dir", data])
+        #expect(worker.status == 0, "\(worker.output)")
+        #expect(!worker.output.contains("\u{1B}]0;"), "the log carries a raw escape sequence")
+        let row = try await ProcessRunner.check(
+            "sqlite3", ["\(data)/image-worker.db", "SELECT status, error_kind, error FROM images", "-separator", "|"])
+        let text = String(decoding: row.stdout, as: UTF8.self)
+        #expect(text.hasPrefix("failed|permanent|"), "\(text)")
+        #expect(text.contains(#"\x1b]0;pwned\x07\x1b[2J"#), "\(text)")
+        #expect(!text.dropLast().unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }, "\(text)")
+    }
+
+    /// Writes a one-layer OCI layout (tag `latest`) whose only entry, a path through `..`,
+    /// carries an OSC title sequence and a screen clear in its name.
+    static let hostileLayoutScript = #"""
+        import hashlib, io, json, os, sys, tarfile
+        out = sys.argv[1]
+        blobs = os.path.join(out, "blobs", "sha256")
+        os.makedirs(blobs)
+        def put(data):
+            digest = hashlib.sha256(data).hexdigest()
+            with open(os.path.join(blobs, digest), "wb") as f:
+                f.write(data)
+            return {"digest": "sha256:" + digest, "size": len(data)}
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            entry = tarfile.TarInfo("\x1b]0;pwned\x07\x1b[2Jx/../../escape")
+            entry.mtime = 1700000000
+            tar.addfile(entry, io.BytesIO(b""))
+        layer = buffer.getvalue()
+        config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers",
+            "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}).encode()
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": dict(put(config), mediaType="application/vnd.oci.image.config.v1+json"),
+            "layers": [dict(put(layer), mediaType="application/vnd.oci.image.layer.v1.tar")]}).encode()
+        top = dict(put(manifest), mediaType="application/vnd.oci.image.manifest.v1+json",
+            annotations={"org.opencontainers.image.ref.name": "latest"})
+        with open(os.path.join(out, "index.json"), "w") as f:
+            json.dump({"schemaVersion": 2, "manifests": [top]}, f)
+        with open(os.path.join(out, "oci-layout"), "w") as f:
+            f.write('{"imageLayoutVersion": "1.0.0"}')
+        """#
 }
