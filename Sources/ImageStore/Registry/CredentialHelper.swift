@@ -83,10 +83,10 @@ public struct CredentialHelper: Sendable {
         } catch {
             throw failure("cannot run \(executable): \(error)")
         }
-        let stdout = result.standardOutput ?? ""
+        let stdout = result.standardOutput
         guard case .exited(0) = result.terminationStatus else {
             if stdout.lowercased().contains("credentials not found") { return nil }
-            let lastLine = (result.standardError ?? "").split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+            let lastLine = result.standardError.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
             throw failure("get exited with \(result.terminationStatus)\(lastLine.isEmpty ? "" : ": " + lastLine)")
         }
         struct Answer: Decodable {
