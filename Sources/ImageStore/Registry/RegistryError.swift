@@ -24,7 +24,8 @@ public enum RegistryError: ClassifiedError, Equatable {
     case digestMismatch(url: String, expected: Digest, actual: Digest)
     /// The body ended before the size the descriptor promised, or went past it.
     case sizeMismatch(url: String, expected: Int64, actual: Int64)
-    /// A manifest or token body is larger than we are willing to buffer.
+    /// A body is larger than its limit: a manifest or token answer over 4 MiB, a config over
+    /// 8 MiB, or a blob whose Content-Length passes its declared size.
     case sizeExceeded(url: String, limit: Int)
     /// libcurl failed: connection, TLS, timeout, reset.
     case transport(url: String, curlCode: Int32, message: String)
@@ -89,7 +90,7 @@ public enum RegistryError: ClassifiedError, Equatable {
         case .sizeMismatch(let url, let expected, let actual):
             return "\(url): received \(actual) bytes, expected \(expected); the download was discarded, try again"
         case .sizeExceeded(let url, let limit):
-            return "\(url): body larger than \(limit) bytes; refusing to buffer it"
+            return "\(url): body larger than \(limit) bytes; refused, more than the manifest declares or image-worker accepts"
         case .transport(let url, let curlCode, let message):
             let remedy =
                 curlCode == 1
