@@ -41,6 +41,10 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     /// `enqueued NAME as 7 (ext4, priority 0), queue position 2`, or what was there already.
     static func summary(_ image: Image, _ outcome: ImageQueue.CreateOutcome) -> String {
+        SafeText.escaping(rawSummary(image, outcome))
+    }
+
+    private static func rawSummary(_ image: Image, _ outcome: ImageQueue.CreateOutcome) -> String {
         let position = image.queuePosition.map { ", queue position \($0)" } ?? ""
         switch outcome {
         case .enqueued:

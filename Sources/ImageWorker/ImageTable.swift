@@ -52,10 +52,12 @@ struct ImageTable {
         } else {
             detail = ""
         }
+        // Names, paths and errors come from the database, which other services write: control
+        // characters are escaped before they reach a terminal.
         return [
             Self.shortenedHex(image.name), image.format, image.status.rawValue,
             image.queuePosition.map(String.init) ?? "", image.sizeBytes.map(Self.size) ?? "", detail,
-        ]
+        ].map(SafeText.escaping)
     }
 
     private func relative(_ path: String) -> String {

@@ -43,7 +43,7 @@ struct ImportCommand: AsyncParsableCommand {
             if global.json {
                 try Output.json(image)
             } else {
-                Output.line("imported \(name) as \(image.name): \(image.status.rawValue), id \(image.id)\(image.queuePosition.map { ", queue position \($0)" } ?? "")")
+                Output.line(SafeText.escaping("imported \(name) as \(image.name): \(image.status.rawValue), id \(image.id)\(image.queuePosition.map { ", queue position \($0)" } ?? "")"))
             }
             return
         }

@@ -63,7 +63,7 @@ struct PullCommand: AsyncParsableCommand {
             case .failed:
                 follower.finish()
                 if global.json { try Output.json(image) }
-                FileHandle.standardError.write(Data("image-worker: \(image.error ?? "failed")\n".utf8))
+                FileHandle.standardError.write(Data("image-worker: \(SafeText.escaping(image.error ?? "failed"))\n".utf8))
                 throw ExitCode(1)
             default:
                 if let deadline, ContinuousClock.now > deadline {
@@ -81,8 +81,8 @@ struct PullCommand: AsyncParsableCommand {
     static func readyLine(_ image: Image, took: Duration) -> String {
         let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
         let size = image.sizeBytes.map(ImageTable.size) ?? "size unknown"
-        return "ready \(image.name) \(image.digest ?? ""): \(image.diskPath ?? "no disk path"), \(size), "
-            + String(format: "%.2f s", seconds)
+        let text = "ready \(image.name) \(image.digest ?? ""): \(image.diskPath ?? "no disk path"), \(size), "
+        return SafeText.escaping(text) + String(format: "%.2f s", seconds)
     }
 }
 
@@ -113,7 +113,7 @@ final class ImageFollower: Sendable {
     /// `NAME: converting [#########.....] 3.1/4.2 MiB applied`; without `bar`, whole MiB only,
     /// so a log gets one line per MiB at most.
     static func describe(_ image: Image, bar: Bool) -> String {
-        var text = "\(image.name): \(image.status.rawValue)"
+        var text = "\(SafeText.escaping(image.name)): \(image.status.rawValue)"
         if let position = image.queuePosition { text += ", queue position \(position)" }
         if image.status.isInFlight, let total = image.bytesTotal, total > 0 {
             let done = min(max(0, image.bytesDone), total)
