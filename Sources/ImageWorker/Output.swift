@@ -26,6 +26,15 @@ enum Output {
         line(lines.joined(separator: "\n"))
     }
 
+    /// `pairs` as right-aligned `key = value` lines, what `sqlite3 -line` shows; values are
+    /// escaped as table cells are.
+    static func fields(_ pairs: [(String, String)]) -> String {
+        let width = pairs.map(\.0.count).max() ?? 0
+        return pairs.map {
+            String(repeating: " ", count: width - $0.0.count) + $0.0 + " = " + SafeText.escaping($0.1)
+        }.joined(separator: "\n")
+    }
+
     /// Prints one line on stdout.
     static func line(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
