@@ -28,12 +28,14 @@ let package = Package(
             name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // glibc's sys/xattr.h: lsetxattr for Layers, llistxattr/lgetxattr for Disk.
         .systemLibrary(name: "CXattr"),
+        // glibc's fallocate (needs _GNU_SOURCE): the ext4 writer punches released file data.
+        .systemLibrary(name: "CFalloc"),
 
         .target(name: "Migrations", exclude: ["README.md"]),
         .target(
             name: "ImageStore",
             dependencies: [
-                "CSQLite", "CCurl", "CArchive", "CCrypto", "CXattr", "Migrations",
+                "CSQLite", "CCurl", "CArchive", "CCrypto", "CXattr", "CFalloc", "Migrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
