@@ -16,14 +16,34 @@ enum EXT4TreeCase: String, CaseIterable, CustomStringConvertible {
     case deletedAndReplaced
     case existingLostAndFound
     case manyEntries
+    case acrossGroups
+    case manyInodeGroups
 
     var description: String { rawValue }
 
     /// A recognizable marker: the deleted-data case checks it is nowhere in the image.
     static let deadMarker = Array("DEAD-DATA-MARKER-4b1d".utf8)
 
+    /// 1 MiB + 256 bytes of a pattern whose 4 KiB blocks all differ, computed once.
+    private static let base: [UInt8] = (0..<((1 << 20) + 256)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ ($0 >> 12)) }
+
+    /// `count` bytes that differ per seed and per block (each block starts with its index), so
+    /// misplaced or swapped blocks are seen on read-back.
     static func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &+ ($0 >> 12)) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        while bytes.count < count {
+            let start = Int(seed)
+            bytes.append(contentsOf: base[start..<(start + min(1 << 20, count - bytes.count))])
+        }
+        for block in stride(from: 0, to: count - 3, by: 4096) {
+            let index = UInt32(truncatingIfNeeded: block / 4096)
+            bytes[block] = UInt8(truncatingIfNeeded: index)
+            bytes[block + 1] = UInt8(truncatingIfNeeded: index >> 8)
+            bytes[block + 2] = UInt8(truncatingIfNeeded: index >> 16)
+            bytes[block + 3] = seed
+        }
+        return bytes
     }
 
     func build(_ image: EXT4TestImage) throws {
@@ -131,6 +151,16 @@ enum EXT4TreeCase: String, CaseIterable, CustomStringConvertible {
         case .existingLostAndFound:
             let found = image.directory("lost+found", permissions: 0o700, uid: 3, time: Timestamp(seconds: 99))
             try image.file("orphan", in: found, bytes: [1])
+        case .acrossGroups:
+            // 200 MiB of data crosses into group 1, whose superblock copy the data must skip.
+            let mib = 1 << 20
+            let chunks = (0..<200).map { (offset: Int64($0 * mib), bytes: EXT4TreeCase.pattern(mib, seed: UInt8($0))) }
+            try image.file(Array("big".utf8), chunks: chunks, size: Int64(200 * mib))
+            try image.file("after", bytes: EXT4TreeCase.pattern(10, seed: 1))
+        case .manyInodeGroups:
+            // More inodes than one group holds: several groups with only metadata in group 0.
+            let dir = image.directory("d")
+            for index in 0..<40000 { image.special(Array("\(index)".utf8), kind: .fifo, in: dir) }
         case .manyEntries:
             let dir = image.directory("many")
             for index in 0..<5000 {
