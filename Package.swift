@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "image-worker", targets: ["ImageWorker"]),
+        .executable(name: "ext4-writer-bench", targets: ["EXT4Bench"]),
         .library(name: "ImageStore", targets: ["ImageStore"]),
     ],
     dependencies: [
@@ -55,6 +56,8 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // bench/ext4-writer.sh: the native ext4 writer timed alone.
+        .executableTarget(name: "EXT4Bench", dependencies: ["ImageStore"], path: "bench/EXT4Bench"),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport", "CCrypto", "CXattr"]),
