@@ -47,16 +47,18 @@ extension ImageManager {
 
     /// Requeues rows whose worker stopped heartbeating (or fails them at `max_attempts`), drops
     /// their unfinished conversions, removes their scratch directories and the content-store
-    /// temp files of processes that no longer exist.
-    /// - Returns: what happened to each expired row.
+    /// temp files of processes that no longer exist: what every worker runs at start and every
+    /// 10 s, and `image-worker recover` runs by hand.
+    /// - Returns: what was recovered and removed.
     @discardableResult
-    public func recoverInterruptedBuilds(now: Int = ImageQueue.nowMilliseconds()) async throws -> [RecoveredRow] {
-        let recovered = try await queue.recoverInterruptedBuilds(now: now)
-        try await queue.abandonOrphanBuilds()
-        _ = try await removeStaleScratch(olderThan: nil, now: now)
+    public func recoverInterruptedBuilds(now: Int = ImageQueue.nowMilliseconds()) async throws -> RecoveryReport {
+        var report = RecoveryReport()
+        report.rows = try await queue.recoverInterruptedBuilds(now: now)
+        report.conversionsDropped = try await queue.abandonOrphanBuilds()
+        report.scratchRemoved = try await removeStaleScratch(olderThan: nil, now: now)
         let store = store
-        _ = try await BlockingExecutor.shared.run { store.removeTemporaryFilesOfDeadProcesses() }
-        return recovered
+        report.tempFilesRemoved = try await BlockingExecutor.shared.run { store.removeTemporaryFilesOfDeadProcesses() }
+        return report
     }
 
     /// Removes artifacts no row points at (rows deleted with plain SQL), blobs no row refers to

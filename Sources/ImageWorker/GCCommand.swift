@@ -13,6 +13,10 @@ struct GCCommand: AsyncParsableCommand {
     @Option(help: "Keep unreferenced blobs and export scratch younger than this many seconds (a pull may be using them).")
     var grace = 3600
 
+    func validate() throws {
+        guard (0...31_536_000).contains(grace) else { throw ValidationError("--grace must be 0...31536000 seconds") }
+    }
+
     func run() async throws {
         let manager = try await global.openManager(registry: registry)
         let report = try await reportingErrors {

@@ -83,7 +83,7 @@ public struct Worker: Service {
     /// Recovers expired leases and refreshes the gauges; errors are logged, never fatal.
     func housekeeping() async {
         do {
-            for row in try await manager.recoverInterruptedBuilds() {
+            for row in try await manager.recoverInterruptedBuilds().rows {
                 logger.notice(
                     "recovered interrupted build",
                     metadata: [
