@@ -124,11 +124,15 @@ struct EXT4Assembler {
             records[Int(number)] = record
         }
         // Attributes.
+        var writtenXattrBlocks = Set<UInt64>()
         for (number, xattrs) in tree.xattrs {
             records[Int(number)].inlineXattrs = xattrs.inline
-            if let bytes = xattrs.block, let block = layout.xattrBlocks[number] {
-                try file.write(bytes, at: block)
-                try used.mark(block, count: 1)
+            if var bytes = xattrs.block, let block = layout.xattrBlocks[number] {
+                if writtenXattrBlocks.insert(block).inserted {
+                    bytes.putLE32(layout.xattrReferences[block] ?? 1, at: 4)  // h_refcount
+                    try file.write(bytes, at: block)
+                    try used.mark(block, count: 1)
+                }
                 records[Int(number)].xattrBlock = block
                 records[Int(number)].sectors += 8
             }

@@ -23,7 +23,12 @@ struct EXT4Layout {
     var directoryTreeBlocks: [[UInt64]] = []
     var fileTreeBlocks: [UInt32: [UInt64]] = [:]
     var symlinkBlocks: [UInt32: UInt64] = [:]
+    /// The xattr block of each inode that has one; identical blocks are shared.
     var xattrBlocks: [UInt32: UInt64] = [:]
+    /// How many inodes share each xattr block (`h_refcount`).
+    var xattrReferences: [UInt64: UInt32] = [:]
+    /// The kernel shares an xattr block among at most this many inodes (`EXT4_XATTR_REFCOUNT_MAX`).
+    static let maxXattrReferences: UInt32 = 1024
     var blocksCount: UInt64 = 0
 
     var inodeTableBlocks: UInt64 { UInt64(inodesPerGroup) / UInt64(EXT4Geometry.inodesPerBlock) }
@@ -92,8 +97,18 @@ struct EXT4Layout {
             layout.directoryTreeBlocks.append(try blocks(treeBlocks(extents: extents.count), from: &allocator))
         }
         for inode in slowSymlinks { layout.symlinkBlocks[inode] = try allocator.allocateContiguous(1) }
-        for inode in tree.xattrs.keys.sorted() where tree.xattrs[inode]?.block != nil {
-            layout.xattrBlocks[inode] = try allocator.allocateContiguous(1)
+        var shared: [[UInt8]: UInt64] = [:]
+        for inode in tree.xattrs.keys.sorted() {
+            guard let bytes = tree.xattrs[inode]?.block else { continue }
+            if let block = shared[bytes], let count = layout.xattrReferences[block], count < maxXattrReferences {
+                layout.xattrBlocks[inode] = block
+                layout.xattrReferences[block] = count + 1
+            } else {
+                let block = try allocator.allocateContiguous(1)
+                shared[bytes] = block
+                layout.xattrBlocks[inode] = block
+                layout.xattrReferences[block] = 1
+            }
         }
         for file in fileExtentCounts {
             layout.fileTreeBlocks[file.inode] = try blocks(treeBlocks(extents: file.extents), from: &allocator)

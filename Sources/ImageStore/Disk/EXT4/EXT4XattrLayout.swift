@@ -1,5 +1,6 @@
 /// Where an inode's attributes go: the in-inode region first (92 bytes after its magic), the
-/// rest in one xattr block of its own (Documentation/filesystems/ext4/attributes.rst).
+/// rest in one xattr block (Documentation/filesystems/ext4/attributes.rst); the layout shares
+/// identical blocks among inodes and sets `h_refcount`.
 ///
 /// Entries are sorted (index, name length, name) in both places, values packed from the end
 /// of the region downward, each 4-byte aligned; a zero word ends the entry list.

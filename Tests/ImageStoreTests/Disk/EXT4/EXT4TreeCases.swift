@@ -100,6 +100,9 @@ enum EXT4TreeCase: String, CaseIterable, CustomStringConvertible {
                     Xattr(name: "trusted.t", value: []),
                     Xattr(name: "security.selinux", value: Array("system_u:object_r:bin_t:s0\0".utf8)),
                 ])
+            // Identical xattr blocks are shared (h_refcount 3); e2fsck checks the count.
+            let label = [Xattr(name: "security.selinux", value: EXT4TreeCase.pattern(1000, seed: 3))]
+            for twin in ["twin-a", "twin-b", "twin-c"] { try image.file(twin, bytes: [7], xattrs: label) }
             image.directory("dir-xattr", xattrs: [Xattr(name: "user.d", value: EXT4TreeCase.pattern(200, seed: 2))])
             image.special(Array("link-xattr".utf8), kind: .symlink, permissions: 0o777, target: Array("x".utf8), xattrs: [Xattr(name: "trusted.l", value: [9])])
             // ACL: user::rw-, user:1000:r--, group::r--, mask::r--, other::---
