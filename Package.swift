@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "image-worker", targets: ["ImageWorker"]),
+        .executable(name: "ext4-writer-bench", targets: ["EXT4Bench"]),
         .library(name: "ImageStore", targets: ["ImageStore"]),
     ],
     dependencies: [
@@ -28,12 +29,14 @@ let package = Package(
             name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // glibc's sys/xattr.h: lsetxattr for Layers, llistxattr/lgetxattr for Disk.
         .systemLibrary(name: "CXattr"),
+        // glibc's fallocate (needs _GNU_SOURCE): the ext4 writer punches released file data.
+        .systemLibrary(name: "CFalloc"),
 
         .target(name: "Migrations", exclude: ["README.md"]),
         .target(
             name: "ImageStore",
             dependencies: [
-                "CSQLite", "CCurl", "CArchive", "CCrypto", "CXattr", "Migrations",
+                "CSQLite", "CCurl", "CArchive", "CCrypto", "CXattr", "CFalloc", "Migrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -53,6 +56,8 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // bench/ext4-writer.sh: the native ext4 writer timed alone.
+        .executableTarget(name: "EXT4Bench", dependencies: ["ImageStore"], path: "bench/EXT4Bench"),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport", "CCrypto", "CXattr"]),

@@ -19,6 +19,27 @@ public enum DiskError: ClassifiedError, Equatable {
     case nameTooLongForCpio(path: String)
     /// The options do not apply to the format, e.g. compression for ext4.
     case invalidOptions(format: DiskFormat, reason: String)
+    /// The image has a `/lost+found` that is not a directory (ext4 needs that name for its own).
+    case lostAndFoundNotDirectory(kind: String)
+    /// A regular file is larger than ext4 with 4 KiB blocks allows (16 TiB − 4 KiB), or negative.
+    case fileTooLargeForExt4(size: Int64)
+    /// The image needs more than the ext4 writer's 1 TiB (8,192 groups) or 2³² inodes.
+    case imageTooLargeForExt4
+    /// A chunk of file data handed to the sink overlaps an earlier one or lies past the file's size.
+    case invalidFileData(offset: Int64, length: Int64, size: Int64)
+    /// A name is longer than ext4's 255 bytes.
+    case nameTooLongForExt4(path: String)
+    /// A file has more hardlinks than ext4's 65,000.
+    case tooManyLinksForExt4(path: String, links: UInt32)
+    /// A symlink target is empty, holds a NUL byte or is 4,096 bytes or longer.
+    case invalidSymlinkForExt4(path: String, length: Int)
+    /// A file's xattrs fill more than its inode (92 bytes) and one 4 KiB xattr block.
+    case xattrsTooLargeForExt4(path: String, bytes: Int)
+    /// An xattr ext4 cannot store (a namespace other than user., trusted., security. and the
+    /// POSIX ACLs, or a malformed ACL).
+    case xattrUnsupportedForExt4(path: String, name: String, reason: String)
+    /// The model given to a writer contradicts its sink (a writer bug, never bad input).
+    case inconsistentModel(reason: String)
 
     /// Out of space or quota, a tool killed by a signal, a missing tool or an I/O failure may pass
     /// on a later attempt; a tool refusing its input, an oversized file or bad options never will.
@@ -34,7 +55,9 @@ public enum DiskError: ClassifiedError, Equatable {
             return .transient(retryAfter: nil)
         case .io(_, _, let errno):
             return DiskError.permanentErrnos.contains(errno) ? .permanent : .transient(retryAfter: nil)
-        case .notADirectory, .fileTooLargeForCpio, .nameTooLongForCpio, .invalidOptions:
+        case .notADirectory, .fileTooLargeForCpio, .nameTooLongForCpio, .invalidOptions, .lostAndFoundNotDirectory,
+            .fileTooLargeForExt4, .imageTooLargeForExt4, .invalidFileData, .nameTooLongForExt4, .tooManyLinksForExt4,
+            .invalidSymlinkForExt4, .xattrsTooLargeForExt4, .xattrUnsupportedForExt4, .inconsistentModel:
             return .permanent
         }
     }
@@ -60,6 +83,26 @@ public enum DiskError: ClassifiedError, Equatable {
             return "export: path \(path) is too long for a cpio newc header; use ext4 or erofs"
         case .invalidOptions(let format, let reason):
             return "export: invalid options for \(format.rawValue): \(reason)"
+        case .lostAndFoundNotDirectory(let kind):
+            return "export: the image's /lost+found is a \(kind), not a directory; ext4 needs that name for its lost+found"
+        case .fileTooLargeForExt4(let size):
+            return "export: a file of \(size) bytes does not fit ext4 (at most 16 TiB - 4 KiB); use erofs"
+        case .imageTooLargeForExt4:
+            return "export: the image needs more than 1 TiB or 2^32 inodes, the ext4 writer's limits"
+        case .invalidFileData(let offset, let length, let size):
+            return "export: file data at \(offset) (\(length) bytes) overlaps earlier data or passes the size \(size)"
+        case .nameTooLongForExt4(let path):
+            return "export: \(path) has a name longer than ext4's 255 bytes"
+        case .tooManyLinksForExt4(let path, let links):
+            return "export: \(path) has \(links) hardlinks, over ext4's 65000"
+        case .invalidSymlinkForExt4(let path, let length):
+            return "export: symlink \(path) has a target of \(length) bytes that ext4 cannot store (empty, NUL byte, or 4096+)"
+        case .xattrsTooLargeForExt4(let path, let bytes):
+            return "export: the xattrs of \(path) need \(bytes) bytes, more than its inode and one 4 KiB xattr block hold"
+        case .xattrUnsupportedForExt4(let path, let name, let reason):
+            return "export: xattr \(name) of \(path) cannot be stored in ext4 (\(reason))"
+        case .inconsistentModel(let reason):
+            return "export: internal error, the model contradicts the writer: \(reason)"
         }
     }
 }

@@ -1,0 +1,112 @@
+import CFalloc
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The output file of the ext4 writer, addressed in blocks: writes to consecutive blocks are
+/// gathered into one `pwrite` of up to 1 MiB; released blocks are punched out (the file stays
+/// sparse and no dead data remains). Blocking; confined to one thread.
+final class EXT4BlockFile {
+    let path: String
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var bufferStart: UInt64 = 0
+    private static let capacity = 1 << 20
+
+    /// Creates `path`, which must not exist.
+    init(creating path: String) throws(DiskError) {
+        descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .io(path: path, operation: "create", errno: errno) }
+        self.path = path
+        buffer.reserveCapacity(EXT4BlockFile.capacity)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Writes `bytes` (a whole number of blocks, or fewer bytes padded with zeros to a block)
+    /// at block `block`.
+    func write(_ bytes: UnsafeRawBufferPointer, at block: UInt64) throws(DiskError) {
+        let blockSize = EXT4Geometry.blockSize
+        if buffer.isEmpty || bufferStart + UInt64(buffer.count / blockSize) != block
+            || buffer.count + bytes.count > EXT4BlockFile.capacity
+        {
+            try flush()
+            bufferStart = block
+        }
+        if bytes.count >= EXT4BlockFile.capacity {
+            try writeOut(bytes, atByte: block << EXT4Geometry.blockShift)
+            return
+        }
+        buffer.append(contentsOf: bytes)
+        let tail = buffer.count % blockSize
+        if tail != 0 { buffer.append(contentsOf: repeatElement(0, count: blockSize - tail)) }
+    }
+
+    /// Writes `bytes` at block `block`, zero-padded to a whole block.
+    func write(_ bytes: [UInt8], at block: UInt64) throws(DiskError) {
+        try write(bytes, range: bytes.indices, at: block)
+    }
+
+    /// Writes `bytes[range]` at block `block`, zero-padded to a whole block.
+    func write(_ bytes: [UInt8], range: Range<Int>, at block: UInt64) throws(DiskError) {
+        var failure: DiskError?
+        bytes.withUnsafeBytes { raw in
+            do throws(DiskError) { try write(UnsafeRawBufferPointer(rebasing: raw[range]), at: block) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Writes out everything gathered.
+    func flush() throws(DiskError) {
+        guard !buffer.isEmpty else { return }
+        var failure: DiskError?
+        buffer.withUnsafeBytes { raw in
+            do throws(DiskError) { try writeOut(raw, atByte: bufferStart << EXT4Geometry.blockShift) } catch { failure = error }
+        }
+        buffer.removeAll(keepingCapacity: true)
+        if let failure { throw failure }
+    }
+
+    /// Deallocates `count` blocks from `block` in the output file (they read back as zeros).
+    func punch(_ block: UInt64, count: UInt64) throws(DiskError) {
+        try flush()
+        let result = cfalloc_punch_hole(descriptor, off_t(block << EXT4Geometry.blockShift), off_t(count << EXT4Geometry.blockShift))
+        guard result == 0 else { throw .io(path: path, operation: "punch a hole in", errno: errno) }
+    }
+
+    /// Flushes, then sets the file's size to `blocks` blocks.
+    func finish(blocks: UInt64) throws(DiskError) {
+        try flush()
+        guard ftruncate(descriptor, off_t(blocks << EXT4Geometry.blockShift)) == 0 else {
+            throw .io(path: path, operation: "truncate", errno: errno)
+        }
+    }
+
+    private func writeOut(_ bytes: UnsafeRawBufferPointer, atByte offset: UInt64) throws(DiskError) {
+        var written = 0
+        while written < bytes.count {
+            let result = pwrite(descriptor, bytes.baseAddress.map { $0 + written }, bytes.count - written, off_t(offset) + off_t(written))
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "write", errno: errno)
+            }
+            written += result
+        }
+        let tail = bytes.count % EXT4Geometry.blockSize
+        if tail != 0 {
+            let zeros = [UInt8](repeating: 0, count: EXT4Geometry.blockSize - tail)
+            var done = 0
+            while done < zeros.count {
+                let result = zeros.withUnsafeBytes { raw in
+                    pwrite(descriptor, raw.baseAddress.map { $0 + done }, raw.count - done, off_t(offset) + off_t(bytes.count + done))
+                }
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw .io(path: path, operation: "write", errno: errno)
+                }
+                done += result
+            }
+        }
+    }
+}
