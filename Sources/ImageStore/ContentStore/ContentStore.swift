@@ -13,8 +13,9 @@ import Foundation
 ///                             org.opencontainers.image.ref.name = normalized reference
 ///   index.json.lock           flock'ed while index.json is rewritten
 ///   blobs/sha256/<hex>        manifests, indexes, configs, layers; verified before they appear
-///   blobs/.tmp-<pid>-<uuid>   downloads in progress (same filesystem, so rename is atomic);
-///                             the writer's pid lets recovery remove those of dead processes
+///   blobs/.tmp-<pid>-<uuid>   downloads in progress (same filesystem, so rename is atomic),
+///                             0600 and flock'ed by their writer: recovery removes those whose
+///                             lock is free (the writer died), in any PID namespace
 /// ```
 ///
 /// A blob file appears only by rename after its SHA-256 was checked and it was fsynced, so
@@ -36,6 +37,11 @@ public struct ContentStore: Sendable {
     /// - Throws: `ContentStoreError.fileSystem`.
     public init(root: URL) throws(ContentStoreError) {
         self.root = root
+        // The layout is private like the data directory around it (an image's layers and
+        // manifests are no other local user's business), even when opened on its own.
+        if mkdir(root.path, 0o700) != 0 && errno != EEXIST && errno != ENOENT {
+            throw .fileSystem(path: root.path, operation: "mkdir", code: errno)
+        }
         let blobs = root.appendingPathComponent("blobs/sha256")
         do {
             try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
@@ -126,8 +132,7 @@ public struct ContentStore: Sendable {
     /// Writes `data` to a temp file beside `url`, fsyncs it and renames it over `url`.
     static func writeAtomically(_ data: Data, to url: URL) throws(ContentStoreError) {
         let temporary = url.path + ContentStore.temporaryName()
-        let descriptor = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .fileSystem(path: temporary, operation: "open", code: errno) }
+        let descriptor = try ContentStore.createLockedTemporary(temporary)
         let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor) == 0
         let code = errno

@@ -7,7 +7,9 @@ import Glibc
 /// Moving a finished disk file to its published path, and measuring it.
 public enum DiskFile {
     /// Renames a complete, fsynced file to `destination` (same filesystem), creating the
-    /// directory, and fsyncs that directory so the rename survives a crash. Blocking.
+    /// directory, and fsyncs that directory so the rename survives a crash. The file becomes
+    /// mode 0600 first: a published disk holds another party's image, readable by the worker's
+    /// user only (docs/worker.md says how a VM manager reads it). Blocking.
     ///
     /// - Throws: ``DiskError/io(path:operation:errno:)``.
     public static func moveIntoPlace(_ source: URL, to destination: URL) throws(DiskError) {
@@ -16,6 +18,9 @@ public enum DiskFile {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw .io(path: directory, operation: "mkdir", errno: AtomicOutput.posixCode(of: error))
+        }
+        guard chmod(source.path, 0o600) == 0 else {
+            throw .io(path: source.path, operation: "chmod", errno: errno)
         }
         guard rename(source.path, destination.path) == 0 else {
             throw .io(path: destination.path, operation: "rename", errno: errno)

@@ -28,7 +28,12 @@ extension Worker {
         } catch {
             outcome = await settle(claim, error: error, log: log)
         }
-        try? await BlockingExecutor.shared.run { [manager] in manager.removeScratch(named: scratch) }
+        do {
+            try await BlockingExecutor.shared.run { [manager] in try manager.removeScratch(named: scratch) }
+        } catch {
+            // Recovery and gc try again; say so rather than leave the tree without a word.
+            log.error("could not remove the build's scratch", metadata: ["error": "\(error)"])
+        }
         let duration = clock.now - start
         metrics.buildFinished(status: outcome.rawValue, duration: duration)
         if let counts = try? await manager.queue.countsByStatus() { metrics.queueObserved(countsByStatus: counts) }

@@ -15,6 +15,10 @@ import Foundation
 ///                              that no live lease owns is removed by recovery and gc
 /// ```
 ///
+/// The data directory and `tmp/` are 0700 (``prepare()`` creates them so and tightens them when
+/// found wider): an image's device nodes and setuid binaries are unpacked below, and blobs and
+/// disks are files of other people's images, so no other local user may enter.
+///
 /// Every path the worker writes is below `root`; a path from a layer or a registry never
 /// chooses a location outside it.
 public struct DataLayout: Sendable, Equatable {
@@ -42,4 +46,17 @@ public struct DataLayout: Sendable, Equatable {
     public var disks: URL { root.appendingPathComponent("disks") }
     /// Scratch trees and temp files.
     public var scratch: URL { root.appendingPathComponent("tmp") }
+
+    /// The name of the directory image-worker owns inside a `--scratch-dir` it is given: that
+    /// directory may be shared (`/dev/shm`), so gc and recovery look only in here.
+    public static let ownedScratchName = "image-worker-scratch"
+
+    /// Creates the data directory and `tmp/` with mode 0700, or tightens them to 0700.
+    /// Blocking.
+    /// - Throws: ``FileSystemError/unsafeDirectory(path:reason:)`` when one belongs to another
+    ///   user or is not a directory, ``FileSystemError/io(path:operation:errno:)``.
+    public func prepare() throws(FileSystemError) {
+        try FileTree.makePrivateDirectory(root.path, followSymlinks: true)
+        try FileTree.makePrivateDirectory(scratch.path, followSymlinks: false)
+    }
 }
