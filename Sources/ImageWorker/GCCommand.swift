@@ -16,9 +16,17 @@ struct GCCommand: AsyncParsableCommand {
     func run() async throws {
         let manager = try await global.openManager(registry: registry)
         let report = try await reportingErrors {
-            try await manager.recoverInterruptedBuilds()
-            return try await manager.collectGarbage(grace: .seconds(grace))
+            var recoveryFailures: [String] = []
+            do {
+                try await manager.recoverInterruptedBuilds()
+            } catch let FileSystemError.cleanupIncomplete(failures) {
+                recoveryFailures = failures
+            }
+            var report = try await manager.collectGarbage(grace: .seconds(grace))
+            report.cleanupFailures = recoveryFailures + report.cleanupFailures
+            return report
         }
+        for failure in report.cleanupFailures { Output.error("gc: \(failure)") }
         if global.json {
             try Output.json(report)
         } else {
@@ -26,5 +34,7 @@ struct GCCommand: AsyncParsableCommand {
                 "removed \(report.blobsRemoved) blobs (\(report.blobBytesFreed) bytes), \(report.disksRemoved) disks "
                     + "(\(report.diskBytesFreed) bytes), \(report.scratchRemoved) scratch directories and temp files")
         }
+        // Something stale is still there: say so with "try again" rather than success.
+        if !report.cleanupFailures.isEmpty { throw ExitCode(75) }
     }
 }

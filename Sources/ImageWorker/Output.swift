@@ -22,6 +22,11 @@ enum Output {
         line(lines.joined(separator: "\n"))
     }
 
+    /// Prints one line on stderr, prefixed `image-worker: `.
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data("image-worker: \(text)\n".utf8))
+    }
+
     /// Prints one line on stdout.
     static func line(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))

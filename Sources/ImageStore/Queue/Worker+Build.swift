@@ -118,7 +118,7 @@ extension Worker {
         let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output)
         metrics.converted(format: format.rawValue)
         try await BlockingExecutor.shared.run {
-            try DiskFile.moveIntoPlace(URL(fileURLWithPath: disk.path), to: finalPath)
+            try DiskFile.moveIntoPlace(URL(fileURLWithPath: disk.path), to: finalPath, group: manager.layout.diskGroup)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -36,6 +36,29 @@ extension EndToEnd {
             }
         }
 
+        @Test("--disk-group: that group reads finished disks and nothing else; other users read nothing")
+        func diskGroup() async throws {
+            let sandbox = try await WorkerSandbox.make("disk-group")
+            try await sandbox.insert([(try await PushedImages.shared.reference("multilayer"), .erofs)])
+            // gid 100 is Debian's `users`.
+            try await sandbox.drain(["--disk-group", "100"])
+            let disk = try await sandbox.sqlite("SELECT path FROM artifacts")
+            #expect(Self.mode(sandbox.data.path) == 0o710)
+            #expect(Self.mode(disk) == 0o640)
+            func attempt(_ gid: Int, _ script: String, _ path: String) async throws -> Int32 {
+                try await ProcessRunner.run(
+                    "setpriv", ["--reuid=65534", "--regid=\(gid)", "--clear-groups", "--", "sh", "-c", script, path]
+                ).status
+            }
+            #expect(try await attempt(100, "cat -- \"$0\" > /dev/null", disk) == 0, "the disk group cannot read \(disk)")
+            for path in [sandbox.data.path, sandbox.data.appendingPathComponent("oci").path,
+                sandbox.data.appendingPathComponent("tmp").path]
+            {
+                #expect(try await attempt(100, "ls -- \"$0\"", path) != 0, "the disk group lists \(path)")
+            }
+            #expect(try await attempt(65534, "cat -- \"$0\" > /dev/null", disk) != 0, "nobody reads \(disk)")
+        }
+
         @Test("disks of different images get different UUIDs; the same digest built in two data dirs the same (ext4, erofs)")
         func diskIdentity() async throws {
             let images = PushedImages.shared
