@@ -58,14 +58,16 @@ public struct DataLayout: Sendable, Equatable {
     /// directory may be shared (`/dev/shm`), so gc and recovery look only in here.
     public static let ownedScratchName = "image-worker-scratch"
 
-    /// Creates the data directory and `tmp/` with mode 0700, or tightens them to 0700 (with a
-    /// ``diskGroup``: the data directory 0710 and `disks/` 0750 of that group). Blocking.
+    /// Creates the data directory, `tmp/`, `oci/` and `disks/` with mode 0700, or tightens them
+    /// to 0700 (with a ``diskGroup``: the data directory 0710 and `disks/` 0750 of that group).
+    /// Blocking.
     /// - Throws: ``FileSystemError/unsafeDirectory(path:reason:)`` when one belongs to another
     ///   user or is not a directory, ``FileSystemError/io(path:operation:errno:)``.
     public func prepare() throws(FileSystemError) {
         try FileTree.makePrivateDirectory(
             root.path, mode: diskGroup == nil ? 0o700 : 0o710, followSymlinks: true, group: diskGroup)
         try FileTree.makePrivateDirectory(scratch.path, followSymlinks: false)
+        try FileTree.makePrivateDirectory(ociLayout.path, followSymlinks: false)
         try FileTree.makePrivateDirectory(
             disks.path, mode: diskGroup == nil ? 0o700 : 0o750, followSymlinks: false, group: diskGroup)
     }
