@@ -9,7 +9,8 @@ import Foundation
 /// Removal descends by file descriptor (`openat`, `unlinkat`), never by path, so the kernel is
 /// only ever handed one name: a tree whose entries are 4,000 bytes deep, beyond `PATH_MAX`
 /// from the root, goes as easily as a flat one (`FileManager.removeItem` fails there with
-/// ENAMETOOLONG). Symlinks are removed, never followed. Only the directory being emptied is
+/// ENAMETOOLONG). Symlinks are removed, never followed, and a mount point inside the tree stops
+/// the removal with an error instead of emptying the mounted filesystem. Only the directory being emptied is
 /// open, so the depth costs no file descriptors; the way back up is `..`, checked against the
 /// device and inode seen on the way down.
 public enum FileTree {
@@ -41,8 +42,45 @@ public enum FileTree {
             }
             return true
         }
+        if let mount = mountPoint(below: path) {
+            throw .unsafeDirectory(path: mount, reason: "is a mount point inside the tree; unmount it first")
+        }
         try removeDirectory(name, in: parent, path: path)
         return true
+    }
+
+    /// A mount point strictly below `path` (`/proc/self/mountinfo`, field 5), or `nil`. A bind
+    /// mount of the same filesystem has the same device number, so only the table tells.
+    static func mountPoint(below path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        let root = String(cString: resolved)
+        free(resolved)
+        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        for line in table.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4 else { continue }
+            let mount = unescapeMountField(fields[4])
+            if mount.hasPrefix(root == "/" ? "/" : root + "/"), mount != root { return mount }
+        }
+        return nil
+    }
+
+    /// Undoes mountinfo's octal escapes (`\040` for a space).
+    private static func unescapeMountField(_ field: Substring) -> String {
+        var bytes: [UInt8] = []
+        var input = Array(field.utf8)[...]
+        while let byte = input.first {
+            if byte == UInt8(ascii: "\\"), input.count >= 4,
+                let value = UInt8(String(decoding: input.dropFirst().prefix(3), as: UTF8.self), radix: 8)
+            {
+                bytes.append(value)
+                input = input.dropFirst(4)
+            } else {
+                bytes.append(byte)
+                input = input.dropFirst()
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// One directory on the way down: its name in its parent, identity, subdirectories left.
@@ -71,7 +109,13 @@ public enum FileTree {
                 }
                 close(current)
                 current = child
-                stack.append(try frame(named: next, descriptor: current, path: display(stack, nil, path)))
+                let entered = try frame(named: next, descriptor: current, path: display(stack, nil, path))
+                // Another filesystem mounted inside the tree is not ours to empty.
+                guard entered.device == last.device else {
+                    throw .unsafeDirectory(
+                        path: display(stack, next, path), reason: "is a mount point inside the tree; unmount it first")
+                }
+                stack.append(entered)
                 try empty(current, into: &stack[stack.count - 1], path: display(stack, nil, path))
                 continue
             }

@@ -192,6 +192,50 @@ extension EndToEnd {
             writer.discard()
         }
 
+        @Test("export of an image with a 4,061-byte entry path leaves no scratch tree behind, whatever mkfs says")
+        func deepPathScratchRemoved() async throws {
+            let directory = try TemporaryDirectory(prefix: "deep")
+            defer { _ = try? FileTree.remove(directory.url.path) }
+            let layout = directory.url.appendingPathComponent("layout")
+            let script = FixtureImages.fixturesDirectory.appendingPathComponent("deep-path-image.py")
+            let made = try await ProcessRunner.check(ProcessRunner.python, [script.path, layout.path])
+            let digest = String(decoding: made.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let data = directory.url.appendingPathComponent("data")
+            try await Child.run(
+                Child.imageWorker, ["import", layout.path, "--name", "offline/deep:v1", "--data-dir", data.path],
+                in: directory.url)
+            for format in ["ext4", "cpio"] {
+                // The export itself may fail (the path is beyond PATH_MAX under the scratch); its
+                // tree must go either way.
+                _ = try await ProcessRunner.run(
+                    Child.imageWorker,
+                    ["export", "127.0.0.1:9/offline/deep@\(digest)", "--format", format,
+                     "-o", directory.url.appendingPathComponent("out.\(format)").path, "--data-dir", data.path])
+                let left = try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("tmp").path)
+                #expect(left.isEmpty, "\(format): left \(left)")
+            }
+        }
+
+        @Test("a stale tree gc cannot remove (a mount inside) is reported, exit 75, and the mounted files survive")
+        func cleanupFailureReported() async throws {
+            let sandbox = try await WorkerSandbox.make("cleanup-failure")
+            let mountPoint = sandbox.data.appendingPathComponent("tmp/build-77-1/rootfs/mnt")
+            try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+            let source = sandbox.directory.appendingPathComponent("mounted")
+            try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+            try Data("precious".utf8).write(to: source.appendingPathComponent("file"))
+            try await ProcessRunner.check("mount", ["--bind", source.path, mountPoint.path])
+            defer { Self.unmount(mountPoint.path) }
+            let gc = try await ProcessRunner.run(
+                Child.imageWorker, ["gc", "--grace", "0", "--json", "--data-dir", sandbox.data.path])
+            let stderr = String(decoding: gc.stderr, as: UTF8.self)
+            let stdout = String(decoding: gc.stdout, as: UTF8.self)
+            #expect(gc.status == 75, "gc exited \(gc.status): \(stderr)")
+            #expect(stderr.contains("build-77-1") && stderr.contains("mount point"), "\(stderr)")
+            #expect(stdout.contains("\"cleanup_failures\""), "\(stdout)")
+            #expect(FileManager.default.fileExists(atPath: source.appendingPathComponent("file").path))
+        }
+
         @Test("global options before the verb: image-worker --data-dir X --json migrate")
         func globalOptionsBeforeVerb() async throws {
             let directory = try TemporaryDirectory(prefix: "hoist")
@@ -207,6 +251,15 @@ extension EndToEnd {
         }
 
         // MARK: - Helpers
+
+        /// `umount PATH`, waited for (used from `defer`, which cannot await).
+        static func unmount(_ path: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/umount")
+            process.arguments = [path]
+            guard (try? process.run()) != nil else { return }
+            process.waitUntilExit()
+        }
 
         static func mode(_ path: String) -> mode_t {
             var info = stat()
