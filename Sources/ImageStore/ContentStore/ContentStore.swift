@@ -25,10 +25,14 @@ public struct ContentStore: Sendable {
     /// The layout directory.
     public let root: URL
 
-    /// Opens (and creates when needed) the layout at `layout.ociLayout`.
+    /// Opens (and creates when needed) the layout at `layout.ociLayout`, making the data
+    /// directory private first (``DataLayout/prepare()``), so every command that touches blobs
+    /// (`import`, `fetch`, `inspect`) leaves no image readable by other local users.
     ///
-    /// - Throws: `ContentStoreError.fileSystem`.
-    public init(layout: DataLayout) throws(ContentStoreError) {
+    /// - Throws: `FileSystemError` when the data directory cannot be made private,
+    ///   `ContentStoreError.fileSystem`.
+    public init(layout: DataLayout) throws {
+        try layout.prepare()
         try self.init(root: layout.ociLayout)
     }
 
@@ -37,11 +41,6 @@ public struct ContentStore: Sendable {
     /// - Throws: `ContentStoreError.fileSystem`.
     public init(root: URL) throws(ContentStoreError) {
         self.root = root
-        // The layout is private like the data directory around it (an image's layers and
-        // manifests are no other local user's business), even when opened on its own.
-        if mkdir(root.path, 0o700) != 0 && errno != EEXIST && errno != ENOENT {
-            throw .fileSystem(path: root.path, operation: "mkdir", code: errno)
-        }
         let blobs = root.appendingPathComponent("blobs/sha256")
         do {
             try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
