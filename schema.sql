@@ -12,55 +12,73 @@
 -- every migration in Sources/Migrations in order; a test keeps the two equal.
 
 -- One row per name somebody asked for. Two rows naming the same image (a tag and a digest, two
--- tags) share one artifact; each row keeps its own name.
+-- tags) share one artifact; each row keeps its own name. Every column has a typed CHECK, so a
+-- hand-written INSERT with a wrong type or an out-of-range counter is refused with the name of
+-- the constraint (which names the column) instead of stalling the queue later.
 CREATE TABLE images (
     -- Enqueue order: a larger id was enqueued later. Never reused.
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     -- The reference exactly as the user typed it ('alpine', 'alpine:3.18', 'x@sha256:…').
-    name TEXT NOT NULL,
+    name TEXT NOT NULL CONSTRAINT name_is_text CHECK (typeof(name) = 'text'),
     -- Output disk format: 'ext4' (default), 'erofs' or 'cpio' (newc initramfs).
     format TEXT NOT NULL DEFAULT 'ext4' CHECK (format IN ('ext4', 'erofs', 'cpio')),
-    -- Larger runs first; ties go in enqueue order.
-    priority INTEGER NOT NULL DEFAULT 0,
+    -- Larger runs first; ties go in enqueue order. An integer ('high' or 1.5 is refused).
+    priority INTEGER NOT NULL DEFAULT 0 CONSTRAINT priority_is_integer CHECK (typeof(priority) = 'integer'),
     -- pending: waiting for a worker (or for next_attempt_at after a transient failure);
     -- pulling: claimed, resolving and downloading; converting: applying layers and writing the
     -- disk; ready: artifact complete; failed: gave up, `error` says why.
     status TEXT NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'pulling', 'converting', 'ready', 'failed')),
     -- Normalized reference, set by the worker ('docker.io/library/alpine:3.18').
-    normalized_name TEXT,
+    normalized_name TEXT CONSTRAINT normalized_name_is_text CHECK (typeof(normalized_name) IN ('text', 'null')),
     -- Digest the name resolved to: the index digest for a multi-platform image, else the
     -- manifest digest. Looking an image up by this digest works.
-    digest TEXT,
+    digest TEXT CONSTRAINT digest_is_text CHECK (typeof(digest) IN ('text', 'null')),
     -- Digest of the platform manifest that was converted (equals `digest` for single-platform).
-    manifest_digest TEXT,
+    manifest_digest TEXT CONSTRAINT manifest_digest_is_text CHECK (typeof(manifest_digest) IN ('text', 'null')),
     -- Platform converted, 'os/arch[/variant]'.
-    platform TEXT,
+    platform TEXT CONSTRAINT platform_is_text CHECK (typeof(platform) IN ('text', 'null')),
     -- The shared disk file this row points at, once resolved.
-    artifact_id INTEGER REFERENCES artifacts (id) ON DELETE SET NULL,
-    -- Claims so far (each claim counts one attempt).
-    attempts INTEGER NOT NULL DEFAULT 0,
+    artifact_id INTEGER REFERENCES artifacts (id) ON DELETE SET NULL
+        CONSTRAINT artifact_id_is_integer CHECK (typeof(artifact_id) IN ('integer', 'null')),
+    -- Claims so far (each claim counts one attempt). At most 1000000: a claim adds 1 and must
+    -- stay an integer; a row at the bound cannot be claimed and is failed by the worker.
+    attempts INTEGER NOT NULL DEFAULT 0
+        CONSTRAINT attempts_in_range CHECK (typeof(attempts) = 'integer' AND attempts BETWEEN 0 AND 1000000),
     -- A pending row is not claimed before this time (backoff after a transient failure).
-    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0
+        CONSTRAINT next_attempt_at_is_integer CHECK (typeof(next_attempt_at) = 'integer'),
     -- Fencing token: incremented by every claim. A worker's updates name the token it claimed
-    -- with and are refused once the row was claimed again.
-    lease_token INTEGER NOT NULL DEFAULT 0,
+    -- with and are refused once the row was claimed again. At most 10^18, for the same reason
+    -- as attempts.
+    lease_token INTEGER NOT NULL DEFAULT 0
+        CONSTRAINT lease_token_in_range
+        CHECK (typeof(lease_token) = 'integer' AND lease_token BETWEEN 0 AND 1000000000000000000),
     -- Worker holding the row ('host:pid:n'), NULL when no worker holds it.
-    worker_id TEXT,
+    worker_id TEXT CONSTRAINT worker_id_is_text CHECK (typeof(worker_id) IN ('text', 'null')),
     -- The holder must heartbeat before this time, or recovery requeues the row.
-    lease_expires_at INTEGER,
+    lease_expires_at INTEGER
+        CONSTRAINT lease_expires_at_is_integer CHECK (typeof(lease_expires_at) IN ('integer', 'null')),
     -- Human-readable reason of the last failure (also kept while a transient failure is retried).
-    error TEXT,
+    error TEXT CONSTRAINT error_is_text CHECK (typeof(error) IN ('text', 'null')),
     -- 'permanent' or 'transient' for `error`.
     error_kind TEXT CHECK (error_kind IN ('permanent', 'transient')),
     -- Download progress of the current attempt, in bytes.
-    bytes_done INTEGER NOT NULL DEFAULT 0,
-    bytes_total INTEGER,
-    created_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
-    updated_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
+    bytes_done INTEGER NOT NULL DEFAULT 0 CONSTRAINT bytes_done_is_integer CHECK (typeof(bytes_done) = 'integer'),
+    bytes_total INTEGER CONSTRAINT bytes_total_is_integer CHECK (typeof(bytes_total) IN ('integer', 'null')),
+    created_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+        CONSTRAINT created_at_is_integer CHECK (typeof(created_at) = 'integer'),
+    updated_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+        CONSTRAINT updated_at_is_integer CHECK (typeof(updated_at) = 'integer'),
     -- When the current or last attempt was claimed, and when the row became ready or failed.
-    started_at INTEGER,
-    finished_at INTEGER
+    started_at INTEGER CONSTRAINT started_at_is_integer CHECK (typeof(started_at) IN ('integer', 'null')),
+    finished_at INTEGER CONSTRAINT finished_at_is_integer CHECK (typeof(finished_at) IN ('integer', 'null')),
+    -- A row is in flight exactly when a worker holds a lease on it: pulling/converting rows
+    -- have worker_id and lease_expires_at, other rows have neither.
+    CONSTRAINT worker_id_and_lease_expires_at_iff_in_flight
+        CHECK ((status IN ('pulling', 'converting')) = (worker_id IS NOT NULL AND lease_expires_at IS NOT NULL)),
+    -- A failed row says why.
+    CONSTRAINT failed_has_error CHECK (status <> 'failed' OR error IS NOT NULL)
 );
 
 -- Claim order: the best pending row is the first entry of this index.
@@ -101,7 +119,16 @@ CREATE TABLE artifacts (
 -- Settings shared by every worker process.
 CREATE TABLE settings (
     key TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
+    value INTEGER NOT NULL,
+    -- max_in_flight: 0 (claiming paused) to 1000000; max_attempts: 1 to 1000000; lease_ms: 100 ms
+    -- to 7 days (now + lease_ms must stay an integer, and heartbeats run every lease_ms / 3).
+    CONSTRAINT value_in_range_for_key CHECK (
+        CASE key
+            WHEN 'max_in_flight' THEN typeof(value) = 'integer' AND value BETWEEN 0 AND 1000000
+            WHEN 'max_attempts' THEN typeof(value) = 'integer' AND value BETWEEN 1 AND 1000000
+            WHEN 'lease_ms' THEN typeof(value) = 'integer' AND value BETWEEN 100 AND 604800000
+            ELSE 1
+        END)
 ) WITHOUT ROWID;
 
 -- max_in_flight: rows in pulling/converting across all processes (claim refuses beyond it).

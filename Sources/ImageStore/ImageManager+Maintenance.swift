@@ -54,19 +54,22 @@ extension ImageManager {
 
     /// Requeues rows whose worker stopped heartbeating (or fails them at `max_attempts`), drops
     /// their unfinished conversions, removes their scratch directories and the content-store
-    /// temp files no live writer holds.
-    /// - Returns: what happened to each expired row.
-    /// - Throws: `FileSystemError.cleanupIncomplete` naming every stale entry that could not be
-    ///   removed (after the rows were recovered), `StoreError`.
+    /// temp files no live writer holds (in any PID namespace): what every worker runs at start
+    /// and every 10 s, and `image-worker recover` runs by hand.
+    /// - Returns: what was recovered and removed, and each stale entry that could not be removed
+    ///   (``RecoveryReport/cleanupFailures``; the callers log and report them).
     @discardableResult
-    public func recoverInterruptedBuilds(now: Int = ImageQueue.nowMilliseconds()) async throws -> [RecoveredRow] {
-        let recovered = try await queue.recoverInterruptedBuilds(now: now)
-        try await queue.abandonOrphanBuilds()
-        var failures = try await removeStaleScratch(olderThan: nil, now: now).failures
+    public func recoverInterruptedBuilds(now: Int = ImageQueue.nowMilliseconds()) async throws -> RecoveryReport {
+        var report = RecoveryReport()
+        report.rows = try await queue.recoverInterruptedBuilds(now: now)
+        report.conversionsDropped = try await queue.abandonOrphanBuilds()
+        let scratch = try await removeStaleScratch(olderThan: nil, now: now)
+        report.scratchRemoved = scratch.removed
         let store = store
-        failures += try await BlockingExecutor.shared.run { store.removeTemporaryFilesOfDeadWriters() }.failures
-        if !failures.isEmpty { throw FileSystemError.cleanupIncomplete(failures: failures) }
-        return recovered
+        let temporary = try await BlockingExecutor.shared.run { store.removeTemporaryFilesOfDeadWriters() }
+        report.tempFilesRemoved = temporary.removed
+        report.cleanupFailures = scratch.failures + temporary.failures
+        return report
     }
 
     /// Removes artifacts no row points at (rows deleted with plain SQL), blobs no row refers to

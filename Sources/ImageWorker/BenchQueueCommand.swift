@@ -17,7 +17,11 @@ struct BenchQueueCommand: AsyncParsableCommand {
     var jobs = 20_000
 
     func validate() throws {
-        guard processes > 0, jobs > 0 else { throw ValidationError("--processes and --jobs must be positive") }
+        guard (1...64).contains(processes) else { throw ValidationError("--processes must be 1...64") }
+        // Every job may be in flight at once: max_in_flight is raised to --jobs, at most the schema allows.
+        guard (1...SettingKey.maxInFlight.validRange.upperBound).contains(jobs) else {
+            throw ValidationError("--jobs must be 1...\(SettingKey.maxInFlight.validRange.upperBound)")
+        }
     }
 
     func run() async throws {

@@ -13,17 +13,16 @@ struct GCCommand: AsyncParsableCommand {
     @Option(help: "Keep unreferenced blobs and export scratch younger than this many seconds (a pull may be using them).")
     var grace = 3600
 
+    func validate() throws {
+        guard (0...31_536_000).contains(grace) else { throw ValidationError("--grace must be 0...31536000 seconds") }
+    }
+
     func run() async throws {
         let manager = try await global.openManager(registry: registry)
         let report = try await reportingErrors {
-            var recoveryFailures: [String] = []
-            do {
-                try await manager.recoverInterruptedBuilds()
-            } catch let FileSystemError.cleanupIncomplete(failures) {
-                recoveryFailures = failures
-            }
+            let recovered = try await manager.recoverInterruptedBuilds()
             var report = try await manager.collectGarbage(grace: .seconds(grace))
-            report.cleanupFailures = recoveryFailures + report.cleanupFailures
+            report.cleanupFailures = recovered.cleanupFailures + report.cleanupFailures
             return report
         }
         for failure in report.cleanupFailures { Output.error("gc: \(failure)") }

@@ -33,6 +33,7 @@ struct PullCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard ImageQueue.formats.contains(format) else { throw ValidationError("format \(format): use ext4, erofs or cpio") }
+        guard (0...31_536_000).contains(timeout) else { throw ValidationError("--timeout must be 0...31536000 seconds") }
     }
 
     func run() async throws {

@@ -19,22 +19,22 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var registry: RegistryOptions
 
-    @Option(help: "Builds this process runs at once.")
+    @Option(help: "Builds this process runs at once (1-256).")
     var concurrency = 1
 
     @Option(name: .customLong("worker-name"), help: "Name in images.worker_id (default host:pid).")
     var workerName: String?
 
-    @Option(name: .customLong("poll-interval-ms"), help: "How often an idle slot looks for new rows.")
+    @Option(name: .customLong("poll-interval-ms"), help: "How often an idle slot looks for new rows (10-3600000).")
     var pollIntervalMilliseconds = 500
 
     @Option(name: .customLong("metrics-addr"), help: "Serve Prometheus /metrics on host:port (default off).")
     var metricsAddress: String?
 
-    @Option(name: .customLong("max-in-flight"), help: "Set the database-wide in-flight limit before starting.")
+    @Option(name: .customLong("max-in-flight"), help: "Set the database-wide in-flight limit before starting (1-1000000).")
     var maxInFlight: Int?
 
-    @Option(name: .customLong("shutdown-timeout"), help: "Seconds in-flight builds get to finish at shutdown.")
+    @Option(name: .customLong("shutdown-timeout"), help: "Seconds in-flight builds get to finish at shutdown (0-86400).")
     var shutdownTimeout = 60
 
     @Option(name: .customLong("erofs-level"), help: "lz4hc level for erofs disks (0-12).")
@@ -47,8 +47,18 @@ struct WorkerCommand: AsyncParsableCommand {
     var exitWhenIdle = false
 
     func validate() throws {
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
-        guard pollIntervalMilliseconds >= 10 else { throw ValidationError("--poll-interval-ms must be at least 10") }
+        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1...256") }
+        guard (10...3_600_000).contains(pollIntervalMilliseconds) else {
+            throw ValidationError("--poll-interval-ms must be 10...3600000")
+        }
+        if let maxInFlight {
+            // 0 would stop every worker on the database from claiming, silently.
+            let range = 1...SettingKey.maxInFlight.validRange.upperBound
+            guard range.contains(maxInFlight) else {
+                throw ValidationError("--max-in-flight must be \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+        guard (0...86_400).contains(shutdownTimeout) else { throw ValidationError("--shutdown-timeout must be 0...86400") }
         if let erofsLevel, !(0...12).contains(erofsLevel) { throw ValidationError("--erofs-level must be 0...12") }
     }
 
@@ -89,7 +99,12 @@ struct WorkerCommand: AsyncParsableCommand {
             cancellationSignals: [],
             logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(shutdownTimeout)
-        try await ServiceGroup(configuration: configuration).run()
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch is CancellationError {
+            // SIGTERM/SIGINT ended the group: a normal stop, exit 0 without an error line.
+            logger.debug("service group cancelled at shutdown")
+        }
     }
 }
 
@@ -115,7 +130,9 @@ struct IdleWatcher: Service {
             let counts = try await queue.countsByStatus()
             let busy = ["pending", "pulling", "converting"].reduce(0) { $0 + (counts[$1] ?? 0) }
             if busy == 0 { return }
-            try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
+            // Shutdown cuts the sleep short: return, not throw, so SIGTERM stays a quiet exit 0.
+            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: .milliseconds(500)) })) != nil
+            else { return }
         }
     }
 }

@@ -4,7 +4,8 @@
 public enum Migrations {
     /// Every step, oldest first.
     public static let all: [Migration] = [
-        Migration("0001-create-images", sql: createImages)
+        Migration("0001-create-images", sql: createImages),
+        Migration("0003-typed-checks", sql: typedChecks),
     ]
 
     static let createImages = """

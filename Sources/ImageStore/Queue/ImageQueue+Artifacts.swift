@@ -97,13 +97,22 @@ extension ImageQueue {
         return result
     }
 
-    /// Publishes a finished conversion and marks the claim's row ready, in one transaction.
-    /// The disk file must already be complete under its final path.
-    /// - Throws: `QueueError.leaseLost` (nothing changed) when the claim or the build was lost.
-    public func publish(_ claim: Claim, artifactID: Int, sizeBytes: Int64, configJSON: String, now: Int)
-        async throws
-    {
-        let published: Bool = try await connection.write { db in
+    /// Publishes a finished conversion: renames the disk into its final path and marks the
+    /// artifact and the claim's row ready, in one transaction.
+    ///
+    /// The rename is fenced: it runs only after both fenced updates matched (this claim still
+    /// holds its row and is still the artifact's builder), while the write lock is held, so a
+    /// builder whose lease was taken over never replaces a disk another builder published. If
+    /// the rename fails the transaction rolls back and nothing is published.
+    /// - Parameter moveIntoPlace: renames the finished file to its final path (blocking, brief:
+    ///   a rename and a directory fsync; it runs on the connection's own thread).
+    /// - Throws: `QueueError.leaseLost` (nothing renamed, nothing changed) when the claim or the
+    ///   build was lost; what `moveIntoPlace` threw.
+    public func publish(
+        _ claim: Claim, artifactID: Int, sizeBytes: Int64, configJSON: String, now: Int,
+        moveIntoPlace: @escaping @Sendable () throws -> Void
+    ) async throws {
+        try await connection.write { db in
             guard
                 try db.execute(
                     Statements.publishArtifact,
@@ -113,9 +122,8 @@ extension ImageQueue {
             else {
                 throw QueueError.leaseLost(id: claim.id, token: claim.token)
             }
-            return true
+            try moveIntoPlace()
         }
-        _ = published
     }
 
     /// Drops the claim's unfinished conversion so another claim may start it.
@@ -146,8 +154,10 @@ extension ImageQueue {
     }
 
     /// Drops conversions whose builder lost its row (run by recovery after requeueing).
-    public func abandonOrphanBuilds() async throws {
-        _ = try await connection.write { db in try db.execute(Statements.abandonOrphanBuilds) }
+    /// - Returns: how many were dropped.
+    @discardableResult
+    public func abandonOrphanBuilds() async throws -> Int {
+        try await connection.write { db in try db.execute(Statements.abandonOrphanBuilds) }
     }
 
     /// Deletes every row named `reference` (name, normalized name, digest or manifest digest)

@@ -56,15 +56,18 @@ extension ImageQueue {
 
     // MARK: - Settings
 
-    /// The value of a setting.
-    /// - Throws: `QueueError.unknownSetting` when the row is missing, `StoreError`.
+    /// The value of a setting; its ``SettingKey/defaultValue`` when the row is missing.
+    /// - Throws: `StoreError`.
     public func setting(_ key: SettingKey) async throws -> Int {
         try await connection.read { db in try Self.setting(key, db) }
     }
 
     /// Sets a setting for every process sharing the database.
-    /// - Throws: `StoreError`.
+    /// - Throws: `QueueError.settingOutOfRange` outside ``SettingKey/validRange``, `StoreError`.
     public func setSetting(_ key: SettingKey, to value: Int) async throws {
+        guard key.validRange.contains(value) else {
+            throw QueueError.settingOutOfRange(key: key.rawValue, value: value, range: key.validRange)
+        }
         try await connection.write { db in
             try db.execute(Statements.upsertSetting, [.text(key.rawValue), .int(value)])
         }

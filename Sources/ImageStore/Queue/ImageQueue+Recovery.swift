@@ -1,21 +1,28 @@
 extension ImageQueue {
     /// Returns rows whose worker stopped heartbeating to pending, or fails them once they
     /// used `max_attempts`, with the reason in `error`, e.g.
-    /// "worker host:42:1 stopped heartbeating during pulling (attempt 5 of 5)".
+    /// "worker host:42:1 stopped heartbeating during pulling (attempt 5 of 5)". An in-flight row
+    /// holding no lease a worker could have written (none, or one ending later than now plus
+    /// the longest `lease_ms`: inserted by hand) is recovered the same way, so it cannot hold a
+    /// `max_in_flight` slot forever.
     /// - Returns: what happened to each expired row.
     /// - Throws: `StoreError`.
     @discardableResult
     public func recoverInterruptedBuilds(now: Int) async throws -> [RecoveredRow] {
         try await connection.write { db in
             let maxAttempts = try Self.setting(.maxAttempts, db)
-            return try db.query(Statements.expiredLeases, [.int(now)]).map { row in
+            let latest = now.addingReportingOverflow(SettingKey.longestLeaseMilliseconds)
+            let bound = latest.overflow ? Int.max : latest.partialValue
+            return try db.query(Statements.expiredLeases, [.int(now), .int(bound)]).map { row in
                 let id = try row.int("id")
                 let token = try row.int("lease_token")
                 let attempts = try row.int("attempts")
                 let stage = try row.text("status")
                 let workerID = try row.optionalText("worker_id")
+                let expires = try row.optionalInt("lease_expires_at")
+                let what = expires.map { $0 < now } ?? false ? "stopped heartbeating" : "holds no valid lease"
                 let message =
-                    "worker \(workerID ?? "unknown") stopped heartbeating during \(stage) (attempt \(attempts) of \(maxAttempts))"
+                    "worker \(workerID ?? "unknown") \(what) during \(stage) (attempt \(attempts) of \(maxAttempts))"
                 let fence: [SQLiteValue] = [.int(id), .int(token), .int(now)]
                 let outcome: RecoveredRow.Outcome
                 if attempts >= maxAttempts {

@@ -80,29 +80,63 @@ public struct ImageQueue: Sendable {
     // MARK: - Claim and lease
 
     /// Takes the best pending row (priority DESC, then id) whose `next_attempt_at` has come.
+    ///
+    /// A row whose claim the schema refuses (its `attempts` or `lease_token` already at the
+    /// CHECK's bound, so `+ 1` would leave the range) is failed with the reason in the same
+    /// transaction, and the next row is tried: such a row never sits at the head of the queue.
+    /// A missing `lease_ms` or `max_in_flight` settings row counts as its default.
     /// - Returns: the claim, or `nil` when nothing is due or `max_in_flight` rows are in flight.
     /// - Throws: `StoreError` (`.busy` when the write lock stayed taken through every retry).
     public func claim(workerID: String, now: Int) async throws -> Claim? {
-        try await connection.write { db in
-            guard let row = try db.query(Statements.claimNext, [.text(workerID), .int(now)]).first else {
-                return nil
+        let arguments: [SQLiteValue] = [
+            .text(workerID), .int(now), .int(SettingKey.leaseMilliseconds.defaultValue),
+            .int(SettingKey.maxInFlight.defaultValue),
+        ]
+        return try await connection.write { db in
+            for _ in 0..<Self.unclaimableRowsPerClaim {
+                let rows: [SQLiteRow]
+                do {
+                    rows = try db.query(Statements.claimNext, arguments)
+                } catch let error as StoreError where error.isRowProblem {
+                    // The failed UPDATE changed nothing; the transaction is still open.
+                    guard let id = try db.query(Statements.headPending, [.int(now)]).first?.int("id") else {
+                        throw error
+                    }
+                    let reason = QueueError.unclaimable(id: id, reason: error.sqliteMessage).description
+                    try db.execute(Statements.failUnclaimable, [.int(id), .int(now), .text(reason)])
+                    continue
+                }
+                guard let row = rows.first else { return nil }
+                return Claim(
+                    id: try row.int("id"), name: try row.text("name"), format: try row.text("format"),
+                    token: try row.int("lease_token"), attempts: try row.int("attempts"), workerID: workerID)
             }
-            return Claim(
-                id: try row.int("id"), name: try row.text("name"), format: try row.text("format"),
-                token: try row.int("lease_token"), attempts: try row.int("attempts"), workerID: workerID)
+            return nil
         }
     }
 
-    /// Extends the lease by `lease_ms` from `now`.
+    /// Unclaimable rows failed by one ``claim(workerID:now:)`` before it gives up for this call.
+    static let unclaimableRowsPerClaim = 16
+
+    /// Extends the lease by `lease_ms` (read now, so a change applies at once) from `now`.
+    /// - Returns: the lease length now in force, in milliseconds: the caller heartbeats again
+    ///   within a third of it.
     /// - Throws: `QueueError.leaseLost` when the row is no longer this claim's.
-    public func heartbeat(_ claim: Claim, now: Int) async throws {
-        try await fenced(Statements.heartbeat, claim, now: now)
+    @discardableResult
+    public func heartbeat(_ claim: Claim, now: Int) async throws -> Int {
+        let arguments = Self.fence(claim, now: now) + [.int(SettingKey.leaseMilliseconds.defaultValue)]
+        let expires = try await connection.write { db in
+            try db.query(Statements.heartbeat, arguments).first?.optionalInt("lease_expires_at")
+        }
+        guard let expires else { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
+        return expires - now
     }
 
     /// Moves the row from pulling to converting and extends the lease.
     /// - Throws: `QueueError.leaseLost`.
     public func markConverting(_ claim: Claim, now: Int) async throws {
-        try await fenced(Statements.markConverting, claim, now: now)
+        try await fenced(
+            Statements.markConverting, claim, now: now, [.int(SettingKey.leaseMilliseconds.defaultValue)])
     }
 
     /// Marks the row ready. `nil` arguments leave their columns as they are.
@@ -171,11 +205,9 @@ public struct ImageQueue: Sendable {
         [.int(claim.id), .int(claim.token), .int(now)]
     }
 
+    /// The setting's value, or its default when the row is missing.
     static func setting(_ key: SettingKey, _ db: isolated SQLiteConnection) throws -> Int {
-        guard let row = try db.query(Statements.selectSetting, [.text(key.rawValue)]).first else {
-            throw QueueError.unknownSetting(key.rawValue)
-        }
-        return try row.int("value")
+        try db.query(Statements.selectSetting, [.text(key.rawValue)]).first?.int("value") ?? key.defaultValue
     }
 }
 

@@ -9,8 +9,11 @@ public enum QueueError: ClassifiedError, Equatable {
     case notFailed(reference: String)
     /// The format is not ext4, erofs or cpio.
     case unsupportedFormat(String)
-    /// The settings key is not one of ``SettingKey``.
-    case unknownSetting(String)
+    /// A value outside the range the schema accepts for the setting.
+    case settingOutOfRange(key: String, value: Int, range: ClosedRange<Int>)
+    /// A pending row the schema does not let a claim take (a counter written by hand at its
+    /// bound); it is failed with this text so it cannot block the queue.
+    case unclaimable(id: Int, reason: String)
 
     public var kind: ErrorKind { .permanent }
 
@@ -25,8 +28,11 @@ public enum QueueError: ClassifiedError, Equatable {
             return "image \(reference): not failed, nothing to retry; see `image-worker status`"
         case .unsupportedFormat(let format):
             return "format \(format): unsupported; use ext4, erofs or cpio"
-        case .unknownSetting(let key):
-            return "setting \(key): unknown; use max_in_flight, max_attempts or lease_ms"
+        case .settingOutOfRange(let key, let value, let range):
+            return "setting \(key): \(value) is out of range; use \(range.lowerBound)...\(range.upperBound)"
+        case .unclaimable(let id, let reason):
+            return "image \(id): cannot be claimed: \(reason); a column was written by hand out of range, "
+                + "fix the row and run image-worker retry"
         }
     }
 }

@@ -26,6 +26,10 @@ extension Worker {
                 try await pipeline(claim, scratch: scratch, progress: progress, log: buildLog)
             }
         } catch {
+            // Free the scratch first: when the disk filled up, recording the outcome needs the
+            // space the tree holds (SQLite cannot commit on a full filesystem). A failure here is
+            // logged by the second removal below.
+            try? await BlockingExecutor.shared.run { [manager] in try manager.removeScratch(named: scratch) }
             outcome = await settle(claim, error: error, log: log)
         }
         do {
@@ -117,15 +121,17 @@ extension Worker {
             .appendingPathComponent("disk.\(format.fileExtension)")
         let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output)
         metrics.converted(format: format.rawValue)
-        try await BlockingExecutor.shared.run {
-            try DiskFile.moveIntoPlace(URL(fileURLWithPath: disk.path), to: finalPath, group: manager.layout.diskGroup)
-        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let config = String(decoding: try encoder.encode(image.configuration.config ?? ImageConfig()), as: UTF8.self)
+        // The rename into the final path happens inside the fenced publish: a builder whose
+        // lease was taken over never replaces a disk another builder published.
+        let source = URL(fileURLWithPath: disk.path)
+        let group = manager.layout.diskGroup
         try await queue.publish(
-            claim, artifactID: artifactID, sizeBytes: DiskFile.allocatedBytes(finalPath.path), configJSON: config,
-            now: ImageQueue.nowMilliseconds())
+            claim, artifactID: artifactID, sizeBytes: DiskFile.allocatedBytes(disk.path), configJSON: config,
+            now: ImageQueue.nowMilliseconds(),
+            moveIntoPlace: { try DiskFile.moveIntoPlace(source, to: finalPath, group: group) })
         log.info("ready", metadata: ["path": "\(finalPath.path)", "bytes": "\(disk.allocatedBytes)"])
     }
 
@@ -153,7 +159,7 @@ extension Worker {
         do {
             switch kind {
             case .permanent:
-                try await queue.fail(claim, error: message, kind: .permanent, now: now)
+                try await recording(log) { try await queue.fail(claim, error: message, kind: .permanent, now: now) }
                 log.error("failed", metadata: ["error": "\(message)"])
                 return .failed
             case .transient(let retryAfter):
@@ -161,7 +167,10 @@ extension Worker {
                 let delay = configuration.retryPolicy.delay(
                     afterAttempt: claim.attempts, retryAfterMilliseconds: retryAfterMilliseconds,
                     random: Double.random(in: 0...1))
-                switch try await queue.requeue(claim, error: message, notBefore: now + delay, now: now) {
+                let requeued = try await recording(log) {
+                    try await queue.requeue(claim, error: message, notBefore: now + delay, now: now)
+                }
+                switch requeued {
                 case .requeued:
                     log.warning("transient failure; status pending", metadata: ["error": "\(message)", "retry_in_ms": "\(delay)"])
                     return .requeued
@@ -173,42 +182,6 @@ extension Worker {
         } catch {
             log.warning("could not record the failure", metadata: ["error": "\(error)"])
             return .lost
-        }
-    }
-
-    /// Runs `body` while a sibling task heartbeats the lease (every lease/3) and writes
-    /// download progress (every second). A lost lease cancels `body`.
-    private func withHeartbeat(_ claim: Claim, _ body: @escaping @Sendable (ProgressBox) async throws -> Outcome)
-        async throws -> Outcome
-    {
-        let queue = manager.queue
-        let leaseMilliseconds = (try? await queue.setting(.leaseMilliseconds)) ?? 60_000
-        let tickMilliseconds = max(100, min(leaseMilliseconds / 3, 1_000))
-        let interval = Duration.milliseconds(tickMilliseconds)
-        let heartbeatEvery = max(1, leaseMilliseconds / 3 / tickMilliseconds)
-        let progress = ProgressBox()
-        return try await withThrowingTaskGroup(of: Outcome?.self) { group in
-            group.addTask { try await body(progress) }
-            group.addTask {
-                var tick = 0
-                var reported: (Int64, Int64) = (-1, -1)
-                while true {
-                    try await Task.sleep(for: interval)
-                    tick += 1
-                    let now = ImageQueue.nowMilliseconds()
-                    let current = progress.snapshot
-                    if current != reported, current.1 > 0 {
-                        try await queue.recordProgress(claim, bytesDone: current.0, bytesTotal: current.1, now: now)
-                        reported = current
-                    }
-                    if tick % heartbeatEvery == 0 { try await queue.heartbeat(claim, now: now) }
-                }
-            }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let outcome = result { return outcome }
-            }
-            throw CancellationError()
         }
     }
 }

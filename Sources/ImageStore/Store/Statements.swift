@@ -83,7 +83,8 @@ enum Statements {
 
     // MARK: - Claim and lease (every update names the lease token: fencing)
 
-    /// ?1 worker id, ?2 now. Takes the best pending row whose next_attempt_at has come, unless
+    /// ?1 worker id, ?2 now, ?3 default lease_ms, ?4 default max_in_flight (used when the settings
+    /// row is missing). Takes the best pending row whose next_attempt_at has come, unless
     /// pulling + converting rows already reach max_in_flight. Returns id, name, format,
     /// lease_token, attempts.
     static let claimNext = SQLStatement(
@@ -91,7 +92,7 @@ enum Statements {
         sql: """
             UPDATE images SET
                 status = 'pulling', worker_id = ?1,
-                lease_expires_at = ?2 + (SELECT value FROM settings WHERE key = 'lease_ms'),
+                lease_expires_at = ?2 + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), ?3),
                 lease_token = lease_token + 1, attempts = attempts + 1,
                 started_at = ?2, updated_at = ?2, finished_at = NULL, bytes_done = 0, bytes_total = NULL
             WHERE id = (
@@ -99,24 +100,44 @@ enum Statements {
                 WHERE status = 'pending' AND next_attempt_at <= ?2
                 ORDER BY priority DESC, id LIMIT 1)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
-                < (SELECT value FROM settings WHERE key = 'max_in_flight')
+                < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), ?4)
             RETURNING id, name, format, lease_token, attempts
             """)
-    /// ?1 id, ?2 lease token, ?3 now.
+    /// ?1 now. The row ``claimNext`` would take (ignoring max_in_flight): id.
+    static let headPending = SQLStatement(
+        name: "headPending",
+        sql: """
+            SELECT id FROM images WHERE status = 'pending' AND next_attempt_at <= ?1
+            ORDER BY priority DESC, id LIMIT 1
+            """)
+    /// ?1 id, ?2 now, ?3 error text. Fails a row that cannot be claimed (a claim of it broke a
+    /// constraint or could not be read back), so it never blocks the head of the queue.
+    static let failUnclaimable = SQLStatement(
+        name: "failUnclaimable",
+        sql: """
+            UPDATE images SET
+                status = 'failed', worker_id = NULL, lease_expires_at = NULL,
+                error = ?3, error_kind = 'permanent', finished_at = ?2, updated_at = ?2
+            WHERE id = ?1 AND status IN ('pending', 'pulling', 'converting')
+            """)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 default lease_ms. Returns lease_expires_at.
     static let heartbeat = SQLStatement(
         name: "heartbeat",
         sql: """
             UPDATE images SET
-                lease_expires_at = ?3 + (SELECT value FROM settings WHERE key = 'lease_ms'), updated_at = ?3
+                lease_expires_at = ?3 + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), ?4),
+                updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            RETURNING lease_expires_at
             """)
-    /// ?1 id, ?2 lease token, ?3 now.
+    /// ?1 id, ?2 lease token, ?3 now, ?4 default lease_ms.
     static let markConverting = SQLStatement(
         name: "markConverting",
         sql: """
             UPDATE images SET
                 status = 'converting',
-                lease_expires_at = ?3 + (SELECT value FROM settings WHERE key = 'lease_ms'), updated_at = ?3
+                lease_expires_at = ?3 + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), ?4),
+                updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
             """)
     /// ?1 id, ?2 lease token, ?3 now, ?4 normalized name, ?5 digest, ?6 manifest digest,
@@ -164,12 +185,15 @@ enum Statements {
 
     // MARK: - Recovery and retry
 
-    /// ?1 now. In-flight rows whose lease expired: id, name, status, worker_id, lease_token, attempts.
+    /// ?1 now, ?2 now + the longest lease_ms. In-flight rows whose lease expired, or that hold
+    /// no lease a worker could have written (none, or one ending after ?2): id, name, status,
+    /// worker_id, lease_expires_at, lease_token, attempts.
     static let expiredLeases = SQLStatement(
         name: "expiredLeases",
         sql: """
-            SELECT id, name, status, worker_id, lease_token, attempts FROM images
-            WHERE status IN ('pulling', 'converting') AND lease_expires_at < ?1
+            SELECT id, name, status, worker_id, lease_expires_at, lease_token, attempts FROM images
+            WHERE status IN ('pulling', 'converting')
+              AND (lease_expires_at IS NULL OR lease_expires_at < ?1 OR lease_expires_at > ?2)
             ORDER BY id
             """)
     /// ?1 now, ?2 a name, normalized name or digest. Failed rows go back to pending with fresh attempts.

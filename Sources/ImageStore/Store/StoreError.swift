@@ -15,11 +15,34 @@ public enum StoreError: ClassifiedError, Equatable {
         return primary == 5 || primary == 6
     }
 
+    /// A constraint, datatype mismatch, too-big or range error: the statement's row is at fault,
+    /// not the database, so retrying the same statement fails the same way.
+    var isRowProblem: Bool {
+        guard case .statement(_, let code, _) = self else { return false }
+        return [18, 19, 20, 25].contains(code & 0xff)
+    }
+
+    /// SQLITE_FULL (disk or quota full) and SQLITE_IOERR: the database could not write now; it
+    /// may once space is freed.
+    static func isStorageTrouble(code: Int) -> Bool {
+        let primary = code & 0xff
+        return primary == 13 || primary == 10
+    }
+
+    /// SQLite's own message, without the statement name.
+    var sqliteMessage: String {
+        switch self {
+        case .open(_, _, let message), .statement(_, _, let message), .busy(_, _, let message, _): return message
+        case .columnType(_, let column): return "column \(column) has an unexpected type"
+        }
+    }
+
     public var kind: ErrorKind {
         switch self {
         case .busy: return .transient(retryAfter: nil)
         case .statement(_, let code, _), .open(_, let code, _):
-            return StoreError.isBusy(code: code) ? .transient(retryAfter: nil) : .permanent
+            return StoreError.isBusy(code: code) || StoreError.isStorageTrouble(code: code)
+                ? .transient(retryAfter: nil) : .permanent
         case .columnType: return .permanent
         }
     }

@@ -10,13 +10,11 @@ public enum FileSystemError: ClassifiedError, Equatable {
     case io(path: String, operation: String, errno: Int32)
     /// A directory that must be ours is not: a symlink, another owner, not a directory.
     case unsafeDirectory(path: String, reason: String)
-    /// Some stale entries could not be removed: each failure's description, in order.
-    case cleanupIncomplete(failures: [String])
 
     public var kind: ErrorKind {
         switch self {
         // Disk full, EIO or a busy mount may clear; a directory owned by someone else will not.
-        case .io, .cleanupIncomplete: return .transient(retryAfter: nil)
+        case .io: return .transient(retryAfter: nil)
         case .unsafeDirectory: return .permanent
         }
     }
@@ -27,8 +25,6 @@ public enum FileSystemError: ClassifiedError, Equatable {
             return "\(path): \(operation) failed: \(String(cString: strerror(code)).lowercased()); check the disk and permissions"
         case .unsafeDirectory(let path, let reason):
             return "\(path): \(reason); remove it or choose another directory"
-        case .cleanupIncomplete(let failures):
-            return "cleanup left \(failures.count) entries behind: \(failures.joined(separator: "; "))"
         }
     }
 }

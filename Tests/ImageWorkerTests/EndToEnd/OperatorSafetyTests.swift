@@ -216,7 +216,7 @@ extension EndToEnd {
             }
         }
 
-        @Test("a stale tree gc cannot remove (a mount inside) is reported, exit 75, and the mounted files survive")
+        @Test("a stale tree gc and recover cannot remove (a mount inside) is reported, exit 75, and the mounted files survive")
         func cleanupFailureReported() async throws {
             let sandbox = try await WorkerSandbox.make("cleanup-failure")
             let mountPoint = sandbox.data.appendingPathComponent("tmp/build-77-1/rootfs/mnt")
@@ -234,6 +234,9 @@ extension EndToEnd {
             #expect(stderr.contains("build-77-1") && stderr.contains("mount point"), "\(stderr)")
             #expect(stdout.contains("\"cleanup_failures\""), "\(stdout)")
             #expect(FileManager.default.fileExists(atPath: source.appendingPathComponent("file").path))
+            let recover = try await ProcessRunner.run(Child.imageWorker, ["recover", "--data-dir", sandbox.data.path])
+            #expect(recover.status == 75, "recover exited \(recover.status)")
+            #expect(String(decoding: recover.stderr, as: UTF8.self).contains("build-77-1"))
         }
 
         @Test("global options before the verb: image-worker --data-dir X --json migrate")
