@@ -78,9 +78,9 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
     public func discard() {
         withLock { state in
             guard state.descriptor >= 0 else { return }
+            unlink(temporaryPath)
             close(state.descriptor)
             state.descriptor = -1
-            unlink(temporaryPath)
         }
     }
 
@@ -100,7 +100,9 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
                 unlink(temporaryPath)
                 throw .fileSystem(path: temporaryPath, operation: "fsync", code: code)
             }
-            close(state.descriptor)
+            // Renamed (or dropped) before the descriptor closes: the lock must cover the temp
+            // name until it is gone, or cleanup could take the file for a dead writer's.
+            defer { close(state.descriptor) }
             if access(destination, F_OK) == 0 {
                 unlink(temporaryPath)
                 return

@@ -132,10 +132,11 @@ public struct ContentStore: Sendable {
     static func writeAtomically(_ data: Data, to url: URL) throws(ContentStoreError) {
         let temporary = url.path + ContentStore.temporaryName()
         let descriptor = try ContentStore.createLockedTemporary(temporary)
+        // Closed only after the rename: the writer's lock covers the temp name until it is gone.
+        defer { close(descriptor) }
         let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor) == 0
         let code = errno
-        close(descriptor)
         guard written == data.count, synced else {
             unlink(temporary)
             throw .fileSystem(path: temporary, operation: "write", code: code)
