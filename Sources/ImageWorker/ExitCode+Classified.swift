@@ -8,7 +8,7 @@ extension ExitCode {
     static func reporting(_ error: any Error) -> ExitCode {
         if let code = error as? ExitCode { return code }
         if error is CancellationError { return ExitCode(130) }
-        let text = (error as? any ClassifiedError)?.description ?? "\(error)"
+        let text = SafeText.escaping((error as? any ClassifiedError)?.description ?? "\(error)")
         FileHandle.standardError.write(Data("image-worker: \(text)\n".utf8))
         return ErrorKind.of(error).isTransient ? ExitCode(75) : ExitCode(1)
     }

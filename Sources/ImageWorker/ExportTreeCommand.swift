@@ -57,7 +57,7 @@ struct ExportTreeCommand: AsyncParsableCommand {
         } catch is CancellationError {
             throw ExitCode(130)
         } catch {
-            FileHandle.standardError.write(Data("image-worker: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("image-worker: \(SafeText.escaping("\(error)"))\n".utf8))
             throw ExitCode(ErrorKind.of(error).isTransient ? 75 : 1)
         }
         let seconds =

@@ -1,4 +1,5 @@
 import Foundation
+import ImageStore
 
 /// stdout rendering shared by the commands: one JSON document, or a plain text table.
 enum Output {
@@ -11,7 +12,10 @@ enum Output {
     }
 
     /// Prints `rows` under `header`, each column padded to its widest cell.
+    /// Cells come from the database (names and errors other services may have written), so
+    /// control characters are escaped before they reach the terminal.
     static func table(header: [String], rows: [[String]]) {
+        let rows = rows.map { $0.map(SafeText.escaping) }
         let widths = header.indices.map { column in
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }

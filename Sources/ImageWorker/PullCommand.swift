@@ -59,7 +59,7 @@ struct PullCommand: AsyncParsableCommand {
             case "failed":
                 follower.finish()
                 if global.json { try Output.json(record) }
-                FileHandle.standardError.write(Data("image-worker: \(record.error ?? "failed")\n".utf8))
+                FileHandle.standardError.write(Data("image-worker: \(SafeText.escaping(record.error ?? "failed"))\n".utf8))
                 throw ExitCode(1)
             default:
                 if let deadline, ContinuousClock.now > deadline {

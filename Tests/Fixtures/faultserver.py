@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A read-only registry over an OCI image layout that injects HTTP faults.
 
-Usage: faultserver.py --layout DIR --info FILE [--faults JSON] [--remove-on-exit DIR2]
+Usage: faultserver.py --layout DIR --info FILE [--faults JSON] [--variants JSON]
+                      [--tls-dir DIR] [--remove-on-exit DIR2]
 
 Serves GET /v2/, HEAD/GET /v2/<name>/manifests/<tag|digest> (Content-Type from
 the descriptor, Docker-Content-Digest) and HEAD/GET /v2/<name>/blobs/<digest>
@@ -17,25 +18,47 @@ most "times" times (-1: always; default 1):
   {"action": "wrongBytes"}                same length, every byte inverted
   {"action": "omitDigest"}                no Docker-Content-Digest header
   {"action": "slow", "bytesPerSecond": N} send the body at about N bytes/s
-A firing "status" rule ends the request; the other actions combine.
+  {"action": "challenge", "realm": URL}   answer 401 with WWW-Authenticate:
+                                          Bearer realm=URL,service="fault"
+  {"action": "redirect", "location": URL} answer 302 with Location: URL
+  {"action": "header", "name": H, "value": V}  send header H as V instead of
+                                          its real value (Content-Length too),
+                                          then close the connection
+A "status" rule may carry "retryAfter" (any text, sent as is), "code" and
+"message" (the registry error body). A firing "status", "challenge" or
+"redirect" rule ends the request; the other actions combine.
+
+GET /__token answers {"token": "fault-token"}: a realm to point challenges at.
+
+--variants is a JSON list of {"tag", "target": "config"|"layerN", "sizeText"}:
+a copy of the layout's "latest" manifest whose target descriptor has its size
+replaced by the raw JSON text sizeText (e.g. "-1", "9223372036854775807",
+"1e300"), served under tag and its own digest.
+
+--tls-dir makes it serve HTTPS with a fresh CA (written to DIR/ca.pem) and a
+certificate for 127.0.0.1 and localhost.
 
 Every request except GET /__log is recorded: {"method", "path", "range",
-"status", "faults"}; GET /__log answers the list as JSON. FILE gets
-{"url", "hostPort", "pid"} once listening. Exits on SIGTERM, stdin EOF or when
-its parent process is gone.
+"status", "faults", "authorization"} (the Authorization scheme sent, or null);
+GET /__log answers the list as JSON. FILE gets {"url", "hostPort", "pid",
+"caPath"} once listening. Exits on SIGTERM, stdin EOF or when its parent
+process is gone.
 """
 
 import argparse
+import hashlib
 import http.server
 import json
 import os
 import re
 import shutil
 import signal
+import ssl
 import sys
 import threading
 import time
 
+ENDING = {"status", "challenge", "redirect"}
 INDEX_TYPES = {"application/vnd.oci.image.index.v1+json",
                "application/vnd.docker.distribution.manifest.list.v2+json"}
 
@@ -58,7 +81,27 @@ class Layout:
             for child in json.loads(self.read(descriptor["digest"]))["manifests"]:
                 self.walk(child)
 
+    extra = None
+
+    def add_variants(self, variants):
+        """Manifests derived from "latest" with one descriptor size replaced by raw JSON text."""
+        self.extra = {}
+        base_digest = self.tags["latest"]
+        base = json.loads(self.read(base_digest))
+        for variant in variants:
+            manifest = json.loads(json.dumps(base))
+            target = variant["target"]
+            descriptor = manifest["config"] if target == "config" else manifest["layers"][int(target[5:])]
+            descriptor["size"] = "__SIZE__"
+            body = json.dumps(manifest).replace('"__SIZE__"', variant["sizeText"]).encode()
+            digest = "sha256:" + hashlib.sha256(body).hexdigest()
+            self.extra[digest] = body
+            self.media_types[digest] = self.media_types[base_digest]
+            self.tags[variant["tag"]] = digest
+
     def path(self, digest):
+        if self.extra and digest in self.extra:
+            return digest
         algorithm, _, hex_digest = digest.partition(":")
         if algorithm != "sha256" or not re.fullmatch(r"[0-9a-f]{64}", hex_digest):
             return None
@@ -66,6 +109,8 @@ class Layout:
         return path if os.path.exists(path) else None
 
     def read(self, digest):
+        if self.extra and digest in self.extra:
+            return self.extra[digest]
         with open(self.path(digest), "rb") as src:
             return src.read()
 
@@ -85,7 +130,7 @@ class Faults:
                     continue
                 if rule.get("method") not in (None, method):
                     continue
-                if rule["action"] == "status" and any(r["action"] == "status" for r in fired):
+                if rule["action"] in ENDING and any(r["action"] in ENDING for r in fired):
                     continue
                 if rule["remaining"] > 0:
                     rule["remaining"] -= 1
@@ -116,14 +161,19 @@ def make_handler(layout, faults):
                 return self.send_bytes(200, json.dumps(faults.entries()).encode(), "application/json", {})
             self.handle_request(send_body=True)
 
-        def send_bytes(self, status, body, content_type, headers, send_body=True, drop_after=None, rate=None):
+        def send_bytes(self, status, body, content_type, headers, send_body=True, drop_after=None, rate=None,
+                       override=None):
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            override = override or {}
+            if "Content-Length" not in override:
+                self.send_header("Content-Length", str(len(body)))
             self.send_header("Docker-Distribution-API-Version", "registry/2.0")
-            for key, value in headers.items():
+            for key, value in list(headers.items()) + list(override.items()):
                 self.send_header(key, value)
             self.end_headers()
+            if override:
+                self.close_connection = True
             if not send_body:
                 return
             if drop_after is not None:
@@ -146,8 +196,10 @@ def make_handler(layout, faults):
             self.send_bytes(status, body, "application/json", extra or {}, self.command != "HEAD")
 
         def record(self, status, fired):
+            authorization = self.headers.get("Authorization")
             faults.record({"method": self.command, "path": self.path, "range": self.headers.get("Range"),
-                           "status": status, "faults": [r["action"] for r in fired]})
+                           "status": status, "faults": [r["action"] for r in fired],
+                           "authorization": authorization.split(" ")[0] if authorization else None})
 
         def handle_request(self, send_body):
             fired = faults.take(self.command, self.path)
@@ -155,7 +207,19 @@ def make_handler(layout, faults):
             if "status" in actions:
                 rule = actions["status"]
                 extra = {"Retry-After": str(rule["retryAfter"])} if "retryAfter" in rule else {}
-                return self.error(rule["status"], "INJECTED", "injected fault", fired, extra)
+                return self.error(rule["status"], rule.get("code", "INJECTED"), rule.get("message", "injected fault"),
+                                  fired, extra)
+            if "challenge" in actions:
+                challenge = 'Bearer realm="%s",service="fault"' % actions["challenge"]["realm"]
+                return self.error(401, "UNAUTHORIZED", "authentication required", fired,
+                                  {"WWW-Authenticate": challenge})
+            if "redirect" in actions:
+                self.record(302, fired)
+                return self.send_bytes(302, b"", "text/plain", {"Location": actions["redirect"]["location"]},
+                                       send_body)
+            if self.path.startswith("/__token"):
+                self.record(200, fired)
+                return self.send_bytes(200, b'{"token": "fault-token"}', "application/json", {}, send_body)
             if self.path in ("/v2", "/v2/"):
                 self.record(200, fired)
                 return self.send_bytes(200, b"{}", "application/json", {}, send_body)
@@ -188,10 +252,28 @@ def make_handler(layout, faults):
                     headers["Content-Range"] = f"bytes {start}-{end}/{total}"
             drop = actions["drop"]["afterBytes"] if "drop" in actions else None
             rate = actions["slow"]["bytesPerSecond"] if "slow" in actions else None
+            override = {actions["header"]["name"]: actions["header"]["value"]} if "header" in actions else None
             self.record(status, fired)
-            self.send_bytes(status, body, content_type, headers, send_body, drop, rate)
+            self.send_bytes(status, body, content_type, headers, send_body, drop, rate, override)
 
     return Handler
+
+
+def serve_tls(server, directory):
+    """Wraps the listening socket in TLS with a fresh CA; returns the CA's PEM path."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from registry import make_cert, new_ec_key, write_pem
+    os.makedirs(directory, exist_ok=True)
+    ca_key, server_key = new_ec_key(), new_ec_key()
+    ca = make_cert("fault server test CA", ca_key, ca=True)
+    cert = make_cert("localhost", server_key, issuer=ca, issuer_key=ca_key, server=True)
+    ca_path = os.path.join(directory, "ca.pem")
+    write_pem(ca_path, cert=ca)
+    write_pem(os.path.join(directory, "server.pem"), key=server_key, cert=cert)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(os.path.join(directory, "server.pem"))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return ca_path
 
 
 def main():
@@ -199,18 +281,28 @@ def main():
     parser.add_argument("--layout", required=True)
     parser.add_argument("--info", required=True)
     parser.add_argument("--faults", default="[]")
+    parser.add_argument("--variants", default="[]")
+    parser.add_argument("--tls-dir", help="serve HTTPS; the CA goes to DIR/ca.pem")
     parser.add_argument("--remove-on-exit", help="a directory to delete on exit (the caller's scratch)")
     args = parser.parse_args()
     faults = Faults(json.loads(args.faults))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(Layout(args.layout), faults))
+    layout = Layout(args.layout)
+    variants = json.loads(args.variants)
+    if variants:
+        layout.add_variants(variants)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(layout, faults))
     server.daemon_threads = True
     port = server.server_address[1]
+    ca_path, scheme = None, "http"
+    if args.tls_dir:
+        ca_path, scheme = serve_tls(server, args.tls_dir), "https"
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), daemon=True).start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with open(args.info + ".tmp", "w") as out:
-        json.dump({"url": f"http://127.0.0.1:{port}", "hostPort": f"127.0.0.1:{port}", "pid": os.getpid()}, out)
+        json.dump({"url": f"{scheme}://127.0.0.1:{port}", "hostPort": f"127.0.0.1:{port}", "pid": os.getpid(),
+                   "caPath": ca_path}, out)
     os.rename(args.info + ".tmp", args.info)
     parent = os.getppid()
     while not stop.wait(0.5) and os.getppid() == parent:

@@ -27,8 +27,9 @@ final class Child {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/image-worker").path
     }
 
-    /// Starts `executable` with `arguments`, output into files in `directory`.
-    init(_ executable: String, _ arguments: [String], in directory: URL) throws {
+    /// Starts `executable` with `arguments`, output into files in `directory`; `environment`
+    /// is set on top of this process's.
+    init(_ executable: String, _ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
         let stem = directory.appendingPathComponent("child-\(UUID().uuidString)")
         stdoutURL = stem.appendingPathExtension("out")
         stderrURL = stem.appendingPathExtension("err")
@@ -36,6 +37,9 @@ final class Child {
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
         try process.run()
@@ -71,8 +75,10 @@ final class Child {
     /// - Returns: stdout.
     /// - Throws: `Failure` with stderr when it exits non-zero.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], in directory: URL) async throws -> String {
-        let child = try Child(executable, arguments, in: directory)
+    static func run(
+        _ executable: String, _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+    ) async throws -> String {
+        let child = try Child(executable, arguments, in: directory, environment: environment)
         let status = try await child.wait()
         guard status == 0 else {
             throw Failure(description: "\(executable) \(arguments) exited \(status): \(child.stderr)")

@@ -35,6 +35,21 @@ import Testing
         #expect(rows.first?["format"] as? String == "cpio")
     }
 
+    @Test("list and status print names and errors other services wrote with control characters escaped")
+    func escapedTable() async throws {
+        try await worker(["migrate"])
+        try await Child.run(
+            "/usr/bin/sqlite3",
+            [database, "INSERT INTO images(name, status, error) VALUES ('x' || char(27) || ']0;pwned' || char(7), "
+                + "'failed', 'boom' || char(27) || '[2J' || char(13) || 'fake line')"], in: directory)
+        for arguments in [["list"], ["status", "x\u{1B}]0;pwned\u{07}"]] {
+            let output = try await worker(arguments)
+            #expect(output.contains(#"x\x1b]0;pwned\x07"#), "\(arguments): \(output)")
+            #expect(output.contains(#"boom\x1b[2J\x0dfake line"#), "\(arguments): \(output)")
+            #expect(!output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x0D })
+        }
+    }
+
     @Test("exit codes: 1 for an unknown image, 64 for a bad format")
     func exitCodes() async throws {
         let unknown = try Child(Child.imageWorker, ["status", "nope", "--db", database], in: directory)

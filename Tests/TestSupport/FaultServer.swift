@@ -4,7 +4,7 @@ import Foundation
 /// (and whose method is `method`, when set), at most `times` times (-1: every time).
 public struct Fault: Sendable, Encodable {
     enum Action: String, Encodable {
-        case status, drop, wrongBytes, omitDigest, slow
+        case status, drop, wrongBytes, omitDigest, slow, challenge, redirect, header
     }
 
     let action: Action
@@ -12,9 +12,15 @@ public struct Fault: Sendable, Encodable {
     let times: Int
     let method: String?
     let status: Int?
-    let retryAfter: Int?
+    let retryAfter: String?
     let afterBytes: Int?
     var bytesPerSecond: Int? = nil
+    var code: String? = nil
+    var message: String? = nil
+    var realm: String? = nil
+    var location: String? = nil
+    var name: String? = nil
+    var value: String? = nil
 
     /// Answer `status` (e.g. 500, 503) with an error body, `times` times, then serve normally.
     public static func status(_ status: Int, times: Int = 1, path: String, method: String? = nil) -> Fault {
@@ -28,8 +34,47 @@ public struct Fault: Sendable, Encodable {
         seconds: Int, status: Int = 429, times: Int = 1, path: String, method: String? = nil
     ) -> Fault {
         Fault(
-            action: .status, match: path, times: times, method: method, status: status, retryAfter: seconds,
+            action: .status, match: path, times: times, method: method, status: status, retryAfter: String(seconds),
             afterBytes: nil)
+    }
+
+    /// Answer `status` with `Retry-After: text` sent as is (huge, negative, garbage), `times` times.
+    public static func retryAfter(
+        text: String, status: Int = 429, times: Int = -1, path: String, method: String? = nil
+    ) -> Fault {
+        Fault(
+            action: .status, match: path, times: times, method: method, status: status, retryAfter: text,
+            afterBytes: nil)
+    }
+
+    /// Answer `status` with the registry error body `{"errors":[{"code": code, "message": message}]}`.
+    public static func status(
+        _ status: Int, code: String, message: String, times: Int = -1, path: String, method: String? = nil
+    ) -> Fault {
+        Fault(
+            action: .status, match: path, times: times, method: method, status: status, retryAfter: nil,
+            afterBytes: nil, code: code, message: message)
+    }
+
+    /// Answer 401 with `WWW-Authenticate: Bearer realm="realm",service="fault"`.
+    public static func challenge(realm: String, times: Int = -1, path: String) -> Fault {
+        Fault(
+            action: .challenge, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+            afterBytes: nil, realm: realm)
+    }
+
+    /// Answer 302 with `Location: location`.
+    public static func redirect(to location: String, times: Int = -1, path: String) -> Fault {
+        Fault(
+            action: .redirect, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+            afterBytes: nil, location: location)
+    }
+
+    /// Send header `name` as `value` instead of its real value (`Content-Length` too), then close.
+    public static func header(_ name: String, _ value: String, times: Int = -1, path: String) -> Fault {
+        Fault(
+            action: .header, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+            afterBytes: nil, name: name, value: value)
     }
 
     /// Send the headers (full Content-Length) and `afterBytes` body bytes, then close the connection.
@@ -70,8 +115,25 @@ public struct RecordedRequest: Sendable, Decodable, Equatable {
     public let range: String?
     /// The status it answered.
     public let status: Int
-    /// The fault actions that fired: `status`, `drop`, `wrongBytes`, `omitDigest`, `slow`.
+    /// The fault actions that fired: `status`, `drop`, `wrongBytes`, `omitDigest`, `slow`, ….
     public let faults: [String]
+    /// The scheme of the `Authorization` header sent (`Basic`, `Bearer`), if any.
+    public let authorization: String?
+}
+
+/// A manifest the `FaultServer` derives from the layout's `latest` one: the descriptor
+/// `target` (`config`, `layer0`, `layer1`, …) gets the raw JSON text `sizeText` as its size,
+/// served under `tag`.
+public struct ManifestVariant: Sendable, Encodable {
+    public let tag: String
+    public let target: String
+    public let sizeText: String
+
+    public init(tag: String, target: String, sizeText: String) {
+        self.tag = tag
+        self.target = target
+        self.sizeText = sizeText
+    }
 }
 
 /// A real HTTP server (Tests/Fixtures/faultserver.py) that serves a fixture layout as a
@@ -81,31 +143,41 @@ public final class FaultServer: Sendable {
     private struct Info: Decodable {
         let url: String
         let hostPort: String
+        let caPath: String?
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with `tls`).
     public let baseURL: URL
     /// `127.0.0.1:PORT`.
     public let hostPort: String
+    /// PEM of the CA that signed the server's certificate (`tls` only).
+    public let caPath: String?
     private let helper: BackgroundHelper
 
-    private init(baseURL: URL, hostPort: String, helper: BackgroundHelper) {
+    private init(baseURL: URL, hostPort: String, caPath: String?, helper: BackgroundHelper) {
         self.baseURL = baseURL
         self.hostPort = hostPort
+        self.caPath = caPath
         self.helper = helper
     }
 
-    /// Starts serving `layout` with `faults` (tried in order) and returns once listening.
-    public static func start(layout: URL, faults: [Fault] = []) async throws -> FaultServer {
-        let rules = String(decoding: try JSONEncoder().encode(faults), as: UTF8.self)
-        let (helper, info) = try await BackgroundHelper.launch(script: "faultserver.py", as: Info.self) { _ in
-            ["--layout", layout.path, "--faults", rules]
+    /// Starts serving `layout` (plus `variants`) with `faults` (tried in order) and returns
+    /// once listening; `tls` serves HTTPS with a certificate signed by a fresh CA (``caPath``).
+    public static func start(
+        layout: URL, faults: [Fault] = [], variants: [ManifestVariant] = [], tls: Bool = false
+    ) async throws -> FaultServer {
+        let encoder = JSONEncoder()
+        let rules = String(decoding: try encoder.encode(faults), as: UTF8.self)
+        let derived = String(decoding: try encoder.encode(variants), as: UTF8.self)
+        let (helper, info) = try await BackgroundHelper.launch(script: "faultserver.py", as: Info.self) { scratch in
+            ["--layout", layout.path, "--faults", rules, "--variants", derived]
+                + (tls ? ["--tls-dir", scratch.appendingPathComponent("tls").path] : [])
         }
         guard let url = URL(string: info.url) else {
             await helper.stop()
             throw TestSupportError.badOutput(helper: "faultserver.py", detail: info.url)
         }
-        return FaultServer(baseURL: url, hostPort: info.hostPort, helper: helper)
+        return FaultServer(baseURL: url, hostPort: info.hostPort, caPath: info.caPath, helper: helper)
     }
 
     /// Runs `body` with a fresh server and stops it afterwards, also when `body` throws.
@@ -125,7 +197,8 @@ public final class FaultServer: Sendable {
 
     /// Every request served so far (from `GET /__log`).
     public func requests() async throws -> [RecordedRequest] {
-        let response = try await CurlCLI.get(baseURL.appendingPathComponent("__log"))
+        let response = try await CurlCLI.get(
+            baseURL.appendingPathComponent("__log"), arguments: caPath.map { ["--cacert", $0] } ?? [])
         do {
             return try JSONDecoder().decode([RecordedRequest].self, from: response.body)
         } catch {

@@ -8,6 +8,25 @@ extension ContentStore {
     /// The annotation naming an index.json entry.
     public static let refNameAnnotation = "org.opencontainers.image.ref.name"
 
+    /// Marks an index.json entry recorded by ``ImageImporter``: its name is local and resolves
+    /// from the store, never from a registry.
+    public static let importedAnnotation = "io.github.image-worker.imported"
+
+    /// The digest an imported name points at, when `reference` is a tag that ``ImageImporter``
+    /// recorded in index.json and its top blob is still in the store; `nil` otherwise (a
+    /// digest reference, a pulled or unknown name: those resolve against the registry).
+    ///
+    /// - Throws: `ContentStoreError.invalidLayout` when index.json does not parse.
+    public func importedDigest(named reference: ImageReference) throws(ContentStoreError) -> Digest? {
+        guard !reference.isDigest else { return nil }
+        let name = reference.description
+        let entry = try indexEntries().last { entry in
+            entry.annotations?[Self.refNameAnnotation] == name && entry.annotations?[Self.importedAnnotation] == "true"
+        }
+        guard let entry, has(entry.digest) else { return nil }
+        return entry.digest
+    }
+
     /// The entries of index.json (empty when there is none yet).
     ///
     /// - Throws: `ContentStoreError.invalidLayout` when index.json does not parse.

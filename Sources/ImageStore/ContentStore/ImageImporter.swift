@@ -108,12 +108,15 @@ public struct ImageImporter: Sendable {
             if try await copy(entry, from: source) { copied += 1 }
         }
         let manifest = try readJSON(Manifest.self, store.path(of: manifestDescriptor.digest))
+        try ManifestLimits.check(manifest, url: "\(source.path)@\(manifestDescriptor.digest)")
         for blob in [manifest.config] + manifest.layers where try await copy(blob, from: source) { copied += 1 }
         let configuration = try readJSON(ImageConfiguration.self, store.path(of: manifest.config.digest))
         if indexDigest == nil, let os = configuration.os, let architecture = configuration.architecture {
             chosenPlatform = Platform(os: os, architecture: architecture, variant: configuration.variant)
         }
-        var entry = Descriptor(mediaType: top.mediaType, digest: top.digest, size: top.size)
+        var entry = Descriptor(
+            mediaType: top.mediaType, digest: top.digest, size: top.size,
+            annotations: [ContentStore.importedAnnotation: "true"])
         entry.platform = indexDigest == nil ? chosenPlatform : nil
         try await store.tag(entry, name: name.description)
         return PulledImage(

@@ -21,6 +21,10 @@ public struct ImagePuller: Sendable {
 
     /// Pulls `reference` for `platform` and records it in index.json under its normalized name.
     ///
+    /// A tag that `import` recorded in index.json resolves to the imported digest without a
+    /// request (``ContentStore/importedDigest(named:)``); everything it names is in the store,
+    /// so such a pull is offline.
+    ///
     /// With `includeLayers` false only manifests and config are fetched (for `inspect`): the
     /// layer paths of the result may not exist and index.json is left alone.
     ///
@@ -31,7 +35,10 @@ public struct ImagePuller: Sendable {
         _ reference: ImageReference, platform: Platform = .current, includeLayers: Bool = true,
         progress: PullProgressHandler? = nil
     ) async throws -> PulledImage {
-        let (topDigest, prefetched) = try await client.resolveDocument(reference)
+        // An imported name resolves from the store, never the registry (docs/registry.md).
+        let imported = try store.importedDigest(named: reference)
+        let (topDigest, prefetched) =
+            if let imported { (imported, FetchedManifest?.none) } else { try await client.resolveDocument(reference) }
         progress?(.resolved(digest: topDigest))
         let downloads = Counter()
         let top = try await document(reference, digest: topDigest, prefetched: prefetched, downloads: downloads)
@@ -56,6 +63,7 @@ public struct ImagePuller: Sendable {
             manifestData = fetched.data
         }
         let manifest = try decode(Manifest.self, manifestData, reference, manifestDigest)
+        try ManifestLimits.check(manifest, url: "\(reference.repository)@\(manifestDigest)")
         for layer in manifest.layers where MediaType.layerCompression(layer.mediaType) == nil {
             throw RegistryError.unsupportedMediaType(url: reference.description, mediaType: layer.mediaType)
         }
@@ -69,6 +77,8 @@ public struct ImagePuller: Sendable {
 
         if includeLayers {
             try await fetchLayers(reference, manifest.layers, downloads: downloads, progress: progress)
+        }
+        if includeLayers && imported == nil {
             var entry = Descriptor(mediaType: top.mediaType, digest: topDigest, size: Int64(top.data.count))
             entry.platform = indexDigest == nil ? chosenPlatform : nil
             try await store.tag(entry, name: reference.description)

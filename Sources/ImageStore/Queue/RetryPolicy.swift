@@ -19,12 +19,13 @@ public struct RetryPolicy: Sendable, Equatable {
     ///   - attempt: attempts made so far (1 after the first).
     ///   - retryAfterMilliseconds: a server's Retry-After; the delay is never shorter.
     ///   - random: a value in 0...1 (0.5 means no jitter); tests pass a fixed one.
-    /// - Returns: milliseconds to wait, within 0...maxMilliseconds unless Retry-After asks for more.
+    /// - Returns: milliseconds to wait, within 0...maxMilliseconds (a longer Retry-After is capped).
     public func delay(afterAttempt attempt: Int, retryAfterMilliseconds: Int? = nil, random: Double) -> Int {
         let exponent = min(max(attempt - 1, 0), 30)
         let plain = min(Double(baseMilliseconds) * Double(1 << exponent), Double(maxMilliseconds))
         let factor = 1 + jitter * (min(max(random, 0), 1) * 2 - 1)
         let jittered = Int(min(plain * factor, Double(maxMilliseconds)))
-        return max(jittered, retryAfterMilliseconds ?? 0)
+        // A server's Retry-After never pushes past the ceiling (nor below zero).
+        return max(jittered, min(max(retryAfterMilliseconds ?? 0, 0), maxMilliseconds))
     }
 }

@@ -153,7 +153,7 @@ extension Worker {
             }
             return .released
         }
-        let message = (error as? any ClassifiedError)?.description ?? "unclassified error: \(error)"
+        let message = SafeText.escaping((error as? any ClassifiedError)?.description ?? "unclassified error: \(error)")
         let kind = ErrorKind.of(error)
         if !(error is any ClassifiedError) { log.warning("unclassified error", metadata: ["error": "\(error)"]) }
         do {

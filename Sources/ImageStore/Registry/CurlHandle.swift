@@ -17,6 +17,9 @@ struct HTTPRequest: Sendable {
     var rangeStart: Int64?
     /// Whole-request limit; `nil` leaves only the low-speed limit (blob downloads).
     var timeout: Duration?
+    /// A body larger than this is refused: at once when Content-Length says so (curl 63,
+    /// mapped to `RegistryError.sizeExceeded`), else by the body handler. `nil`: no limit.
+    var maxBodySize: Int64?
 }
 
 /// The final response of a transfer (after redirects).
@@ -39,6 +42,11 @@ struct TransferOptions: Sendable {
     var lowSpeedTime: Duration
     /// PEM bundle to verify the registry's certificate with instead of the system store.
     var caFile: String?
+    /// The only schemes this transfer and its redirects may use (`CURLOPT_PROTOCOLS_STR`,
+    /// `CURLOPT_REDIR_PROTOCOLS_STR`): `https` for a TLS registry, `http,https` for one
+    /// allowed insecure. Never anything else: a redirect or realm to `file:`, `gopher:`,
+    /// `ftp:`, `dict:`… fails with curl 1 (unsupported protocol).
+    var protocols: String
 }
 
 /// Receives the body of a 2xx response: the status, then the bytes as they arrive.
@@ -103,18 +111,23 @@ final class CurlHandle {
             }
             // Blob GETs redirect to storage; libcurl drops Authorization on a host change
             // (CURLOPT_UNRESTRICTED_AUTH stays 0), which is what we want.
+            try check(ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, options.protocols), url)
+            try check(ccurl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, options.protocols), url)
             try check(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1), url)
             try check(ccurl_setopt_long(handle, CURLOPT_MAXREDIRS, 10), url)
             try check(ccurl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS), url)
             try check(
-                ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeout.milliseconds),
+                ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeout.wholeMilliseconds),
                 url)
             try check(ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, options.lowSpeedLimit), url)
             try check(
                 ccurl_setopt_long(
-                    handle, CURLOPT_LOW_SPEED_TIME, max(1, options.lowSpeedTime.milliseconds / 1000)), url)
+                    handle, CURLOPT_LOW_SPEED_TIME, max(1, options.lowSpeedTime.wholeMilliseconds / 1000)), url)
             if let timeout = request.timeout {
-                try check(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.milliseconds), url)
+                try check(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout.wholeMilliseconds), url)
+            }
+            if let limit = request.maxBodySize, limit > 0 {
+                try check(ccurl_setopt_offset(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit)), url)
             }
             if let caFile = options.caFile {
                 try check(ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile), url)
@@ -163,13 +176,5 @@ final class TransferBox {
     init(body: @escaping BodyHandler, cancel: CancellationFlag) {
         self.body = body
         self.cancel = cancel
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, as libcurl's `_MS` options take them.
-    var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }

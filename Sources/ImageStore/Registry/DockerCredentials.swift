@@ -44,14 +44,33 @@ public struct RegistryCredential: Sendable, Equatable, CustomStringConvertible, 
 ///
 /// Reads `auths.<host>.auth` (base64 `user:password`) or `auths.<host>.username`/`password`.
 /// Keys may carry a scheme and path (`https://index.docker.io/v1/` is Docker Hub's key); they
-/// are matched by host. Credential helpers (`credsStore`) are not run.
+/// are matched by host. Credential helpers are run as Docker runs them: `credHelpers.<host>`
+/// names the helper of one registry, `credsStore` the helper of every other one; the program
+/// `docker-credential-<name>` (found on the `PATH` of the environment the file was loaded
+/// with) gets `get` as its argument and the server on stdin, and answers JSON
+/// (``CredentialHelper``). A helper that knows no credential for the registry falls back to
+/// the `auths` entry, then to anonymous.
 public struct DockerCredentials: Sendable, Equatable {
     private var byHost: [String: RegistryCredential]
+    /// `credHelpers`: helper name per normalized host.
+    private var helperByHost: [String: String]
+    /// `credsStore`: the helper of every registry not in ``helperByHost``.
+    private var defaultHelper: String?
+    /// Where helpers are looked for (`PATH` of the loading environment).
+    private var searchPath: String
 
     /// No credentials: every registry is tried anonymously.
     public static let none = DockerCredentials(byHost: [:])
 
-    init(byHost: [String: RegistryCredential]) { self.byHost = byHost }
+    init(
+        byHost: [String: RegistryCredential], helperByHost: [String: String] = [:], defaultHelper: String? = nil,
+        searchPath: String = CredentialHelper.defaultSearchPath
+    ) {
+        self.byHost = byHost
+        self.helperByHost = helperByHost
+        self.defaultHelper = defaultHelper
+        self.searchPath = searchPath
+    }
 
     /// Loads the config file the environment names; no file means no credentials.
     ///
@@ -70,13 +89,15 @@ public struct DockerCredentials: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .invalidCredentialsFile(path: path, reason: "cannot be read")
         }
-        return try parse(data, path: path)
+        return try parse(data, path: path, searchPath: environment["PATH"] ?? CredentialHelper.defaultSearchPath)
     }
 
     /// Parses the contents of a Docker config file.
     ///
     /// - Throws: `RegistryError.invalidCredentialsFile`; the reason never quotes a value.
-    public static func parse(_ data: Data, path: String) throws(RegistryError) -> DockerCredentials {
+    public static func parse(_ data: Data, path: String, searchPath: String = CredentialHelper.defaultSearchPath)
+        throws(RegistryError) -> DockerCredentials
+    {
         struct File: Decodable {
             struct Entry: Decodable {
                 var auth: String?
@@ -85,6 +106,8 @@ public struct DockerCredentials: Sendable, Equatable {
             }
 
             var auths: [String: Entry]?
+            var credsStore: String?
+            var credHelpers: [String: String]?
         }
         let file: File
         do {
@@ -107,19 +130,50 @@ public struct DockerCredentials: Sendable, Equatable {
                 byHost[host] = RegistryCredential(username: username, password: password)
             }
         }
-        return DockerCredentials(byHost: byHost)
+        var helperByHost: [String: String] = [:]
+        for (key, helper) in file.credHelpers ?? [:] {
+            guard CredentialHelper.isValidName(helper) else {
+                throw .invalidCredentialsFile(path: path, reason: "credHelpers.\(key) is not a helper name")
+            }
+            helperByHost[normalizedHost(key)] = helper
+        }
+        let defaultHelper = file.credsStore.flatMap { $0.isEmpty ? nil : $0 }
+        if let defaultHelper, !CredentialHelper.isValidName(defaultHelper) {
+            throw .invalidCredentialsFile(path: path, reason: "credsStore is not a helper name")
+        }
+        return DockerCredentials(
+            byHost: byHost, helperByHost: helperByHost, defaultHelper: defaultHelper, searchPath: searchPath)
     }
 
-    /// The credential for a registry as written in an image reference (`docker.io`, `host:port`).
-    public func credential(for registry: String) -> RegistryCredential? {
-        if registry == ImageReference.dockerHub {
-            for alias in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
-                if let found = byHost[alias] { return found }
-            }
-            return nil
-        }
-        return byHost[registry.lowercased()]
+    /// The host names a registry of an image reference goes by in the config file.
+    private static func aliases(of registry: String) -> [String] {
+        registry == ImageReference.dockerHub
+            ? ["docker.io", "index.docker.io", "registry-1.docker.io"] : [registry.lowercased()]
     }
+
+    /// The credential for a registry as written in an image reference (`docker.io`, `host:port`):
+    /// its credential helper's answer when one is configured and knows one, else the `auths`
+    /// entry.
+    ///
+    /// - Throws: `RegistryError.credentialHelperFailed` when the helper is missing, fails or
+    ///   answers something else than the protocol's JSON.
+    public func credential(for registry: String) async throws(RegistryError) -> RegistryCredential? {
+        let aliases = Self.aliases(of: registry)
+        if let helper = aliases.lazy.compactMap({ helperByHost[$0] }).first ?? defaultHelper {
+            let server = registry == ImageReference.dockerHub ? Self.dockerHubServer : registry.lowercased()
+            let program = CredentialHelper(name: helper, searchPath: searchPath)
+            if let found = try await program.get(server: server, registry: registry) { return found }
+        }
+        return storedCredential(for: registry)
+    }
+
+    /// The `auths` entry for `registry`, without running any helper.
+    func storedCredential(for registry: String) -> RegistryCredential? {
+        Self.aliases(of: registry).lazy.compactMap { byHost[$0] }.first
+    }
+
+    /// The server Docker names Docker Hub by, in `auths` keys and to credential helpers.
+    static let dockerHubServer = "https://index.docker.io/v1/"
 
     /// `https://index.docker.io/v1/` → `index.docker.io`; `Host:5000` → `host:5000`.
     static func normalizedHost(_ key: String) -> String {

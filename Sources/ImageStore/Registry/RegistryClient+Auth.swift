@@ -73,7 +73,7 @@ extension RegistryClient {
         guard let header, let challenge = AuthChallenge(header: header) else {
             throw RegistryError.unauthorized(registry: registry, scope: scope)
         }
-        let credential = configuration.credentials.credential(for: registry)
+        let credential = try await configuration.credentials.credential(for: registry)
         switch challenge.scheme {
         case "basic":
             guard let credential else { throw RegistryError.unauthorized(registry: registry, scope: scope) }
@@ -81,9 +81,10 @@ extension RegistryClient {
             await tokens.store(authorization, registry: registry, scope: scope, lifetime: nil)
             return authorization
         case "bearer":
-            guard let realm = challenge.parameters["realm"], var components = URLComponents(string: realm) else {
+            guard let realm = challenge.parameters["realm"] else {
                 throw RegistryError.unsupportedChallenge(registry: registry, challenge: header)
             }
+            var components = try checkedRealm(realm, reference: reference, sendsCredentials: credential != nil)
             var query = components.queryItems ?? []
             if let service = challenge.parameters["service"] { query.append(URLQueryItem(name: "service", value: service)) }
             query.append(URLQueryItem(name: "scope", value: challenge.parameters["scope"] ?? scope))
@@ -91,7 +92,7 @@ extension RegistryClient {
             guard let url = components.string else {
                 throw RegistryError.unsupportedChallenge(registry: registry, challenge: header)
             }
-            var request = HTTPRequest(url: url, timeout: configuration.resolveTimeout)
+            var request = HTTPRequest(url: url, timeout: configuration.resolveTimeout, maxBodySize: Int64(Self.documentLimit))
             if let credential { request.headers.append("Authorization: \(credential.basicAuthorization.value)") }
             let sink = BufferSink(limit: Self.documentLimit, url: url)
             let response = try await transfer(request, registry: registry, sink: sink)
@@ -109,12 +110,51 @@ extension RegistryClient {
                 throw RegistryError.invalidDocument(url: url, reason: "token answer has no token")
             }
             let authorization = Secret("Bearer " + token)
-            // The distribution spec: a token without expires_in lives 60 seconds.
-            let lifetime = Duration.seconds(max(answer.expiresIn ?? 60, 1))
+            // The distribution spec: a token without expires_in lives 60 seconds. The number
+            // comes from the server: clamp it to 1 s ... 1 day.
+            let lifetime = Duration.seconds(min(max(answer.expiresIn ?? 60, 1), 86_400))
             await tokens.store(authorization, registry: registry, scope: scope, lifetime: lifetime)
             return authorization
         default:
             throw RegistryError.unsupportedChallenge(registry: registry, challenge: header)
         }
+    }
+
+    // MARK: - Realm
+
+    /// The realm of a Bearer challenge, if image-worker may ask it for a token.
+    ///
+    /// The registry chooses the realm, so it is untrusted: it must be an absolute `https` URL
+    /// with a host, or `http` when the registry itself is allowed insecure (plain HTTP). Plain
+    /// HTTP to a host other than the registry's is refused when credentials would go with the
+    /// request, so Basic credentials never cross the network in clear text to a third host.
+    /// The transfer is restricted to the same schemes (``TransferOptions/protocols``), which
+    /// also covers the realm's redirects.
+    ///
+    /// - Throws: `RegistryError.refusedRealm` naming the realm (permanent).
+    func checkedRealm(_ realm: String, reference: ImageReference, sendsCredentials: Bool) throws(RegistryError)
+        -> URLComponents
+    {
+        let registry = reference.registry
+        func refuse(_ reason: String) -> RegistryError {
+            .refusedRealm(registry: registry, realm: realm, reason: reason)
+        }
+        guard let components = URLComponents(string: realm), let scheme = components.scheme?.lowercased() else {
+            throw refuse("not an absolute url")
+        }
+        let registryScheme = configuration.scheme(for: registry)
+        switch scheme {
+        case "https": break
+        case "http" where registryScheme == "http": break
+        case "http": throw refuse("an https registry's token realm must be https")
+        default: throw refuse("scheme \(scheme) is not http or https")
+        }
+        guard let host = components.host?.lowercased(), !host.isEmpty else { throw refuse("the url has no host") }
+        let registryHost = RegistryConfiguration.host(of: reference.apiHost.lowercased())
+        if scheme == "http", sendsCredentials, host.trimmingCharacters(in: ["[", "]"]) != registryHost {
+            throw refuse(
+                "plain http to \(host), another host than the registry's, would carry its credentials in clear text")
+        }
+        return components
     }
 }

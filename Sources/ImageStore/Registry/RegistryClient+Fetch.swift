@@ -55,7 +55,9 @@ extension RegistryClient {
 
     private func fetchManifest(_ reference: ImageReference, target: String) async throws -> FetchedManifest {
         let url = url(reference, "manifests", target)
-        let request = HTTPRequest(url: url, headers: [Self.acceptHeader], timeout: configuration.resolveTimeout)
+        let request = HTTPRequest(
+            url: url, headers: [Self.acceptHeader], timeout: configuration.resolveTimeout,
+            maxBodySize: Int64(Self.documentLimit))
         let sink = BufferSink(limit: Self.documentLimit, url: url)
         let response = try await withRetries {
             try await exchange(request, reference: reference, digest: nil, sink: sink)
@@ -99,10 +101,12 @@ extension RegistryClient {
         progress: (@Sendable (Int64) -> Void)? = nil
     ) async throws {
         let url = url(reference, "blobs", descriptor.digest.description)
+        try ManifestLimits.check(descriptor, role: "blob", url: url)
         let download = BlobDownload(sink: sink, expectedSize: descriptor.size, url: url, progress: progress)
         do {
             try await withRetries {
-                var request = HTTPRequest(url: url)
+                // The whole size, also for a ranged request: a server may answer 200 with all of it.
+                var request = HTTPRequest(url: url, maxBodySize: descriptor.size)
                 request.rangeStart = sink.count > 0 ? sink.count : nil
                 _ = try await exchange(request, reference: reference, digest: descriptor.digest, sink: download)
                 guard sink.count == descriptor.size else {
@@ -149,8 +153,9 @@ private final class BlobDownload: ResponseSink {
         if pendingRangeCheck.exchange(false, ordering: .relaxed), status != 206 {
             try sink.reset()
         }
-        guard sink.count + Int64(bytes.count) <= expectedSize else {
-            throw RegistryError.sizeMismatch(url: url, expected: expectedSize, actual: sink.count + Int64(bytes.count))
+        let (total, overflow) = sink.count.addingReportingOverflow(Int64(bytes.count))
+        guard !overflow, total <= expectedSize else {
+            throw RegistryError.sizeMismatch(url: url, expected: expectedSize, actual: overflow ? .max : total)
         }
         try sink.write(bytes)
         progress?(sink.count)

@@ -30,6 +30,8 @@ public struct RegistryClient: Sendable {
 
     /// Manifests and token answers are buffered up to this size.
     static let documentLimit = 4 * 1024 * 1024
+    /// CURLE_FILESIZE_EXCEEDED: the announced body is larger than ``HTTPRequest/maxBodySize``.
+    static let fileSizeExceeded: Int32 = 63
 
     /// Creates a client.
     public init(configuration: RegistryConfiguration = RegistryConfiguration(), tokens: TokenCache = TokenCache()) {
@@ -112,15 +114,20 @@ public struct RegistryClient: Sendable {
         try Task.checkCancellation()
         let options = configuration.transferOptions(for: registry)
         let flag = CancellationFlag()
-        return try await withTaskCancellationHandler {
-            try await BlockingExecutor.shared.run {
-                let handle = try CurlHandle(url: request.url)
-                return try handle.perform(request, options: options, cancel: flag) { status, bytes in
-                    try sink?.receive(status: status, bytes: bytes)
+        do {
+            return try await withTaskCancellationHandler {
+                try await BlockingExecutor.shared.run {
+                    let handle = try CurlHandle(url: request.url)
+                    return try handle.perform(request, options: options, cancel: flag) { status, bytes in
+                        try sink?.receive(status: status, bytes: bytes)
+                    }
                 }
+            } onCancel: {
+                flag.cancel()
             }
-        } onCancel: {
-            flag.cancel()
+        } catch RegistryError.transport(let url, Self.fileSizeExceeded, _) {
+            // Content-Length above CURLOPT_MAXFILESIZE_LARGE: refused before any byte.
+            throw RegistryError.sizeExceeded(url: url, limit: Int(request.maxBodySize ?? 0))
         }
     }
 }

@@ -97,7 +97,7 @@ public struct RegistryConfiguration: Sendable {
     func transferOptions(for registry: String) -> TransferOptions {
         TransferOptions(
             connectTimeout: connectTimeout, lowSpeedLimit: lowSpeedLimit, lowSpeedTime: lowSpeedTime,
-            caFile: caFiles[registry.lowercased()])
+            caFile: caFiles[registry.lowercased()], protocols: scheme(for: registry) == "https" ? "https" : "http,https")
     }
 
     /// The host without port; brackets of an IPv6 literal removed.

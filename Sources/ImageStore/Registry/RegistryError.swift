@@ -24,7 +24,8 @@ public enum RegistryError: ClassifiedError, Equatable {
     case digestMismatch(url: String, expected: Digest, actual: Digest)
     /// The body ended before the size the descriptor promised, or went past it.
     case sizeMismatch(url: String, expected: Int64, actual: Int64)
-    /// A manifest or token body is larger than we are willing to buffer.
+    /// A body is larger than its limit: a manifest or token answer over 4 MiB, a config over
+    /// 8 MiB, or a blob whose Content-Length passes its declared size.
     case sizeExceeded(url: String, limit: Int)
     /// libcurl failed: connection, TLS, timeout, reset.
     case transport(url: String, curlCode: Int32, message: String)
@@ -38,6 +39,13 @@ public enum RegistryError: ClassifiedError, Equatable {
     case unsupportedChallenge(registry: String, challenge: String)
     /// The Docker config file exists but cannot be read.
     case invalidCredentialsFile(path: String, reason: String)
+    /// A Bearer challenge named a token realm image-worker will not contact (wrong scheme, plain
+    /// HTTP from an HTTPS registry, cleartext credentials to another host).
+    case refusedRealm(registry: String, realm: String, reason: String)
+    /// A manifest parsed but declares something impossible: a negative or absurd blob size.
+    case invalidManifest(url: String, reason: String)
+    /// A `docker-credential-*` helper named by the Docker config could not give a credential.
+    case credentialHelperFailed(helper: String, registry: String, reason: String)
 
     public var kind: ErrorKind {
         switch self {
@@ -48,7 +56,7 @@ public enum RegistryError: ClassifiedError, Equatable {
         case .digestMismatch, .sizeMismatch: return .transient(retryAfter: nil)
         case .unauthorized, .denied, .manifestUnknown, .nameUnknown, .blobUnknown, .sizeExceeded,
             .unsupportedMediaType, .invalidDocument, .platformNotFound, .unsupportedChallenge,
-            .invalidCredentialsFile:
+            .invalidCredentialsFile, .refusedRealm, .invalidManifest, .credentialHelperFailed:
             return .permanent
         }
     }
@@ -71,7 +79,7 @@ public enum RegistryError: ClassifiedError, Equatable {
         case .blobUnknown(let repository, let digest):
             return "pull \(repository): blob \(digest) unknown to the registry; the image was pushed incompletely"
         case .tooManyRequests(let url, let retryAfter):
-            let wait = retryAfter.map { " (retry after \($0.milliseconds / 1000) s)" } ?? ""
+            let wait = retryAfter.map { " (retry after \($0.wholeMilliseconds / 1000) s)" } ?? ""
             return "\(url): registry answered 429 too many requests\(wait); try again later"
         case .httpStatus(let url, let status, let code, let detail):
             let suffix = [code, detail].compactMap { $0 }.joined(separator: ": ")
@@ -82,9 +90,13 @@ public enum RegistryError: ClassifiedError, Equatable {
         case .sizeMismatch(let url, let expected, let actual):
             return "\(url): received \(actual) bytes, expected \(expected); the download was discarded, try again"
         case .sizeExceeded(let url, let limit):
-            return "\(url): body larger than \(limit) bytes; refusing to buffer it"
+            return "\(url): body larger than \(limit) bytes; refused, more than the manifest declares or image-worker accepts"
         case .transport(let url, let curlCode, let message):
-            return "\(url): transfer failed (curl \(curlCode)): \(message.lowercased()); check the network and try again"
+            let remedy =
+                curlCode == 1
+                ? "image-worker follows only http and https (only https from a tls registry)"
+                : "check the network and try again"
+            return "\(url): transfer failed (curl \(curlCode)): \(message.lowercased()); \(remedy)"
         case .unsupportedMediaType(let url, let mediaType):
             return "\(url): media type \(mediaType) is not an oci or docker schema-2 manifest or index"
         case .invalidDocument(let url, let reason):
@@ -97,6 +109,12 @@ public enum RegistryError: ClassifiedError, Equatable {
             return "registry \(registry): cannot answer authentication challenge \"\(challenge)\"; only Bearer and Basic are supported"
         case .invalidCredentialsFile(let path, let reason):
             return "credentials file \(path): \(reason); fix or remove it"
+        case .refusedRealm(let registry, let realm, let reason):
+            return "registry \(registry): refused token realm \(realm): \(reason)"
+        case .invalidManifest(let url, let reason):
+            return "\(url): invalid manifest: \(reason)"
+        case .credentialHelperFailed(let helper, let registry, let reason):
+            return "registry \(registry): credential helper \(helper) failed: \(reason); check credsStore/credHelpers in the docker config"
         }
     }
 }
@@ -142,11 +160,20 @@ extension RegistryError {
         }
     }
 
-    /// Parses `Retry-After` given in seconds; an HTTP date is not honoured (nil).
+    /// The longest wait a `Retry-After` can ask for: the queue's backoff ceiling
+    /// (``RetryPolicy``'s default 5 minutes). A larger value is taken as this.
+    public static let retryAfterCeiling: Duration = .seconds(300)
+
+    /// Parses `Retry-After` given in seconds, capped at ``retryAfterCeiling``.
+    ///
+    /// Only ASCII digits count: a negative value, garbage or an HTTP date is ignored (nil, the
+    /// normal backoff applies); a number too large for any integer is the ceiling.
     static func parseRetryAfter(_ value: String?) -> Duration? {
-        guard let value, let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 else {
-            return nil
-        }
+        guard let value else { return nil }
+        let digits = value.trimmingCharacters(in: .whitespaces)
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        let ceiling = retryAfterCeiling.components.seconds
+        let seconds = Int64(digits).map { min($0, ceiling) } ?? ceiling
         return .seconds(seconds)
     }
 }

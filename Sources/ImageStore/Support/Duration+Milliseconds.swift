@@ -1,6 +1,6 @@
 extension Duration {
-    /// Whole milliseconds, for the queue's millisecond columns; saturates at `Int.min`/`Int.max`
-    /// (a duration built from an outside number never traps here).
+    /// Whole milliseconds, for the queue's millisecond columns and libcurl's `_MS` options;
+    /// saturates at `Int.min`/`Int.max` (a duration built from an outside number never traps here).
     public var wholeMilliseconds: Int {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = Int(seconds).multipliedReportingOverflow(by: 1000)

@@ -20,6 +20,13 @@ import Testing
 
     @Test("Retry-After is a lower bound")
     func retryAfter() {
-        #expect(policy.delay(afterAttempt: 1, retryAfterMilliseconds: 30_000, random: 0.5) == 30_000)
+        #expect(policy.delay(afterAttempt: 1, retryAfterMilliseconds: 7_000, random: 0.5) == 7_000)
+    }
+
+    @Test(
+        "Retry-After never pushes past the ceiling, whatever the server sent",
+        arguments: [(30_000, 10_000), (Int.max, 10_000), (-5, 1_000), (Int.min, 1_000)])
+    func retryAfterCapped(retryAfter: Int, expected: Int) {
+        #expect(policy.delay(afterAttempt: 1, retryAfterMilliseconds: retryAfter, random: 0.5) == expected)
     }
 }

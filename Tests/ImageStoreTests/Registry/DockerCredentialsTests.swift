@@ -14,12 +14,12 @@ struct DockerCredentialsTests {
                        "http://Registry.Example.com/v2/": {"auth": "\(auth)"}}}
             """
         let credentials = try DockerCredentials.parse(Data(json.utf8), path: "config.json")
-        let hub = try #require(credentials.credential(for: "docker.io"))
+        let hub = try #require(credentials.storedCredential(for: "docker.io"))
         #expect(hub.username == "alice")
         #expect(hub.password.value == "pa:ss")
-        #expect(credentials.credential(for: "127.0.0.1:5000")?.username == "bob")
-        #expect(credentials.credential(for: "registry.example.com")?.password.value == "pa:ss")
-        #expect(credentials.credential(for: "other.example.com") == nil)
+        #expect(credentials.storedCredential(for: "127.0.0.1:5000")?.username == "bob")
+        #expect(credentials.storedCredential(for: "registry.example.com")?.password.value == "pa:ss")
+        #expect(credentials.storedCredential(for: "other.example.com") == nil)
     }
 
     @Test("never prints the password")
@@ -55,6 +55,6 @@ struct DockerCredentialsTests {
         #expect(try DockerCredentials.load(environment: ["DOCKER_CONFIG": directory.path]) == .none)
         try Data(#"{"auths":{"h:1":{"username":"u","password":"p"}}}"#.utf8)
             .write(to: directory.appendingPathComponent("config.json"))
-        #expect(try DockerCredentials.load(environment: ["DOCKER_CONFIG": directory.path]).credential(for: "h:1")?.username == "u")
+        #expect(try DockerCredentials.load(environment: ["DOCKER_CONFIG": directory.path]).storedCredential(for: "h:1")?.username == "u")
     }
 }

@@ -43,16 +43,20 @@ final class WorkerSandbox: Sendable {
     /// Runs `image-worker ARGS --data-dir DATA` to completion.
     /// - Returns: stdout. - Throws: when it exits non-zero.
     @discardableResult
-    func imageWorker(_ arguments: [String]) async throws -> String {
-        try await Child.run(Child.imageWorker, arguments + ["--data-dir", data.path], in: directory)
+    func imageWorker(_ arguments: [String], environment: [String: String] = [:]) async throws -> String {
+        try await Child.run(
+            Child.imageWorker, arguments + ["--data-dir", data.path], in: directory, environment: environment)
     }
 
-    /// Starts `image-worker worker` (polling every 100 ms, debug logs on stderr).
-    func startWorker(_ extra: [String] = [], name: String = "w\(UUID().uuidString.prefix(4))") throws -> Child {
+    /// Starts `image-worker worker` (polling every 100 ms, debug logs on stderr), with
+    /// `environment` on top of this process's.
+    func startWorker(
+        _ extra: [String] = [], name: String = "w\(UUID().uuidString.prefix(4))", environment: [String: String] = [:]
+    ) throws -> Child {
         let child = try Child(
             Child.imageWorker,
             ["worker", "--data-dir", data.path, "--worker-name", name, "--poll-interval-ms", "100"] + extra,
-            in: directory)
+            in: directory, environment: environment)
         children.withLock { $0.append(child) }
         return child
     }
