@@ -29,7 +29,7 @@ CREATE TABLE images (
     -- disk; ready: artifact complete; failed: gave up, `error` says why.
     status TEXT NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'pulling', 'converting', 'ready', 'failed')),
-    -- Normalized reference, set by the worker ('docker.io/library/alpine:3.18').
+    -- Normalized reference, set by the worker or `enqueue` ('docker.io/library/alpine:3.18').
     normalized_name TEXT CONSTRAINT normalized_name_is_text CHECK (typeof(normalized_name) IN ('text', 'null')),
     -- Digest the name resolved to: the index digest for a multi-platform image, else the
     -- manifest digest. Looking an image up by this digest works.
@@ -63,7 +63,9 @@ CREATE TABLE images (
     error TEXT CONSTRAINT error_is_text CHECK (typeof(error) IN ('text', 'null')),
     -- 'permanent' or 'transient' for `error`.
     error_kind TEXT CHECK (error_kind IN ('permanent', 'transient')),
-    -- Download progress of the current attempt, in bytes.
+    -- Progress of the current attempt, in layer bytes: downloaded of bytes_total while pulling,
+    -- applied to the disk of bytes_total while converting (reset to 0 when converting starts).
+    -- Workers write them at most once a second.
     bytes_done INTEGER NOT NULL DEFAULT 0 CONSTRAINT bytes_done_is_integer CHECK (typeof(bytes_done) = 'integer'),
     bytes_total INTEGER CONSTRAINT bytes_total_is_integer CHECK (typeof(bytes_total) IN ('integer', 'null')),
     created_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
@@ -136,15 +138,25 @@ CREATE TABLE settings (
 -- lease_ms: how long a claim lives without a heartbeat.
 INSERT INTO settings (key, value) VALUES ('max_in_flight', 4), ('max_attempts', 5), ('lease_ms', 60000);
 
--- What a person reads: sqlite3 -box DB 'select * from image_status'.
+-- What a person or a VM platform reads: one row per images row, with its disk and the image
+-- config a boot needs. `image-worker status --json` prints exactly these columns;
+-- sqlite3 -line image-worker.db 'select * from image_status' shows them all.
 CREATE VIEW image_status AS
 SELECT
     i.id,
+    -- As typed; normalized_name once a worker (or createImage) normalized it.
     i.name,
     i.normalized_name,
+    -- What the name resolved to (index digest for a multi-platform image) and the platform
+    -- manifest converted.
     i.digest,
+    i.manifest_digest,
+    i.platform,
     i.format,
+    i.priority,
     i.status,
+    -- 1-based place in claim order among pending rows (priority, then enqueue order);
+    -- NULL unless pending.
     CASE WHEN i.status = 'pending' THEN (
         SELECT count(*) FROM images AS p
         WHERE p.status = 'pending'
@@ -152,8 +164,34 @@ SELECT
     ) END AS queue_position,
     i.attempts,
     i.error,
+    i.error_kind,
+    -- Progress of the current stage: layer bytes downloaded (pulling) or applied (converting)
+    -- of bytes_total.
+    i.bytes_done,
+    i.bytes_total,
+    -- Allocated bytes and absolute path of the disk file; NULL until ready.
     a.size_bytes,
     a.path AS artifact_path,
+    -- The image config, NULL until ready. entrypoint, cmd and env are JSON arrays in image
+    -- order (env entries are 'KEY=value' as the image lists them).
+    json_extract(a.config_json, '$.Entrypoint') AS entrypoint,
+    json_extract(a.config_json, '$.Cmd') AS cmd,
+    json_extract(a.config_json, '$.Env') AS env,
+    json_extract(a.config_json, '$.WorkingDir') AS working_dir,
+    json_extract(a.config_json, '$.User') AS user,
+    json_extract(a.config_json, '$.StopSignal') AS stop_signal,
+    -- 1 when the command (entrypoint, then cmd) starts with /sbin/init, /lib/systemd/systemd
+    -- or /usr/lib/systemd/systemd: the image wants systemd as init. NULL until ready.
+    CASE WHEN a.id IS NOT NULL THEN
+        coalesce(json_extract(a.config_json, '$.Entrypoint[0]'), json_extract(a.config_json, '$.Cmd[0]'), '')
+            IN ('/sbin/init', '/lib/systemd/systemd', '/usr/lib/systemd/systemd')
+    END AS is_systemd,
+    -- Milliseconds since the epoch: enqueued, last change, current or last claim, ready/failed.
+    i.created_at,
+    i.updated_at,
+    i.started_at,
+    i.finished_at,
+    -- The same times for people, UTC.
     strftime('%Y-%m-%d %H:%M:%S', i.created_at / 1000.0, 'unixepoch') AS created,
     strftime('%Y-%m-%d %H:%M:%S', i.updated_at / 1000.0, 'unixepoch') AS updated
 FROM images AS i

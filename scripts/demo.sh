@@ -89,18 +89,16 @@ end=$(date +%s%N)
 elapsed=$(((end - start) / 1000000))
 printf 'both workers idle after %d.%03d s\n' $((elapsed / 1000)) $((elapsed % 1000))
 
-step "sqlite3 -box $db 'select * from image_status'"
-sqlite3 -box "$db" 'select * from image_status'
-
-step "disk files (one per manifest digest and format, shared by every name)"
-sqlite3 "$db" "SELECT path, size_bytes, conversions FROM artifacts WHERE state = 'ready'" |
-    while IFS='|' read -r path size conversions; do
-        printf '%s  %s bytes allocated, converted %s time(s)\n' "$path" "$size" "$conversions"
-    done
 "$bin" usage --data-dir "$demo"
-
+disks=$(sqlite3 "$db" "SELECT count(*) || ' disk files, converted ' || sum(conversions) || ' times' FROM artifacts WHERE state = 'ready'")
 ready=$(sqlite3 "$db" "SELECT count(*) FROM images WHERE status = 'ready'")
 failed=$(sqlite3 "$db" "SELECT count(*) FROM images WHERE status = 'failed'")
+echo "$disks for $ready ready rows (one disk per manifest digest and format, shared by every name)"
+
+step "image-worker list --data-dir $demo"
+"$bin" list --data-dir "$demo"
 echo
 echo "demo: $ready ready, $failed failed (the two bad names fail on purpose); data in $demo"
+echo "full view (every image_status column: digests, disk paths, entrypoint, cmd, env, user, ...):"
+echo "  sqlite3 -line $db 'select * from image_status'"
 [ "$ready" -eq 6 ] && [ "$failed" -eq 2 ]

@@ -27,14 +27,15 @@ extension ImageManager {
         }
     }
 
-    /// Deletes every row named `reference` (as typed, normalized, or by digest) and each disk
-    /// file no remaining row shares. A file an in-flight build is writing lives in that build's
+    /// Deletes every row named `reference` (as typed, normalized, by digest or manifest digest)
+    /// and each disk file no remaining row shares (the seed's `DeleteImage`, which removed one
+    /// tag's image for every tag). A file an in-flight build is writing lives in that build's
     /// scratch directory, so it is never removed here; the build finds its row gone and drops
     /// its work.
     /// - Returns: the number of rows deleted.
     /// - Throws: `QueueError.notFound`, `StoreError`.
     @discardableResult
-    public func delete(_ reference: String) async throws -> Int {
+    public func deleteImage(_ reference: String) async throws -> Int {
         let deleted = try await queue.delete(reference)
         try await BlockingExecutor.shared.run {
             for path in deleted.orphanPaths { unlinkIfPresent(path) }
@@ -49,8 +50,13 @@ extension ImageManager {
         return paths.reduce(Int64(0)) { $0 + DiskFile.allocatedBytes($1) }
     }
 
-    /// Bytes the blob cache takes on disk.
-    public func totalOCICacheBytes() throws -> Int64 { try store.totalBytes() }
+    /// Allocated bytes the blob cache takes on disk (the seed's `TotalOCICacheBytes`). The
+    /// directory walk runs on ``BlockingExecutor``.
+    /// - Throws: `ContentStoreError.fileSystem` when the blob directory cannot be listed.
+    public func totalOCICacheBytes() async throws -> Int64 {
+        let store = store
+        return try await BlockingExecutor.shared.run { try store.totalBytes() }
+    }
 
     /// Requeues rows whose worker stopped heartbeating (or fails them at `max_attempts`), drops
     /// their unfinished conversions, removes their scratch directories and the content-store

@@ -75,18 +75,21 @@ public struct ImageManager: Sendable {
     /// `output` (a temp file beside it, renamed when complete). The tree stays until the caller
     /// runs ``removeScratch(named:)``: the worker does that after the row is ready, so deleting
     /// a large tree is not on the path to `ready`.
+    /// - Parameter progress: called as layers are applied with the layer bytes applied so far
+    ///   (of ``PulledImage/layerBytes``); from a blocking thread, often, so keep it cheap.
     /// - Returns: the export result.
     /// - Throws: `LayerError`, `DiskError`, `CancellationError`.
-    public func buildDisk(_ image: PulledImage, format: DiskFormat, name: String, output: URL) async throws
-        -> ExportResult
-    {
+    public func buildDisk(
+        _ image: PulledImage, format: DiskFormat, name: String, output: URL,
+        progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
+    ) async throws -> ExportResult {
         let rootfs = treeScratch.appendingPathComponent(name, isDirectory: true)
             .appendingPathComponent("rootfs", isDirectory: true)
         try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
         let sources = image.layers.map {
             LayerSource(digest: $0.descriptor.digest, mediaType: $0.descriptor.mediaType, file: $0.path)
         }
-        _ = try await LayerApplier(limits: layerLimits).apply(layers: sources, to: rootfs)
+        _ = try await LayerApplier(limits: layerLimits).apply(layers: sources, to: rootfs, progress: progress)
         // The disk's UUID comes from what it is of, never from the scratch file name.
         var options = exportOptions
         options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)

@@ -15,7 +15,7 @@ struct DeleteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let manager = try await global.openManager(registry: registry)
-        let rows = try await reportingErrors { try await manager.delete(reference) }
+        let rows = try await reportingErrors { try await manager.deleteImage(reference) }
         if global.json {
             try Output.json(["deleted_rows": rows])
         } else {

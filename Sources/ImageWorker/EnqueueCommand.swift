@@ -4,7 +4,8 @@ import ImageStore
 /// `image-worker enqueue REF`: adds a pending row.
 struct EnqueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "enqueue", abstract: "Queue an image reference for conversion.")
+        commandName: "enqueue",
+        abstract: "Ask for an image as a disk: a pending row, unless one of that name and format is already queued, building or ready (a failed one is retried).")
 
     @OptionGroup var global: GlobalOptions
 
@@ -27,18 +28,31 @@ struct EnqueueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Refuse a name that can never resolve now, instead of a failed row later.
-        _ = try await reportingErrors { try ImageReference(parsing: reference) }
-        let queue = try await global.openQueue()
-        let record = try await reportingErrors {
-            let id = try await queue.enqueue(name: reference, format: format, priority: priority)
-            return try await queue.status(reference).first { $0.id == id }
+        let manager = try await global.openManager()
+        let (image, outcome) = try await reportingErrors {
+            try await manager.createImageReportingOutcome(reference, format: format, priority: priority)
         }
-        guard let record else { throw ExitCode(1) }
         if global.json {
-            try Output.json(record)
+            try Output.json(image)
         } else {
-            Output.line("enqueued \(record.name) as \(record.id) (\(record.format), priority \(record.priority))")
+            Output.line(Self.summary(image, outcome))
+        }
+    }
+
+    /// `enqueued NAME as 7 (ext4, priority 0), queue position 2`, or what was there already.
+    static func summary(_ image: Image, _ outcome: ImageQueue.CreateOutcome) -> String {
+        SafeText.escaping(rawSummary(image, outcome))
+    }
+
+    private static func rawSummary(_ image: Image, _ outcome: ImageQueue.CreateOutcome) -> String {
+        let position = image.queuePosition.map { ", queue position \($0)" } ?? ""
+        switch outcome {
+        case .enqueued:
+            return "enqueued \(image.name) as \(image.id) (\(image.format), priority \(image.priority))\(position)"
+        case .retried:
+            return "retried failed \(image.name) as \(image.id) (\(image.format))\(position)"
+        case .existing:
+            return "already \(image.status.rawValue): \(image.name) as \(image.id) (\(image.format))\(position)"
         }
     }
 }

@@ -13,4 +13,13 @@ extension GlobalOptions {
                 platform: try registry.resolvedPlatform(), exportOptions: exportOptions, treeScratch: treeScratch)
         }
     }
+
+    /// Opens the facade for commands that never talk to a registry (list, status, enqueue,
+    /// pull, recover): default registry settings, this machine's platform.
+    func openManager() async throws -> ImageManager {
+        let queue = try await openQueue()
+        return try await reportingErrors {
+            try ImageManager(layout: layout, queue: queue, treeScratch: treeScratch)
+        }
+    }
 }

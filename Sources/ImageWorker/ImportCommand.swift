@@ -22,17 +22,33 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(name: .customLong("platform"), help: "os/arch[/variant] to choose from a multi-platform image.")
     var platform: String?
 
+    @Flag(help: "Also ask for the image by digest (the seed's ImportLocalImage): a worker converts it with no registry.")
+    var enqueue = false
+
+    @Option(help: "With --enqueue: disk format, ext4, erofs or cpio.")
+    var format = "ext4"
+
+    @Option(help: "With --enqueue: larger runs first.")
+    var priority = 0
+
     func run() async throws {
-        let image: PulledImage
-        do {
-            let name = try ImageReference(parsing: name)
-            let platform = try platform.map { try Platform(parsing: $0) } ?? .current
-            let store = try ContentStore(layout: global.layout)
-            let importer = ImageImporter(store: store, scratch: global.layout.scratch)
-            image = try await importer.importImage(
-                from: URL(fileURLWithPath: source), tag: tag, as: name, platform: platform)
-        } catch {
-            throw ExitCode.reporting(error)
+        let manager = try await global.openManager()
+        let source = URL(fileURLWithPath: source)
+        let platform: Platform? = try await reportingErrors { try self.platform.map { try Platform(parsing: $0) } }
+        if enqueue {
+            let image = try await reportingErrors {
+                try await manager.importLocalImage(
+                    from: source, as: name, tag: tag, platform: platform, format: format, priority: priority)
+            }
+            if global.json {
+                try Output.json(image)
+            } else {
+                Output.line(SafeText.escaping("imported \(name) as \(image.name): \(image.status.rawValue), id \(image.id)\(image.queuePosition.map { ", queue position \($0)" } ?? "")"))
+            }
+            return
+        }
+        let image = try await reportingErrors {
+            try await manager.importImage(from: source, as: name, tag: tag, platform: platform)
         }
         try InspectReport(image).print(json: global.json) {
             "\($0.reference) \($0.digest) platform \($0.platform), \($0.layers.count) layers"

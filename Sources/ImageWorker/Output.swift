@@ -26,9 +26,19 @@ enum Output {
         line(lines.joined(separator: "\n"))
     }
 
-    /// Prints one line on stderr, prefixed `image-worker: `.
+    /// Prints one line on stderr, prefixed `image-worker: `, control characters escaped (paths
+    /// inside an image tree may hold any byte).
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data("image-worker: \(text)\n".utf8))
+        FileHandle.standardError.write(Data("image-worker: \(SafeText.escaping(text))\n".utf8))
+    }
+
+    /// `pairs` as right-aligned `key = value` lines, what `sqlite3 -line` shows; values are
+    /// escaped as table cells are.
+    static func fields(_ pairs: [(String, String)]) -> String {
+        let width = pairs.map(\.0.count).max() ?? 0
+        return pairs.map {
+            String(repeating: " ", count: width - $0.0.count) + $0.0 + " = " + SafeText.escaping($0.1)
+        }.joined(separator: "\n")
     }
 
     /// Prints one line on stdout.

@@ -37,60 +37,66 @@ struct PullCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Refuse a name that can never resolve now, instead of a failed row later.
-        _ = try await reportingErrors { try ImageReference(parsing: reference) }
-        let queue = try await global.openQueue()
-        let id = try await reportingErrors { try await queue.enqueue(name: reference, format: format, priority: priority) }
+        let manager = try await global.openManager()
+        let start = ContinuousClock.now
+        let (created, outcome) = try await reportingErrors {
+            try await manager.createImageReportingOutcome(reference, format: format, priority: priority)
+        }
         guard wait else {
-            Output.line("enqueued \(reference) as \(id)")
+            if global.json { try Output.json(created) } else { Output.line(EnqueueCommand.summary(created, outcome)) }
             return
         }
-        let follower = RowFollower(terminal: isatty(STDERR_FILENO) == 1 && !global.json)
-        let deadline = timeout > 0 ? ContinuousClock.now + .seconds(timeout) : nil
+        let follower = ImageFollower(terminal: isatty(STDERR_FILENO) == 1 && !global.json)
+        let deadline = timeout > 0 ? start + .seconds(timeout) : nil
         while true {
-            let record = try await reportingErrors { try await queue.record(id: id) }
-            let position = try await reportingErrors { try await queue.queuePosition(id: id) }
-            follower.show(record, position: position)
-            switch record.status {
-            case "ready":
+            let image = try await reportingErrors { try await manager.getImage(id: created.id) }
+            follower.show(image)
+            switch image.status {
+            case .ready:
                 follower.finish()
-                if global.json { try Output.json(record) } else { Output.line("ready \(record.name) \(record.digest ?? "")") }
+                if global.json {
+                    try Output.json(image)
+                } else {
+                    Output.line(Self.readyLine(image, took: ContinuousClock.now - start))
+                }
                 return
-            case "failed":
+            case .failed:
                 follower.finish()
-                if global.json { try Output.json(record) }
-                FileHandle.standardError.write(Data("image-worker: \(SafeText.escaping(record.error ?? "failed"))\n".utf8))
+                if global.json { try Output.json(image) }
+                FileHandle.standardError.write(Data("image-worker: \(SafeText.escaping(image.error ?? "failed"))\n".utf8))
                 throw ExitCode(1)
             default:
                 if let deadline, ContinuousClock.now > deadline {
                     follower.finish()
-                    FileHandle.standardError.write(Data("image-worker: \(reference): still \(record.status) after \(timeout) s\n".utf8))
+                    FileHandle.standardError.write(
+                        Data("image-worker: \(reference): still \(image.status.rawValue) after \(timeout) s\n".utf8))
                     throw ExitCode(75)
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }
         }
     }
+
+    /// `ready NAME DIGEST: PATH, 12.3 MiB, 2.41 s`: what the caller came for.
+    static func readyLine(_ image: Image, took: Duration) -> String {
+        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+        let size = image.sizeBytes.map(ImageTable.size) ?? "size unknown"
+        let text = "ready \(image.name) \(image.digest ?? ""): \(image.diskPath ?? "no disk path"), \(size), "
+        return SafeText.escaping(text) + String(format: "%.2f s", seconds)
+    }
 }
 
-/// Shows a followed row on stderr: a redrawn line on a terminal, a line per change otherwise.
-final class RowFollower: Sendable {
+/// Shows a followed image on stderr: a redrawn line on a terminal, a line per change otherwise.
+/// Pulling and converting share one bar: layer bytes downloaded, then layer bytes applied to
+/// the disk, of the same total; when every layer is applied the disk is being written.
+final class ImageFollower: Sendable {
     private let terminal: Bool
     private let last = Mutex<String>("")
 
     init(terminal: Bool) { self.terminal = terminal }
 
-    func show(_ record: ImageRecord, position: Int?) {
-        var text = "\(record.name): \(record.status)"
-        if let position { text += ", queue position \(position)" }
-        if let total = record.bytesTotal, total > 0, record.status == "pulling" {
-            if terminal {
-                let filled = Int(30 * Double(record.bytesDone) / Double(total))
-                text += " [" + String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled) + "]"
-            }
-            text += " \(record.bytesDone / 1_048_576)/\(total / 1_048_576) MiB"
-        }
-        if record.attempts > 1 { text += ", attempt \(record.attempts)" }
+    func show(_ image: Image) {
+        let text = Self.describe(image, bar: terminal)
         let changed = last.withLock { previous in
             defer { previous = text }
             return previous != text
@@ -102,5 +108,29 @@ final class RowFollower: Sendable {
 
     func finish() {
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    /// `NAME: converting [#########.....] 3.1/4.2 MiB applied`; without `bar`, whole MiB only,
+    /// so a log gets one line per MiB at most.
+    static func describe(_ image: Image, bar: Bool) -> String {
+        var text = "\(SafeText.escaping(image.name)): \(image.status.rawValue)"
+        if let position = image.queuePosition { text += ", queue position \(position)" }
+        if image.status.isInFlight, let total = image.bytesTotal, total > 0 {
+            let done = min(max(0, image.bytesDone), total)
+            if image.status == .converting && done == total {
+                text += ", layers applied, writing the \(image.format) disk"
+            } else {
+                let verb = image.status == .pulling ? "downloaded" : "applied"
+                if bar {
+                    let filled = Int(30 * Double(done) / Double(total))
+                    text += " [" + String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled) + "]"
+                    text += String(format: " %.1f/%.1f MiB ", Double(done) / 1_048_576, Double(total) / 1_048_576) + verb
+                } else {
+                    text += " \(done / 1_048_576)/\(total / 1_048_576) MiB \(verb)"
+                }
+            }
+        }
+        if image.attempts > 1 { text += ", attempt \(image.attempts)" }
+        return text
     }
 }

@@ -13,8 +13,8 @@ struct RecoverCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        // Recovery never talks to a registry: default registry options.
-        let manager = try await global.openManager(registry: try RegistryOptions.parse([]))
+        // Recovery never talks to a registry.
+        let manager = try await global.openManager()
         let report = try await reportingErrors { try await manager.recoverInterruptedBuilds() }
         for failure in report.cleanupFailures { Output.error("recover: \(failure)") }
         if global.json {

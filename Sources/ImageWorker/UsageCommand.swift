@@ -13,7 +13,7 @@ struct UsageCommand: AsyncParsableCommand {
     func run() async throws {
         let manager = try await global.openManager(registry: registry)
         let (images, cache) = try await reportingErrors {
-            (try await manager.totalImageBytes(), try manager.totalOCICacheBytes())
+            (try await manager.totalImageBytes(), try await manager.totalOCICacheBytes())
         }
         if global.json {
             try Output.json(["image_bytes": images, "oci_cache_bytes": cache])

@@ -5,6 +5,7 @@ public enum Migrations {
     /// Every step, oldest first.
     public static let all: [Migration] = [
         Migration("0001-create-images", sql: createImages),
+        Migration("0002-image-status-boot-config", sql: imageStatusBootConfig),
         Migration("0003-typed-checks", sql: typedChecks),
     ]
 

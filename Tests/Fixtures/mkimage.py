@@ -288,17 +288,32 @@ def write_json(path, obj):
         out.write("\n")
 
 
+# Config overrides per image name: `systemd` boots /sbin/init (the seed's IsSystemdImage) and
+# lists Env in non-alphabetical order, so tests can tell order kept from order sorted.
+CONFIG_OVERRIDES = {
+    "systemd": {"Entrypoint": None, "Cmd": ["/sbin/init"],
+                "Env": ["container=oci", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"],
+                "WorkingDir": "/", "User": "root", "StopSignal": "SIGRTMIN+3"},
+}
+
+
 def config_for(name, raw_layers, arch="amd64", docker=False):
+    config = {
+        "Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo hello from " + name],
+        "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "FIXTURE=" + name, "NOVALUE"],
+        "WorkingDir": "/home/user", "User": "1000:1000",
+        "Labels": {"org.example.fixture": name, "org.example.empty": ""},
+        "ExposedPorts": {"8080/tcp": {}, "53/udp": {}}, "StopSignal": "SIGTERM",
+    }
+    for key, value in CONFIG_OVERRIDES.get(name, {}).items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
     return {
         "architecture": arch, "os": "linux", "created": "2023-11-14T22:13:20Z",
-        "config": {
-            "Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo hello from " + name],
-            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "FIXTURE=" + name, "NOVALUE"],
-            "WorkingDir": "/home/user", "User": "1000:1000",
-            "Labels": {"org.example.fixture": name, "org.example.empty": ""},
-            "ExposedPorts": {"8080/tcp": {}, "53/udp": {}}, "StopSignal": "SIGTERM",
-        },
+        "config": config,
         "rootfs": {"type": "layers",
                    "diff_ids": ["sha256:" + hashlib.sha256(r).hexdigest() for r in raw_layers]},
         "history": [{"created": "2023-11-14T22:13:20Z", "created_by": "mkimage.py layer %d" % i}
@@ -360,6 +375,7 @@ def main():
     build_single(out, "multilayer-docker", layers, "gzip", docker=True)
     build_index(out, "multiarch", base)
     build_index(out, "multiarch-docker", base, docker=True)
+    build_single(out, "systemd", [base], "gzip")
 
 
 if __name__ == "__main__":

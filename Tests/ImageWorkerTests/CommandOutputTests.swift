@@ -23,16 +23,35 @@ import Testing
         try await Child.run(Child.imageWorker, arguments + ["--db", database], in: directory)
     }
 
-    @Test("list --json is one array whose keys are the images columns")
+    @Test("list --json is one array whose keys are the image_status columns")
     func listKeys() async throws {
         try await worker(["enqueue", "alpine:3.18", "--format", "cpio", "--priority", "3"])
         let data = Data(try await worker(["list", "--json"]).utf8)
         let rows = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
         let columns = try await Child.run(
-            "/usr/bin/sqlite3", [database, "SELECT name FROM pragma_table_info('images') ORDER BY name"], in: directory)
+            "/usr/bin/sqlite3", [database, "SELECT name FROM pragma_table_info('image_status') ORDER BY name"],
+            in: directory)
         #expect(rows.count == 1)
         #expect(rows.first?.keys.sorted() == columns.split(separator: "\n").map(String.init))
         #expect(rows.first?["format"] as? String == "cpio")
+    }
+
+    @Test("status REF prints every image_status column in the view's order; enqueue does not queue an image twice")
+    func statusFields() async throws {
+        let first = try await worker(["enqueue", "alpine:3.18"])
+        #expect(first == "enqueued alpine:3.18 as 1 (ext4, priority 0), queue position 1\n")
+        let again = try await worker(["enqueue", "docker.io/library/alpine:3.18"])
+        #expect(again == "already pending: alpine:3.18 as 1 (ext4), queue position 1\n")
+        let text = try await worker(["status", "alpine:3.18"])
+        let keys = text.split(separator: "\n").compactMap { line in
+            line.range(of: " = ").map { line[..<$0.lowerBound].trimmingCharacters(in: .whitespaces) }
+        }
+        let columns = try await Child.run(
+            "/usr/bin/sqlite3", [database, "SELECT name FROM pragma_table_info('image_status') ORDER BY cid"],
+            in: directory)
+        #expect(keys == columns.split(separator: "\n").map(String.init))
+        #expect(text.contains("normalized_name = docker.io/library/alpine:3.18\n"))
+        #expect(text.contains("queue_position = 1\n"))
     }
 
     @Test("list and status print names and errors other services wrote with control characters escaped")

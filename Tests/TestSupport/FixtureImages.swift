@@ -3,7 +3,8 @@ import Foundation
 /// The offline test images built by Tests/Fixtures/make-fixtures.sh into Tests/Fixtures/out/.
 ///
 /// Names: `multilayer` (gzip), `multilayer-zstd`, `multilayer-uncompressed`,
-/// `multilayer-docker`, `multiarch`, `multiarch-docker`, and `large` (200 MiB, built on demand).
+/// `multilayer-docker`, `multiarch`, `multiarch-docker`, `systemd` (cmd `/sbin/init`), and
+/// `large` (200 MiB, built on demand).
 public enum FixtureImages {
     /// Tests/Fixtures in the source tree.
     public static let fixturesDirectory = URL(fileURLWithPath: #filePath)

@@ -23,6 +23,9 @@ public struct PulledImage: Sendable {
     /// Blobs this pull transferred (0 when everything was already present).
     public var downloadedBlobs: Int
 
+    /// Total size of the layer blobs, base first to top (what applying them reads).
+    public var layerBytes: Int64 { layers.reduce(Int64(0)) { $0 &+ max(0, $1.descriptor.size) } }
+
     /// The digest the user's reference resolves to: the index's when there is one.
     public var resolvedDigest: Digest { indexDigest ?? manifestDigest }
 }

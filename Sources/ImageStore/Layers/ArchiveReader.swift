@@ -52,6 +52,10 @@ final class ArchiveReader {
         return ArchiveReader.convert(entry)
     }
 
+    /// Bytes read from the file so far (compressed bytes for gzip and zstd), in steps of the
+    /// read block size: how far through the layer blob the reader is.
+    var fileBytesRead: Int64 { Int64(archive_filter_bytes(handle, -1)) }
+
     /// Passes each data block of the current entry to `body` with its offset in the file.
     ///
     /// Blocks arrive in increasing offset order; gaps between them are holes of a sparse file.

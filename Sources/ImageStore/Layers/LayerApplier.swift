@@ -30,11 +30,16 @@ public struct LayerApplier: Sendable {
     /// - Parameters:
     ///   - layers: the manifest's layers, base first.
     ///   - rootfs: an existing, normally empty, directory.
+    ///   - progress: called from the applying thread after each entry with the layer-file
+    ///     bytes read so far over all layers (compressed bytes: the unit of the manifest's layer
+    ///     sizes), so a caller can show "applied X of Y"; at the end it equals the files' total size.
     /// - Returns: counts of layers, entries, bytes and whiteouts.
     /// - Throws: `LayerError.missingPrivilege` first; `.unsupportedMediaType`; per entry
     ///   `.unsafePath`, `.symlinkInPath`, `.notADirectory`, `.invalidHardlink`, `.invalidEntry`,
     ///   `.limitExceeded`, `.corruptArchive`, `.fileSystem`; `CancellationError`.
-    public func apply(layers: [LayerSource], to rootfs: URL) async throws -> LayerStatistics {
+    public func apply(
+        layers: [LayerSource], to rootfs: URL, progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
+    ) async throws -> LayerStatistics {
         let missing = LayerApplier.missingCapabilities()
         guard missing.isEmpty else { throw LayerError.missingPrivilege(capabilities: missing) }
         for layer in layers where MediaType.layerCompression(layer.mediaType) == nil {
@@ -43,11 +48,16 @@ public struct LayerApplier: Sendable {
         let cancellation = CancellationFlag()
         return try await withTaskCancellationHandler {
             var statistics = LayerStatistics()
+            var applied: Int64 = 0
             for layer in layers {
                 try Task.checkCancellation()
+                let base = applied
+                let report: (@Sendable (Int64) -> Void)? = progress.map { handler in { @Sendable in handler(base &+ $0) } }
                 statistics = try await BlockingExecutor.shared.run { [limits, statistics] in
-                    try LayerApplier.apply(layer, rootfs, limits, statistics, cancellation)
+                    try LayerApplier.apply(layer, rootfs, limits, statistics, cancellation, report)
                 }
+                applied = base &+ LayerApplier.fileSize(layer.file)
+                progress?(applied)
             }
             return statistics
         } onCancel: {
@@ -57,7 +67,7 @@ public struct LayerApplier: Sendable {
 
     private static func apply(
         _ layer: LayerSource, _ rootfs: URL, _ limits: LayerLimits, _ statistics: LayerStatistics,
-        _ cancellation: CancellationFlag
+        _ cancellation: CancellationFlag, _ progress: (@Sendable (Int64) -> Void)?
     ) throws -> LayerStatistics {
         let root: ContainedDirectory
         do {
@@ -76,7 +86,12 @@ public struct LayerApplier: Sendable {
         }
         let unpack = LayerUnpack(
             layer: layer.digest, root: root, limits: limits, statistics: statistics, cancellation: cancellation)
+        unpack.onProgress = progress
         try unpack.apply(reader)
         return unpack.statistics
+    }
+
+    private static func fileSize(_ file: URL) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 }

@@ -24,6 +24,8 @@ final class LayerUnpack {
     private var directoryTimes: [[UInt8]: (components: [[UInt8]], seconds: Int64, nanoseconds: Int64)] = [:]
     /// The entry being applied, for messages.
     var currentPath = ""
+    /// Called after each entry with the layer file's bytes read so far.
+    var onProgress: ((Int64) -> Void)?
 
     init(
         layer: Digest, root: ContainedDirectory, limits: LayerLimits, statistics: LayerStatistics,
@@ -56,6 +58,7 @@ final class LayerUnpack {
                     layer: layer, path: currentPath, limit: "more than \(limits.maxEntries) entries (maxEntries)")
             }
             try apply(entry, reader)
+            onProgress?(reader.fileBytesRead)
         }
         try setDirectoryTimes()
         statistics.layers += 1

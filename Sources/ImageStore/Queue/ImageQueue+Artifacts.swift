@@ -19,11 +19,17 @@ extension ImageQueue {
             [.text(normalizedName), .text(digest), .text(manifestDigest), .text(platform)])
     }
 
-    /// Records download progress for people following the row.
-    /// - Throws: `QueueError.leaseLost`.
-    public func recordProgress(_ claim: Claim, bytesDone: Int64, bytesTotal: Int64, now: Int) async throws {
-        try await fenced(
-            Statements.recordProgress, claim, now: now, [.integer(bytesDone), .integer(bytesTotal)])
+    /// Records the progress of `stage` for people following the row: layer bytes downloaded
+    /// (`pulling`) or applied to the disk (`converting`) of `bytesTotal`. Dropped when the row
+    /// is no longer in `stage` under this claim (the heartbeat notices a lost lease).
+    /// - Returns: whether the row took the figures.
+    /// - Throws: `StoreError`.
+    @discardableResult
+    public func recordProgress(_ claim: Claim, stage: ImageStatus, bytesDone: Int64, bytesTotal: Int64, now: Int)
+        async throws -> Bool
+    {
+        let arguments = Self.fence(claim, now: now) + [.integer(bytesDone), .integer(bytesTotal), .text(stage.rawValue)]
+        return try await connection.write { db in try db.execute(Statements.recordProgress, arguments) } == 1
     }
 
     /// Returns the row to pending until `notBefore` without using an attempt.

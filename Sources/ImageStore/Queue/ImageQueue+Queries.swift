@@ -1,3 +1,6 @@
+/// The raw `images` rows with their queue bookkeeping (lease token, worker, backoff), for
+/// operators and queue tests. What a caller of the seed's API reads is ``Image`` (the
+/// `image_status` view): ``images()``, ``images(matching:)``, ``image(id:)``.
 extension ImageQueue {
     /// Every images row, oldest first.
     /// - Throws: `StoreError`.

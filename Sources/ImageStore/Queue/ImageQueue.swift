@@ -132,11 +132,13 @@ public struct ImageQueue: Sendable {
         return expires - now
     }
 
-    /// Moves the row from pulling to converting and extends the lease.
+    /// Moves the row from pulling to converting and extends the lease; `bytes_done` restarts
+    /// at 0 of `layerBytes` (the layer bytes the conversion will apply), when given.
     /// - Throws: `QueueError.leaseLost`.
-    public func markConverting(_ claim: Claim, now: Int) async throws {
+    public func markConverting(_ claim: Claim, layerBytes: Int64? = nil, now: Int) async throws {
         try await fenced(
-            Statements.markConverting, claim, now: now, [.int(SettingKey.leaseMilliseconds.defaultValue)])
+            Statements.markConverting, claim, now: now,
+            [.int(SettingKey.leaseMilliseconds.defaultValue), layerBytes.map(SQLiteValue.integer) ?? .null])
     }
 
     /// Marks the row ready. `nil` arguments leave their columns as they are.

@@ -36,7 +36,7 @@ extension Worker {
             try await BlockingExecutor.shared.run { [manager] in try manager.removeScratch(named: scratch) }
         } catch {
             // Recovery and gc try again; say so rather than leave the tree without a word.
-            log.error("could not remove the build's scratch", metadata: ["error": "\(error)"])
+            log.error("could not remove the build's scratch", metadata: ["error": "\(SafeText.escaping("\(error)"))"])
         }
         let duration = clock.now - start
         metrics.buildFinished(status: outcome.rawValue, duration: duration)
@@ -112,14 +112,18 @@ extension Worker {
             throw error
         }
         metrics.downloaded(bytes: progress.downloadedBytes)
-        try await queue.markConverting(claim, now: ImageQueue.nowMilliseconds())
+        try await queue.markConverting(claim, layerBytes: image.layerBytes, now: ImageQueue.nowMilliseconds())
+        // After the row is converting, so the heartbeat's next figures are applied bytes.
+        progress.startConverting(totalBytes: image.layerBytes)
         log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
 
         // The disk is written inside the claim's scratch under the data directory, so recovery
         // can remove a crashed build's partial disk, and publishing it is a same-filesystem rename.
         let output = manager.layout.scratch.appendingPathComponent(scratch, isDirectory: true)
             .appendingPathComponent("disk.\(format.fileExtension)")
-        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output)
+        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output) { applied in
+            progress.recordApplied(applied)
+        }
         metrics.converted(format: format.rawValue)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -186,29 +190,54 @@ extension Worker {
     }
 }
 
-/// The latest download progress of one build, written by curl callbacks and read by the
-/// heartbeat task.
+/// The latest progress of one build, written by curl callbacks (download) and the layer
+/// applier (conversion), read by the heartbeat task.
 final class ProgressBox: Sendable {
-    private let state = Mutex<(done: Int64, total: Int64, downloaded: Int64)>((0, 0, 0))
+    /// What the heartbeat writes: the stage the figures belong to and its bytes.
+    struct Snapshot: Equatable {
+        var stage: ImageStatus
+        var done: Int64
+        var total: Int64
+    }
+
+    private struct State {
+        var snapshot = Snapshot(stage: .pulling, done: 0, total: 0)
+        var downloaded: Int64 = 0
+    }
+
+    private let state = Mutex<State>(State())
 
     func record(_ event: PullProgress) {
         state.withLock { value in
+            guard value.snapshot.stage == .pulling else { return }
             switch event {
             case .layersPlanned(_, let total, let present):
-                value.total = total
-                value.done = present
+                value.snapshot.total = total
+                value.snapshot.done = present
             case .bytes(let done, let total):
-                value.downloaded += max(0, done - value.done)
-                value.done = done
-                value.total = total
+                value.downloaded += max(0, done - value.snapshot.done)
+                value.snapshot.done = done
+                value.snapshot.total = total
             default:
                 break
             }
         }
     }
 
-    /// (bytes done, bytes total).
-    var snapshot: (Int64, Int64) { state.withLock { ($0.done, $0.total) } }
+    /// From now on the figures are layer bytes applied, of `totalBytes`.
+    func startConverting(totalBytes: Int64) {
+        state.withLock { $0.snapshot = Snapshot(stage: .converting, done: 0, total: totalBytes) }
+    }
+
+    /// Layer bytes applied so far.
+    func recordApplied(_ bytes: Int64) {
+        state.withLock { value in
+            guard value.snapshot.stage == .converting else { return }
+            value.snapshot.done = min(max(0, bytes), value.snapshot.total)
+        }
+    }
+
+    var snapshot: Snapshot { state.withLock { $0.snapshot } }
 
     /// Bytes fetched from the registry in this build.
     var downloadedBytes: Int64 { state.withLock { $0.downloaded } }

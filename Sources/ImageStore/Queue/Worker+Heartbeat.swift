@@ -1,8 +1,9 @@
 import Logging
 
 extension Worker {
-    /// Runs `body` while a sibling task heartbeats the lease and writes download progress (at
-    /// most once a second). A lost lease cancels `body`.
+    /// Runs `body` while a sibling task heartbeats the lease and writes the progress of the
+    /// current stage (layer bytes downloaded, then applied; at most once a second, only when it
+    /// changed). A lost lease cancels `body`.
     ///
     /// The lease length comes back from every heartbeat (`lease_ms` as the database holds it
     /// now), and the next heartbeat is due a third of it later: lowering `lease_ms` while builds
@@ -23,7 +24,7 @@ extension Worker {
                 var lease = initialLease
                 var lastHeartbeat = ImageQueue.nowMilliseconds()
                 var lastProgress = 0
-                var reported: (Int64, Int64) = (-1, -1)
+                var reported = ProgressBox.Snapshot(stage: .pulling, done: -1, total: -1)
                 var quietUntil = 0
                 while true {
                     try await Task.sleep(for: .milliseconds(Self.heartbeatTickMilliseconds(lease: lease)))
@@ -31,8 +32,10 @@ extension Worker {
                     guard now >= quietUntil else { continue }
                     do {
                         let current = progress.snapshot
-                        if current != reported, current.1 > 0, now - lastProgress >= 1_000 {
-                            try await queue.recordProgress(claim, bytesDone: current.0, bytesTotal: current.1, now: now)
+                        if current != reported, current.total > 0, now - lastProgress >= 1_000 {
+                            try await queue.recordProgress(
+                                claim, stage: current.stage, bytesDone: current.done, bytesTotal: current.total,
+                                now: now)
                             reported = current
                             lastProgress = now
                         }

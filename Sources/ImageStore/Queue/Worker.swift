@@ -93,7 +93,7 @@ public struct Worker: Service {
                     ])
             }
             for failure in report.cleanupFailures {
-                logger.error("recovery could not remove a stale entry", metadata: ["error": "\(failure)"])
+                logger.error("recovery could not remove a stale entry", metadata: ["error": "\(SafeText.escaping(failure))"])
             }
             metrics.queueObserved(countsByStatus: try await manager.queue.countsByStatus())
         } catch {

@@ -11,12 +11,14 @@ extension Statements {
                 normalized_name = ?4, digest = ?5, manifest_digest = ?6, platform = ?7, updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
             """)
-    /// ?1 id, ?2 lease token, ?3 now, ?4 bytes done, ?5 bytes total.
+    /// ?1 id, ?2 lease token, ?3 now, ?4 bytes done, ?5 bytes total, ?6 the stage the figures
+    /// belong to ('pulling': downloaded, 'converting': applied). A figure of another stage than
+    /// the row's is dropped, so a late download figure never lands on a converting row.
     static let recordProgress = SQLStatement(
         name: "recordProgress",
         sql: """
             UPDATE images SET bytes_done = ?4, bytes_total = ?5, updated_at = ?3
-            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            WHERE id = ?1 AND lease_token = ?2 AND status = ?6
             """)
     /// ?1 id, ?2 lease token, ?3 now, ?4 next attempt at. Back to pending without using an
     /// attempt: another worker is converting the same digest and format.

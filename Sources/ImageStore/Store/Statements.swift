@@ -130,12 +130,13 @@ enum Statements {
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
             RETURNING lease_expires_at
             """)
-    /// ?1 id, ?2 lease token, ?3 now, ?4 default lease_ms.
+    /// ?1 id, ?2 lease token, ?3 now, ?4 default lease_ms, ?5 layer bytes to apply (NULL keeps
+    /// bytes_total). bytes_done restarts at 0: it counts applied bytes from here.
     static let markConverting = SQLStatement(
         name: "markConverting",
         sql: """
             UPDATE images SET
-                status = 'converting',
+                status = 'converting', bytes_done = 0, bytes_total = coalesce(?5, bytes_total),
                 lease_expires_at = ?3 + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), ?4),
                 updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
