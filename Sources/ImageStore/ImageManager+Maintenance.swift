@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Delete, garbage collection, usage and recovery: the Go original's `DeleteImage`,
 /// `TotalImageBytes`, `TotalOCICacheBytes` and `RecoverInterruptedBuilds`.
 extension ImageManager {
@@ -10,6 +14,8 @@ extension ImageManager {
         public var disksRemoved = 0
         public var diskBytesFreed: Int64 = 0
         public var scratchRemoved = 0
+        /// Stale entries that could not be removed, each with its reason; gc exits 75 then.
+        public var cleanupFailures: [String] = []
 
         enum CodingKeys: String, CodingKey {
             case blobsRemoved = "blobs_removed"
@@ -17,6 +23,7 @@ extension ImageManager {
             case disksRemoved = "disks_removed"
             case diskBytesFreed = "disk_bytes_freed"
             case scratchRemoved = "scratch_removed"
+            case cleanupFailures = "cleanup_failures"
         }
     }
 
@@ -53,17 +60,21 @@ extension ImageManager {
 
     /// Requeues rows whose worker stopped heartbeating (or fails them at `max_attempts`), drops
     /// their unfinished conversions, removes their scratch directories and the content-store
-    /// temp files of processes that no longer exist: what every worker runs at start and every
-    /// 10 s, and `image-worker recover` runs by hand.
-    /// - Returns: what was recovered and removed.
+    /// temp files no live writer holds (in any PID namespace): what every worker runs at start
+    /// and every 10 s, and `image-worker recover` runs by hand.
+    /// - Returns: what was recovered and removed, and each stale entry that could not be removed
+    ///   (``RecoveryReport/cleanupFailures``; the callers log and report them).
     @discardableResult
     public func recoverInterruptedBuilds(now: Int = ImageQueue.nowMilliseconds()) async throws -> RecoveryReport {
         var report = RecoveryReport()
         report.rows = try await queue.recoverInterruptedBuilds(now: now)
         report.conversionsDropped = try await queue.abandonOrphanBuilds()
-        report.scratchRemoved = try await removeStaleScratch(olderThan: nil, now: now)
+        let scratch = try await removeStaleScratch(olderThan: nil, now: now)
+        report.scratchRemoved = scratch.removed
         let store = store
-        report.tempFilesRemoved = try await BlockingExecutor.shared.run { store.removeTemporaryFilesOfDeadProcesses() }
+        let temporary = try await BlockingExecutor.shared.run { store.removeTemporaryFilesOfDeadWriters() }
+        report.tempFilesRemoved = temporary.removed
+        report.cleanupFailures = scratch.failures + temporary.failures
         return report
     }
 
@@ -85,11 +96,13 @@ extension ImageManager {
             let path = blobDirectory.appendingPathComponent(name).path
             guard !keep.contains("sha256:\(name)"), Self.modified(path) < cutoff else { continue }
             report.blobBytesFreed += DiskFile.allocatedBytes(path)
-            if unlinkIfPresent(path) { report.blobsRemoved += 1 }
+            if unlinkIfPresent(path, failures: &report.cleanupFailures) { report.blobsRemoved += 1 }
         }
         try await store.removeIndexEntries { !keep.contains($0.description) }
 
-        let known = Set(try await queue.artifacts().compactMap(\.path))
+        // Compared as canonical paths: the rows may name the data directory through a symlink
+        // or another spelling than this process was given.
+        let known = Set(try await queue.artifacts().compactMap(\.path).map(Self.canonical))
         let disks = FileManager.default.enumerator(atPath: layout.disks.path)
         var directories: [String] = []
         while let relative = disks?.nextObject() as? String {
@@ -98,40 +111,66 @@ extension ImageManager {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
             if isDirectory.boolValue {
                 directories.append(path)
-            } else if !known.contains(path) {
+            } else if !known.contains(Self.canonical(path)) {
                 report.diskBytesFreed += DiskFile.allocatedBytes(path)
-                if unlinkIfPresent(path) { report.disksRemoved += 1 }
+                if unlinkIfPresent(path, failures: &report.cleanupFailures) { report.disksRemoved += 1 }
             }
         }
         for directory in directories.sorted(by: >) { rmdir(directory) }
-        report.scratchRemoved = try await removeStaleScratch(olderThan: cutoff, now: now)
+        let scratch = try await removeStaleScratch(olderThan: cutoff, now: now)
+        report.scratchRemoved = scratch.removed
+        report.cleanupFailures += scratch.failures
         let store = store
-        report.scratchRemoved += try await BlockingExecutor.shared.run { store.removeTemporaryFiles(olderThan: cutoff) }
+        let temporary = try await BlockingExecutor.shared.run { store.removeTemporaryFiles(olderThan: cutoff) }
+        report.scratchRemoved += temporary.removed
+        report.cleanupFailures += temporary.failures
         return report
     }
 
+    /// `path` with symlinks resolved (`realpath`), or as given when it does not resolve.
+    static func canonical(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Every digest reachable from a row or artifact: indexes, manifests, configs, layers.
+    ///
+    /// Only indexes and manifests are read, and only up to the registry's document limit:
+    /// configs and layers are leaves, so gc's memory does not grow with layer size.
     private func reachableBlobs() async throws -> Set<String> {
         var keep = Set<String>()
-        var pending = Array(try await queue.referencedDigests())
-        while let text = pending.popLast() {
+        var documents = Array(try await queue.referencedDigests())
+        while let text = documents.popLast() {
             guard keep.insert(text).inserted, let digest = try? Digest(parsing: text),
-                let data = try? store.data(of: digest)
+                let data = Self.smallBlob(store.path(of: digest).path)
             else { continue }
             if let index = try? JSONDecoder().decode(Index.self, from: data), !index.manifests.isEmpty {
-                pending += index.manifests.map(\.digest.description)
+                documents += index.manifests.map(\.digest.description)
             } else if let manifest = try? JSONDecoder().decode(Manifest.self, from: data) {
-                pending.append(manifest.config.digest.description)
-                pending += manifest.layers.map(\.digest.description)
+                keep.insert(manifest.config.digest.description)
+                for layer in manifest.layers { keep.insert(layer.digest.description) }
             }
         }
         return keep
     }
 
+    /// The bytes of a blob no larger than ``RegistryClient/documentLimit``, or `nil`.
+    private static func smallBlob(_ path: String) -> Data? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size <= RegistryClient.documentLimit else { return nil }
+        return FileManager.default.contents(atPath: path)
+    }
+
     /// Removes `build-<id>-<token>` directories whose claim is not in flight, and (when
     /// `olderThan` is given) foreground `export-*` directories older than it, under the data
     /// directory's `tmp/` and under ``treeScratch``.
-    private func removeStaleScratch(olderThan cutoff: Date?, now: Int) async throws -> Int {
+    /// Only image-worker's own directories are listed (the data directory's `tmp/` and the
+    /// `image-worker-scratch` inside `--scratch-dir`), never the rest of a shared scratch dir.
+    /// - Returns: how many were removed, and a description of each that could not be.
+    private func removeStaleScratch(olderThan cutoff: Date?, now: Int) async throws
+        -> (removed: Int, failures: [String])
+    {
         // List before asking which claims are live: a directory made after the query would
         // otherwise look orphaned.
         let entries = Set([layout.scratch, treeScratch]).flatMap { root in
@@ -141,6 +180,7 @@ extension ImageManager {
         }
         let live = try await queue.inFlightClaims()
         var removed = 0
+        var failures: [String] = []
         for (name, path) in entries {
             let stale: Bool
             if name.hasPrefix("build-") {
@@ -151,11 +191,13 @@ extension ImageManager {
                 stale = false
             }
             guard stale else { continue }
-            if (try? await BlockingExecutor.shared.run({ try FileManager.default.removeItem(at: path) })) != nil {
-                removed += 1
+            do {
+                if try await BlockingExecutor.shared.run({ try FileTree.remove(path.path) }) { removed += 1 }
+            } catch {
+                failures.append("\(error)")
             }
         }
-        return removed
+        return (removed, failures)
     }
 
     private static func modified(_ path: String) -> Date {
@@ -166,5 +208,16 @@ extension ImageManager {
 /// Removes a file; `true` when it existed.
 @discardableResult
 private func unlinkIfPresent(_ path: String) -> Bool {
-    (try? FileManager.default.removeItem(atPath: path)) != nil
+    var failures: [String] = []
+    return unlinkIfPresent(path, failures: &failures)
+}
+
+/// Removes a file; `true` when it existed. A failure other than "not there" is appended to
+/// `failures`.
+private func unlinkIfPresent(_ path: String, failures: inout [String]) -> Bool {
+    if unlink(path) == 0 { return true }
+    if errno != ENOENT {
+        failures.append(FileSystemError.io(path: path, operation: "unlink", errno: errno).description)
+    }
+    return false
 }

@@ -20,19 +20,34 @@ public struct ImageManager: Sendable {
     /// How disks are written.
     public let exportOptions: ExportOptions
     /// Where layer trees are unpacked while a disk is built: the data directory's `tmp/` by
-    /// default, or a faster filesystem such as a tmpfs (`--scratch-dir`). Disk files are always
-    /// written under the data directory, so publishing them is a rename.
+    /// default, or `<dir>/image-worker-scratch` (``DataLayout/ownedScratchName``) inside a
+    /// faster filesystem such as a tmpfs (`--scratch-dir dir`). That subdirectory is 0700 and
+    /// image-worker's own: gc and recovery never look at anything else of `dir`, which may be
+    /// shared (`/dev/shm`). Disk files are always written under the data directory, so
+    /// publishing them is a rename.
     public let treeScratch: URL
 
-    /// Opens the content store under `layout` (creating it) and prepares a registry client.
-    /// - Throws: `ContentStoreError` when the layout cannot be created.
+    /// Makes the data directory and the scratch private (0700), opens the content store under
+    /// `layout` (creating it) and prepares a registry client.
+    /// - Parameter treeScratch: the `--scratch-dir`; trees go to its `image-worker-scratch`
+    ///   subdirectory.
+    /// - Throws: `FileSystemError` when a directory cannot be made private (another user's
+    ///   directory or a symlink planted in a shared scratch dir), `ContentStoreError` when the
+    ///   layout cannot be created.
     public init(
         layout: DataLayout, queue: ImageQueue, registry: RegistryConfiguration = RegistryConfiguration(),
         platform: Platform = .current, layerLimits: LayerLimits = .default,
         exportOptions: ExportOptions = ExportOptions(), downloadConcurrency: Int = 3, treeScratch: URL? = nil
     ) throws {
         self.layout = layout
-        self.treeScratch = treeScratch ?? layout.scratch
+        try layout.prepare()
+        if let treeScratch {
+            let owned = treeScratch.appendingPathComponent(DataLayout.ownedScratchName, isDirectory: true)
+            try FileTree.makePrivateDirectory(owned.path, followSymlinks: false)
+            self.treeScratch = owned
+        } else {
+            self.treeScratch = layout.scratch
+        }
         self.queue = queue
         self.store = try ContentStore(layout: layout)
         self.puller = ImagePuller(
@@ -75,7 +90,10 @@ public struct ImageManager: Sendable {
             LayerSource(digest: $0.descriptor.digest, mediaType: $0.descriptor.mediaType, file: $0.path)
         }
         _ = try await LayerApplier(limits: layerLimits).apply(layers: sources, to: rootfs, progress: progress)
-        return try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: exportOptions)
+        // The disk's UUID comes from what it is of, never from the scratch file name.
+        var options = exportOptions
+        options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)
+        return try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: options)
     }
 
     /// Pull, apply and export in the foreground, writing the disk to `output` (what
@@ -87,18 +105,35 @@ public struct ImageManager: Sendable {
     ) async throws -> ExportResult {
         let image = try await pull(reference, progress: progress)
         let name = "export-\(UUID().uuidString)"
-        defer { removeScratch(named: name) }
-        return try await buildDisk(image, format: format, name: name, output: output)
+        let result: ExportResult
+        do {
+            result = try await buildDisk(image, format: format, name: name, output: output)
+        } catch {
+            try? await BlockingExecutor.shared.run { [self] in try removeScratch(named: name) }
+            throw error
+        }
+        // A tree that cannot be removed is an error of its own, not a silent leftover.
+        try await BlockingExecutor.shared.run { [self] in try removeScratch(named: name) }
+        return result
     }
 
     /// The scratch name of one claim, `build-<id>-<token>`: a directory of that name under the
     /// data directory's `tmp/` holds the disk being written, and one under ``treeScratch`` the tree.
     public func scratchName(for claim: Claim) -> String { "build-\(claim.id)-\(claim.token)" }
 
-    /// Removes the scratch directories named `name` (both roots). Blocking.
-    public func removeScratch(named name: String) {
+    /// Removes the scratch directories named `name` (both roots) with ``FileTree/remove(_:)``,
+    /// which handles trees of any depth. Blocking.
+    /// - Throws: `FileSystemError` naming the entry that could not be removed (both roots are
+    ///   tried first).
+    public func removeScratch(named name: String) throws(FileSystemError) {
+        var failure: FileSystemError?
         for root in Set([layout.scratch, treeScratch]) {
-            try? FileManager.default.removeItem(at: root.appendingPathComponent(name, isDirectory: true))
+            do {
+                try FileTree.remove(root.appendingPathComponent(name, isDirectory: true).path)
+            } catch {
+                failure = failure ?? error
+            }
         }
+        if let failure { throw failure }
     }
 }

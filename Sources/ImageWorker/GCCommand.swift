@@ -20,9 +20,12 @@ struct GCCommand: AsyncParsableCommand {
     func run() async throws {
         let manager = try await global.openManager(registry: registry)
         let report = try await reportingErrors {
-            try await manager.recoverInterruptedBuilds()
-            return try await manager.collectGarbage(grace: .seconds(grace))
+            let recovered = try await manager.recoverInterruptedBuilds()
+            var report = try await manager.collectGarbage(grace: .seconds(grace))
+            report.cleanupFailures = recovered.cleanupFailures + report.cleanupFailures
+            return report
         }
+        for failure in report.cleanupFailures { Output.error("gc: \(failure)") }
         if global.json {
             try Output.json(report)
         } else {
@@ -30,5 +33,7 @@ struct GCCommand: AsyncParsableCommand {
                 "removed \(report.blobsRemoved) blobs (\(report.blobBytesFreed) bytes), \(report.disksRemoved) disks "
                     + "(\(report.diskBytesFreed) bytes), \(report.scratchRemoved) scratch directories and temp files")
         }
+        // Something stale is still there: say so with "try again" rather than success.
+        if !report.cleanupFailures.isEmpty { throw ExitCode(75) }
     }
 }

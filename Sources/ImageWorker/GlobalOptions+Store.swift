@@ -12,8 +12,14 @@ extension GlobalOptions {
         }
     }
 
+    /// Creates the database's directory; when that is the data directory, it is made private
+    /// (0700) at once, before any command writes below it.
     func createDatabaseDirectory() throws {
         let directory = URL(fileURLWithPath: databasePath).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if directory.standardizedFileURL.path == layout.root.path {
+            try layout.prepare()
+        } else {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
     }
 }

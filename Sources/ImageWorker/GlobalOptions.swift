@@ -3,6 +3,10 @@ import Foundation
 import ImageStore
 import Logging
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Options every subcommand shares.
 struct GlobalOptions: ParsableArguments {
     @Option(
@@ -22,6 +26,13 @@ struct GlobalOptions: ParsableArguments {
             discussion: "A dedicated directory on a tmpfs (e.g. /dev/shm/image-worker) skips disk writes of the tree; it needs RAM for the largest unpacked image."))
     var scratchDir: String?
 
+    @Option(
+        name: .customLong("disk-group"),
+        help: ArgumentHelp(
+            "Group (name or gid) that may read finished disks, e.g. the VM manager's (env IMAGE_WORKER_DISK_GROUP).",
+            discussion: "Without it only the worker's user reads them: data dir and disks/ 0700, disks 0600. With it the data dir is 0710, disks/ 0750 and disks 0640 of that group; oci/ and tmp/ stay 0700."))
+    var diskGroup: String?
+
     @Flag(name: .customLong("json"), help: "Print one JSON document on stdout.")
     var json = false
 
@@ -30,7 +41,29 @@ struct GlobalOptions: ParsableArguments {
 
     /// The data layout these options name.
     var layout: DataLayout {
-        DataLayout(root: dataDir.map { URL(fileURLWithPath: $0) } ?? DataLayout.defaultRoot)
+        DataLayout(
+            root: dataDir.map { URL(fileURLWithPath: $0) } ?? DataLayout.defaultRoot,
+            diskGroup: diskGroupName.flatMap(Self.groupID))
+    }
+
+    /// `--disk-group`, or `$IMAGE_WORKER_DISK_GROUP`.
+    var diskGroupName: String? {
+        if let diskGroup { return diskGroup }
+        if let env = ProcessInfo.processInfo.environment["IMAGE_WORKER_DISK_GROUP"], !env.isEmpty { return env }
+        return nil
+    }
+
+    func validate() throws {
+        if let name = diskGroupName, Self.groupID(name) == nil {
+            throw ValidationError("--disk-group: no group \"\(name)\" on this host")
+        }
+    }
+
+    /// The gid of a group name or number.
+    static func groupID(_ name: String) -> gid_t? {
+        if let number = gid_t(name) { return number }
+        guard let entry = getgrnam(name) else { return nil }
+        return entry.pointee.gr_gid
     }
 
     /// The tree scratch directory: `--scratch-dir`, `$IMAGE_WORKER_SCRATCH`, or nil (the layout's).

@@ -18,4 +18,9 @@ struct ImageWorkerCommand: AsyncParsableCommand {
             ExportTreeCommand.self, BenchQueueCommand.self, QueueDrillCommand.self,
         ]
     )
+
+    /// Parses with the global options allowed on either side of the verb.
+    static func main() async {
+        await main(GlobalOptions.hoistingLeadingOptions(Array(CommandLine.arguments.dropFirst())))
+    }
 }

@@ -26,6 +26,12 @@ enum Output {
         line(lines.joined(separator: "\n"))
     }
 
+    /// Prints one line on stderr, prefixed `image-worker: `, control characters escaped (paths
+    /// inside an image tree may hold any byte).
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data("image-worker: \(SafeText.escaping(text))\n".utf8))
+    }
+
     /// `pairs` as right-aligned `key = value` lines, what `sqlite3 -line` shows; values are
     /// escaped as table cells are.
     static func fields(_ pairs: [(String, String)]) -> String {

@@ -16,14 +16,17 @@ struct RecoverCommand: AsyncParsableCommand {
         // Recovery never talks to a registry.
         let manager = try await global.openManager()
         let report = try await reportingErrors { try await manager.recoverInterruptedBuilds() }
+        for failure in report.cleanupFailures { Output.error("recover: \(failure)") }
         if global.json {
             try Output.json(report)
-            return
+        } else {
+            if report.rows.isEmpty { Output.line("no expired leases") }
+            for row in report.rows { Output.line("\(row.id) \(row.name): \(row.outcome.rawValue): \(row.message)") }
+            Output.line(
+                "dropped \(report.conversionsDropped) unfinished conversions, removed \(report.scratchRemoved) "
+                    + "scratch directories and \(report.tempFilesRemoved) temp files")
         }
-        if report.rows.isEmpty { Output.line("no expired leases") }
-        for row in report.rows { Output.line("\(row.id) \(row.name): \(row.outcome.rawValue): \(row.message)") }
-        Output.line(
-            "dropped \(report.conversionsDropped) unfinished conversions, removed \(report.scratchRemoved) "
-                + "scratch directories and \(report.tempFilesRemoved) temp files")
+        // Something stale is still there: exit "try again" rather than success.
+        if !report.cleanupFailures.isEmpty { throw ExitCode(75) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ImageStore
 import TestSupport
 import Testing
 
@@ -32,7 +33,12 @@ struct ExportReadBackTests {
             ["export", registry.reference(repository: "readback/\(image)", tag: "v1"), "--format", format,
              "-o", disk.path, "--data-dir", scratch.url.appendingPathComponent("data").path,
              "--scratch-dir", treeScratch.path])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: treeScratch.path).isEmpty, "tree scratch left behind")
+        // image-worker works only in its own subdirectory of --scratch-dir, and empties it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: treeScratch.path) == [DataLayout.ownedScratchName])
+        #expect(
+            try FileManager.default.contentsOfDirectory(
+                atPath: treeScratch.appendingPathComponent(DataLayout.ownedScratchName).path
+            ).isEmpty, "tree scratch left behind")
         try #require(export.status == 0, "export failed: \(export.output)")
 
         let expectedImage = try await FixtureImages.expected(image)

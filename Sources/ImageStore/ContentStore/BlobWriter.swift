@@ -7,7 +7,9 @@ import Foundation
 /// Streams one blob into a temp file of the content store, hashing while it writes.
 ///
 /// ``ContentStore/commit(_:as:)`` fsyncs it and renames it to `blobs/sha256/<hex>`; until then
-/// nobody sees it. A writer dropped without commit deletes its temp file.
+/// nobody sees it. A writer dropped without commit deletes its temp file. The temp file is
+/// 0600 and `flock`ed by the writer until it is closed (see ContentStore+Temporary); the blob
+/// keeps the mode, so no other local user reads an image's layers.
 ///
 /// `@unchecked Sendable`: it owns a file descriptor and a hasher and is used by one transfer at a
 /// time, which moves between a blocking-executor thread and a task; `lock` orders those uses.
@@ -26,8 +28,8 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
 
     init(directory: URL) throws(ContentStoreError) {
         let path = directory.appendingPathComponent(ContentStore.temporaryName()).path
-        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .fileSystem(path: path, operation: "open", code: errno) }
+        // Locked while this writer lives: cleanup of dead writers' files checks the lock.
+        let descriptor = try ContentStore.createLockedTemporary(path)
         temporaryPath = path
         state = State(descriptor: descriptor)
     }
@@ -76,9 +78,9 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
     public func discard() {
         withLock { state in
             guard state.descriptor >= 0 else { return }
+            unlink(temporaryPath)
             close(state.descriptor)
             state.descriptor = -1
-            unlink(temporaryPath)
         }
     }
 
@@ -98,7 +100,9 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
                 unlink(temporaryPath)
                 throw .fileSystem(path: temporaryPath, operation: "fsync", code: code)
             }
-            close(state.descriptor)
+            // Renamed (or dropped) before the descriptor closes: the lock must cover the temp
+            // name until it is gone, or cleanup could take the file for a dead writer's.
+            defer { close(state.descriptor) }
             if access(destination, F_OK) == 0 {
                 unlink(temporaryPath)
                 return

@@ -13,8 +13,9 @@ import Foundation
 ///                             org.opencontainers.image.ref.name = normalized reference
 ///   index.json.lock           flock'ed while index.json is rewritten
 ///   blobs/sha256/<hex>        manifests, indexes, configs, layers; verified before they appear
-///   blobs/.tmp-<pid>-<uuid>   downloads in progress (same filesystem, so rename is atomic);
-///                             the writer's pid lets recovery remove those of dead processes
+///   blobs/.tmp-<pid>-<uuid>   downloads in progress (same filesystem, so rename is atomic),
+///                             0600 and flock'ed by their writer: recovery removes those whose
+///                             lock is free (the writer died), in any PID namespace
 /// ```
 ///
 /// A blob file appears only by rename after its SHA-256 was checked and it was fsynced, so
@@ -24,10 +25,14 @@ public struct ContentStore: Sendable {
     /// The layout directory.
     public let root: URL
 
-    /// Opens (and creates when needed) the layout at `layout.ociLayout`.
+    /// Opens (and creates when needed) the layout at `layout.ociLayout`, making the data
+    /// directory private first (``DataLayout/prepare()``), so every command that touches blobs
+    /// (`import`, `fetch`, `inspect`) leaves no image readable by other local users.
     ///
-    /// - Throws: `ContentStoreError.fileSystem`.
-    public init(layout: DataLayout) throws(ContentStoreError) {
+    /// - Throws: `FileSystemError` when the data directory cannot be made private,
+    ///   `ContentStoreError.fileSystem`.
+    public init(layout: DataLayout) throws {
+        try layout.prepare()
         try self.init(root: layout.ociLayout)
     }
 
@@ -126,12 +131,12 @@ public struct ContentStore: Sendable {
     /// Writes `data` to a temp file beside `url`, fsyncs it and renames it over `url`.
     static func writeAtomically(_ data: Data, to url: URL) throws(ContentStoreError) {
         let temporary = url.path + ContentStore.temporaryName()
-        let descriptor = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .fileSystem(path: temporary, operation: "open", code: errno) }
+        let descriptor = try ContentStore.createLockedTemporary(temporary)
+        // Closed only after the rename: the writer's lock covers the temp name until it is gone.
+        defer { close(descriptor) }
         let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor) == 0
         let code = errno
-        close(descriptor)
         guard written == data.count, synced else {
             unlink(temporary)
             throw .fileSystem(path: temporary, operation: "write", code: code)

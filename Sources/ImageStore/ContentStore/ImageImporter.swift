@@ -38,7 +38,25 @@ public struct ImageImporter: Sendable {
         }
         let directory = scratch.appendingPathComponent("import-\(UUID().uuidString.lowercased())")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let imported: Result<PulledImage, any Error>
+        do {
+            imported = .success(try await importArchive(source, into: directory, tag: tag, as: name, platform: platform))
+        } catch {
+            imported = .failure(error)
+        }
+        // The extracted copy goes either way; failing to remove it is an error of its own
+        // (after a failed import, the import's error is the one to report; gc retries).
+        do {
+            try FileTree.remove(directory.path)
+        } catch {
+            if case .success = imported { throw error }
+        }
+        return try imported.get()
+    }
+
+    private func importArchive(
+        _ source: URL, into directory: URL, tag: String?, as name: ImageReference, platform: Platform
+    ) async throws -> PulledImage {
         let result = try await run(
             .name("tar"), arguments: ["-xf", source.path, "-C", directory.path], output: .discarded,
             error: .string(limit: 4096))

@@ -40,14 +40,14 @@ public struct DiskExporter: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let target = try AtomicOutput(finalPath: output.path)
-        let uuid = options.volumeUUID ?? DiskExporter.derivedUUID(for: output.lastPathComponent)
+        let identity = options.identity ?? DiskIdentity(name: output.lastPathComponent)
         do {
             switch format {
             case .ext4:
-                try await Ext4Exporter().export(rootfs: rootfs, to: target.tempPath, uuid: uuid)
+                try await Ext4Exporter().export(rootfs: rootfs, to: target.tempPath, identity: identity)
             case .erofs:
                 try await ErofsExporter(compressed: options.erofsCompressed, level: options.erofsLevel)
-                    .export(rootfs: rootfs, to: target.tempPath, uuid: uuid)
+                    .export(rootfs: rootfs, to: target.tempPath, uuid: identity.uuid)
             case .cpio:
                 let writer = CpioWriter(walker: TreeWalker(root: rootfs))
                 try await CancellationFlag.runBlocking { flag in
@@ -85,29 +85,5 @@ public struct DiskExporter: Sendable {
         guard rename(compressed, path) == 0 else {
             throw DiskError.io(path: compressed, operation: "rename", errno: errno)
         }
-    }
-
-    /// A UUID that depends only on `name`: rebuilding a disk keeps its UUID, and disks named
-    /// after different manifest digests get different ones. (Two FNV-1a 64-bit hashes, with the
-    /// version 4 and RFC 4122 variant bits set.)
-    static func derivedUUID(for name: String) -> UUID {
-        func fnv(_ seed: UInt64) -> UInt64 {
-            var hash = seed
-            for byte in name.utf8 {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x100_0000_01b3
-            }
-            return hash
-        }
-        var bytes =
-            withUnsafeBytes(of: fnv(0xcbf2_9ce4_8422_2325).bigEndian, Array.init)
-            + withUnsafeBytes(of: fnv(0x84222325_cbf29ce4).bigEndian, Array.init)
-        bytes[6] = (bytes[6] & 0x0f) | 0x40
-        bytes[8] = (bytes[8] & 0x3f) | 0x80
-        return UUID(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
     }
 }

@@ -18,19 +18,20 @@ public struct ExportOptions: Sendable, Equatable {
     public var erofsCompressed: Bool
     /// erofs only: lz4hc level 0…12; `nil` uses mkfs.erofs's default (9).
     public var erofsLevel: Int?
-    /// The filesystem UUID (ext4, erofs); `nil` derives one from the output file name, so a
-    /// rebuild of the same image gets the same UUID and different images get different ones.
-    public var volumeUUID: UUID?
+    /// The filesystem UUID and ext4 hash seed; ``ImageManager`` sets
+    /// ``DiskIdentity/init(manifestDigest:format:)`` for every image it builds. `nil` (a bare
+    /// tree, `export-tree`) derives one from the output file name with ``DiskIdentity/init(name:)``.
+    public var identity: DiskIdentity?
 
     /// Options with the defaults: no cpio compression, lz4hc erofs at the default level.
     public init(
         compression: Compression = .none, erofsCompressed: Bool = true, erofsLevel: Int? = nil,
-        volumeUUID: UUID? = nil
+        identity: DiskIdentity? = nil
     ) {
         self.compression = compression
         self.erofsCompressed = erofsCompressed
         self.erofsLevel = erofsLevel
-        self.volumeUUID = volumeUUID
+        self.identity = identity
     }
 
     /// Checks that the options make sense for `format`.

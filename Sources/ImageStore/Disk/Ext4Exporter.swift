@@ -26,7 +26,7 @@ struct Ext4Exporter: Sendable {
     /// Writes the filesystem of `rootfs` to `path` (which must not exist yet).
     ///
     /// - Throws: ``DiskError``, `CancellationError`.
-    func export(rootfs: URL, to path: String, uuid: UUID) async throws {
+    func export(rootfs: URL, to path: String, identity: DiskIdentity) async throws {
         let scan = try await CancellationFlag.runBlocking { flag in
             try Ext4Exporter.scan(rootfs, isCancelled: { flag.isCancelled })
         }
@@ -36,12 +36,13 @@ struct Ext4Exporter: Sendable {
         // never a future time, which e2fsck would report.
         let now = Int64(Date().timeIntervalSince1970)
         let environment = ["E2FSPROGS_FAKE_TIME": String(min(max(0, scan.latestMtime), now))]
-        let id = uuid.uuidString.lowercased()
+        let id = identity.uuid.uuidString.lowercased()
+        let seed = identity.hashSeed.uuidString.lowercased()
         try await ExternalTool(name: "mkfs.ext4").run(
             [
                 "-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256", "-O", "^has_journal", "-m", "0",
                 "-N", String(scan.sizing.inodeCount), "-U", id,
-                "-E", "hash_seed=\(id),root_owner=\(scan.rootUID):\(scan.rootGID),nodiscard",
+                "-E", "hash_seed=\(seed),root_owner=\(scan.rootUID):\(scan.rootGID),nodiscard",
                 "-d", rootfs.path, path, String(blocks),
             ], environment: environment)
         // mke2fs gives the root directory mode 0755 and the fake time; copy the tree's instead.

@@ -1,3 +1,9 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Dedupe: one conversion and one disk file per (manifest digest, format), shared by every row
 /// that resolves to it. The builder of an artifact is a claim (image id + lease token); it is
 /// alive while that row is in flight under that token, so a crashed builder's conversion is
@@ -53,7 +59,13 @@ extension ImageQueue {
             }
             let id = try row.int("id")
             if try row.text("state") == "ready" {
-                return .ready(artifactID: id, path: try row.optionalText("path") ?? path)
+                let readyPath = try row.optionalText("path") ?? path
+                if Self.fileIsIntact(readyPath, allocatedBytes: try row.optionalInt("size_bytes")) {
+                    return .ready(artifactID: id, path: readyPath)
+                }
+                // Deleted or damaged behind our back: never share it, build it again.
+                _ = try db.execute(Statements.rebuildArtifact, [.int(id), .int(claim.id), .int(claim.token), .text(path)])
+                return .acquired(artifactID: id)
             }
             let builder = try row.optionalInt("builder_image_id") ?? 0
             let token = try row.optionalInt("builder_token") ?? 0
@@ -65,6 +77,14 @@ extension ImageQueue {
         }
         guard let lock else { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
         return lock
+    }
+
+    /// Whether a ready artifact's file is a regular file of the allocated size recorded at publish.
+    static func fileIsIntact(_ path: String, allocatedBytes: Int?) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
+        guard let allocatedBytes else { return true }
+        return Int64(info.st_blocks).multipliedReportingOverflow(by: 512).partialValue == Int64(allocatedBytes)
     }
 
     /// Marks the row ready on an artifact that is already ready.

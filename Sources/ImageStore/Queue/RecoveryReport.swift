@@ -7,8 +7,11 @@ public struct RecoveryReport: Sendable, Equatable, Codable {
     public var conversionsDropped = 0
     /// `build-<id>-<token>` scratch directories of claims no longer in flight, removed.
     public var scratchRemoved = 0
-    /// Content-store temp files of downloads whose process is gone, removed.
+    /// Content-store temp files whose writer is gone (its flock is free), removed.
     public var tempFilesRemoved = 0
+    /// Stale entries that could not be removed, each with its reason: logged by the worker,
+    /// printed by `recover` and `gc` (exit 75), never dropped silently.
+    public var cleanupFailures: [String] = []
 
     public init() {}
 
@@ -17,5 +20,6 @@ public struct RecoveryReport: Sendable, Equatable, Codable {
         case conversionsDropped = "conversions_dropped"
         case scratchRemoved = "scratch_removed"
         case tempFilesRemoved = "temp_files_removed"
+        case cleanupFailures = "cleanup_failures"
     }
 }

@@ -27,11 +27,17 @@ extension Worker {
             }
         } catch {
             // Free the scratch first: when the disk filled up, recording the outcome needs the
-            // space the tree holds (SQLite cannot commit on a full filesystem).
-            try? await BlockingExecutor.shared.run { [manager] in manager.removeScratch(named: scratch) }
+            // space the tree holds (SQLite cannot commit on a full filesystem). A failure here is
+            // logged by the second removal below.
+            try? await BlockingExecutor.shared.run { [manager] in try manager.removeScratch(named: scratch) }
             outcome = await settle(claim, error: error, log: log)
         }
-        try? await BlockingExecutor.shared.run { [manager] in manager.removeScratch(named: scratch) }
+        do {
+            try await BlockingExecutor.shared.run { [manager] in try manager.removeScratch(named: scratch) }
+        } catch {
+            // Recovery and gc try again; say so rather than leave the tree without a word.
+            log.error("could not remove the build's scratch", metadata: ["error": "\(SafeText.escaping("\(error)"))"])
+        }
         let duration = clock.now - start
         metrics.buildFinished(status: outcome.rawValue, duration: duration)
         if let counts = try? await manager.queue.countsByStatus() { metrics.queueObserved(countsByStatus: counts) }
@@ -125,9 +131,11 @@ extension Worker {
         // The rename into the final path happens inside the fenced publish: a builder whose
         // lease was taken over never replaces a disk another builder published.
         let source = URL(fileURLWithPath: disk.path)
+        let group = manager.layout.diskGroup
         try await queue.publish(
             claim, artifactID: artifactID, sizeBytes: DiskFile.allocatedBytes(disk.path), configJSON: config,
-            now: ImageQueue.nowMilliseconds(), moveIntoPlace: { try DiskFile.moveIntoPlace(source, to: finalPath) })
+            now: ImageQueue.nowMilliseconds(),
+            moveIntoPlace: { try DiskFile.moveIntoPlace(source, to: finalPath, group: group) })
         log.info("ready", metadata: ["path": "\(finalPath.path)", "bytes": "\(disk.allocatedBytes)"])
     }
 

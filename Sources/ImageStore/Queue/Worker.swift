@@ -83,13 +83,17 @@ public struct Worker: Service {
     /// Recovers expired leases and refreshes the gauges; errors are logged, never fatal.
     func housekeeping() async {
         do {
-            for row in try await manager.recoverInterruptedBuilds().rows {
+            let report = try await manager.recoverInterruptedBuilds()
+            for row in report.rows {
                 logger.notice(
                     "recovered interrupted build",
                     metadata: [
                         "id": "\(row.id)", "image": "\(row.name)", "outcome": "\(row.outcome.rawValue)",
                         "reason": "\(row.message)",
                     ])
+            }
+            for failure in report.cleanupFailures {
+                logger.error("recovery could not remove a stale entry", metadata: ["error": "\(SafeText.escaping(failure))"])
             }
             metrics.queueObserved(countsByStatus: try await manager.queue.countsByStatus())
         } catch {

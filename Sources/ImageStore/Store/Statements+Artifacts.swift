@@ -76,6 +76,16 @@ extension Statements {
             UPDATE artifacts SET builder_image_id = ?2, builder_token = ?3, path = ?4, conversions = conversions + 1
             WHERE id = ?1 AND state = 'building'
             """)
+    /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 path. A ready artifact whose file
+    /// is gone or has another size than recorded goes back to building, by this claim.
+    static let rebuildArtifact = SQLStatement(
+        name: "rebuildArtifact",
+        sql: """
+            UPDATE artifacts SET
+                state = 'building', builder_image_id = ?2, builder_token = ?3, path = ?4,
+                size_bytes = NULL, ready_at = NULL, conversions = conversions + 1
+            WHERE id = ?1 AND state = 'ready'
+            """)
     /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 allocated bytes, ?5 config JSON, ?6 now.
     static let publishArtifact = SQLStatement(
         name: "publishArtifact",

@@ -15,15 +15,26 @@ import Foundation
 ///                              that no live lease owns is removed by recovery and gc
 /// ```
 ///
+/// The data directory and `tmp/` are 0700 (``prepare()`` creates them so and tightens them when
+/// found wider): an image's device nodes and setuid binaries are unpacked below, and blobs and
+/// disks are files of other people's images, so no other local user may enter.
+///
 /// Every path the worker writes is below `root`; a path from a layer or a registry never
 /// chooses a location outside it.
 public struct DataLayout: Sendable, Equatable {
     /// The data directory.
     public let root: URL
+    /// The group that may read finished disks (`--disk-group`), or `nil`: only the worker's
+    /// user reads them.
+    ///
+    /// With a group the data directory is 0710 (the group may pass through, not list),
+    /// `disks/` 0750 and every disk file 0640, all of that group; `oci/` and `tmp/` stay 0700.
+    public let diskGroup: gid_t?
 
     /// Uses `root` as the data directory (created on demand by the stages that write).
-    public init(root: URL) {
+    public init(root: URL, diskGroup: gid_t? = nil) {
         self.root = root.standardizedFileURL
+        self.diskGroup = diskGroup
     }
 
     /// `$IMAGE_WORKER_DATA`, or `/var/lib/image-worker`.
@@ -42,4 +53,22 @@ public struct DataLayout: Sendable, Equatable {
     public var disks: URL { root.appendingPathComponent("disks") }
     /// Scratch trees and temp files.
     public var scratch: URL { root.appendingPathComponent("tmp") }
+
+    /// The name of the directory image-worker owns inside a `--scratch-dir` it is given: that
+    /// directory may be shared (`/dev/shm`), so gc and recovery look only in here.
+    public static let ownedScratchName = "image-worker-scratch"
+
+    /// Creates the data directory, `tmp/`, `oci/` and `disks/` with mode 0700, or tightens them
+    /// to 0700 (with a ``diskGroup``: the data directory 0710 and `disks/` 0750 of that group).
+    /// Blocking.
+    /// - Throws: ``FileSystemError/unsafeDirectory(path:reason:)`` when one belongs to another
+    ///   user or is not a directory, ``FileSystemError/io(path:operation:errno:)``.
+    public func prepare() throws(FileSystemError) {
+        try FileTree.makePrivateDirectory(
+            root.path, mode: diskGroup == nil ? 0o700 : 0o710, followSymlinks: true, group: diskGroup)
+        try FileTree.makePrivateDirectory(scratch.path, followSymlinks: false)
+        try FileTree.makePrivateDirectory(ociLayout.path, followSymlinks: false)
+        try FileTree.makePrivateDirectory(
+            disks.path, mode: diskGroup == nil ? 0o700 : 0o750, followSymlinks: false, group: diskGroup)
+    }
 }

@@ -74,10 +74,22 @@ final class DiskSupportTests {
         #expect(Ext4Sizing.extentTreeBlocks(dataBlocks: 1 << 20) > 0)
     }
 
-    @Test("derived UUIDs are stable per name and differ between names")
-    func derivedUUID() {
-        #expect(DiskExporter.derivedUUID(for: "a.ext4") == DiskExporter.derivedUUID(for: "a.ext4"))
-        #expect(DiskExporter.derivedUUID(for: "a.ext4") != DiskExporter.derivedUUID(for: "b.ext4"))
+    @Test("disk identities are stable per digest and format, differ otherwise, and are RFC 4122 version 4")
+    func diskIdentity() throws {
+        let a = try Digest(parsing: "sha256:" + String(repeating: "a", count: 64))
+        let b = try Digest(parsing: "sha256:" + String(repeating: "b", count: 64))
+        let identity = DiskIdentity(manifestDigest: a, format: .ext4)
+        #expect(identity == DiskIdentity(manifestDigest: a, format: .ext4))
+        #expect(identity.uuid != DiskIdentity(manifestDigest: b, format: .ext4).uuid)
+        #expect(identity.uuid != DiskIdentity(manifestDigest: a, format: .erofs).uuid)
+        #expect(identity.uuid != identity.hashSeed)
+        #expect(DiskIdentity(name: "a.ext4") == DiskIdentity(name: "a.ext4"))
+        #expect(DiskIdentity(name: "a.ext4").uuid != DiskIdentity(name: "b.ext4").uuid)
+        for uuid in [identity.uuid, identity.hashSeed] {
+            let text = uuid.uuidString.lowercased()
+            #expect(Array(text)[14] == "4")
+            #expect("89ab".contains(Array(text)[19]))
+        }
     }
 
     @Test("out of space and killed tools are transient; refused input is permanent")
