@@ -80,7 +80,7 @@ import Testing
         let worker = try Child(
             Child.imageWorker, ["worker", "--exit-when-idle", "--data-dir", data.path], in: directory)
         try await Child.waitUntil("the first attempt to be recorded") {
-            try await sqlite("SELECT attempts FROM images") == "1" && worker.stderr.contains("build finished")
+            (Int(try await sqlite("SELECT attempts FROM images")) ?? 0) >= 1 && worker.stderr.contains("build finished")
         }
         kill(worker.process.processIdentifier, SIGTERM)
         #expect(try await worker.wait() == 0, "stderr: \(worker.stderr.suffix(2000))")
