@@ -26,6 +26,8 @@ let package = Package(
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
+            name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // isa-l's inflate (gzip layers) and libzstd's streaming decompression (zstd layers).
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
@@ -39,7 +41,7 @@ let package = Package(
         .target(
             name: "ImageStore",
             dependencies: [
-                "CSQLite", "CCurl", "CArchive", "CCrypto", "CIsal", "CZstd", "CXattr", "CFalloc", "Migrations",
+                "CSQLite", "CPostgres", "CCurl", "CArchive", "CCrypto", "CIsal", "CZstd", "CXattr", "CFalloc", "Migrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -61,7 +63,7 @@ let package = Package(
         ),
         // bench/ext4-writer.sh: the native ext4 writer timed alone.
         .executableTarget(name: "EXT4Bench", dependencies: ["ImageStore"], path: "bench/EXT4Bench"),
-        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
+        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore", "TestSupport"]),
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport", "CCrypto", "CXattr"]),
         .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore", "TestSupport"]),
