@@ -55,7 +55,7 @@ extension ImageQueue {
             guard try db.query(Statements.builderAlive, [.int(claim.id), .int(claim.token), .int(now)]).first?
                 .int("alive") == 1
             else { return nil }
-            let verityFlag = SQLiteValue.int(verity ? 1 : 0)
+            let verityFlag = SQLValue.int(verity ? 1 : 0)
             guard
                 let row = try db.query(Statements.artifactFor, [.text(manifestDigest), .text(format), verityFlag])
                     .first
