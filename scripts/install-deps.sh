@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     # build: the C libraries behind the shim targets
-    pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev libarchive-dev libssl-dev
+    pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev libarchive-dev libssl-dev libisal-dev libzstd-dev
     # run: disk formats and the CLI the schema contract is read with
     sqlite3 postgresql-client-15 e2fsprogs erofs-utils zstd gzip
     # tests: a throwaway PostgreSQL cluster (initdb, pg_ctl) for the second backend
@@ -16,7 +16,7 @@ packages=(
     # tests: veritysetup checks the dm-verity trees (and maps them where the kernel has dm-verity)
     cryptsetup-bin
     # benchmarks (make bench)
-    debootstrap strace time
+    debootstrap strace time isal pigz
 )
 
 missing=()
