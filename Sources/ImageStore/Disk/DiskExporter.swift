@@ -60,13 +60,18 @@ public struct DiskExporter: Sendable {
             target.discard()
             throw error
         }
+        return try DiskExporter.result(of: target, duration: clock.now - start)
+    }
+
+    /// The figures of a committed export.
+    static func result(of target: AtomicOutput, duration: Duration) throws(DiskError) -> ExportResult {
         var info = stat()
         guard stat(target.finalPath, &info) == 0 else {
-            throw DiskError.io(path: target.finalPath, operation: "stat", errno: errno)
+            throw .io(path: target.finalPath, operation: "stat", errno: errno)
         }
         return ExportResult(
             path: target.finalPath, allocatedBytes: UInt64(info.st_blocks) * 512,
-            apparentBytes: UInt64(info.st_size), duration: clock.now - start)
+            apparentBytes: UInt64(info.st_size), duration: duration)
     }
 
     /// Compresses `path` in place with gzip or zstd, through a sibling file the tool writes.
