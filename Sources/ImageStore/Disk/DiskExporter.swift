@@ -12,7 +12,7 @@ import Foundation
 /// is removed. `rootfs` is only read: scratch the caller passes stays the caller's to remove.
 ///
 /// ```
-/// rootfs/ ──walk──▶ ext4:  Ext4Sizing ─▶ sparse file ─▶ mkfs.ext4 -d ─▶ resize2fs -M ─▶ truncate
+/// rootfs/ ──walk──▶ ext4:  DirectoryModelBuilder ─▶ FilesystemModel ─▶ EXT4Writer (no mkfs)
 ///                   erofs: mkfs.erofs -zlz4hc (or plain)
 ///                   cpio:  CpioWriter (newc) ─▶ gzip -n / zstd -T0 (optional)
 ///         ─▶ .<name>.tmp-<random> ─fsync─▶ rename ─▶ output ─▶ fsync(dir)
@@ -31,8 +31,9 @@ public struct DiskExporter: Sendable {
     /// - Returns: the size and duration of the export.
     /// - Throws: ``DiskError/invalidOptions(format:reason:)`` for options that do not fit the
     ///   format, ``DiskError/notADirectory(path:)``, ``DiskError/toolFailed(tool:command:status:stderrTail:)``
-    ///   when mkfs or a compressor fails (transient for ENOSPC), ``DiskError/io(path:operation:errno:)``,
-    ///   ``DiskError/fileTooLargeForCpio(path:size:)``, `CancellationError`.
+    ///   when mkfs.erofs or a compressor fails (transient for ENOSPC), ``DiskError/io(path:operation:errno:)``,
+    ///   ``DiskError/fileTooLargeForCpio(path:size:)``, the ext4 writer's cases (such as
+    ///   ``DiskError/lostAndFoundNotDirectory(kind:)``), `CancellationError`.
     public func export(
         rootfs: URL, format: DiskFormat, to output: URL, options: ExportOptions = ExportOptions()
     ) async throws -> ExportResult {
@@ -44,7 +45,12 @@ public struct DiskExporter: Sendable {
         do {
             switch format {
             case .ext4:
-                try await Ext4Exporter().export(rootfs: rootfs, to: target.tempPath, identity: identity)
+                try await CancellationFlag.runBlocking { flag in
+                    let writer = try EXT4Writer(path: target.tempPath, options: EXT4WriterOptions(identity: identity))
+                    let model = try DirectoryModelBuilder(root: rootfs.path)
+                        .build(into: writer.sink, isCancelled: { flag.isCancelled })
+                    try writer.finish(model: model)
+                }
             case .erofs:
                 try await ErofsExporter(compressed: options.erofsCompressed, level: options.erofsLevel)
                     .export(rootfs: rootfs, to: target.tempPath, uuid: identity.uuid)
