@@ -26,6 +26,8 @@ let package = Package(
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
+            name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // glibc's sys/xattr.h: lsetxattr for Layers, llistxattr/lgetxattr for Disk.
         .systemLibrary(name: "CXattr"),
@@ -36,7 +38,7 @@ let package = Package(
         .target(
             name: "ImageStore",
             dependencies: [
-                "CSQLite", "CCurl", "CArchive", "CCrypto", "CXattr", "CFalloc", "Migrations",
+                "CSQLite", "CPostgres", "CCurl", "CArchive", "CCrypto", "CXattr", "CFalloc", "Migrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -58,7 +60,7 @@ let package = Package(
         ),
         // bench/ext4-writer.sh: the native ext4 writer timed alone.
         .executableTarget(name: "EXT4Bench", dependencies: ["ImageStore"], path: "bench/EXT4Bench"),
-        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
+        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore", "TestSupport"]),
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport", "CCrypto", "CXattr"]),
         .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore", "TestSupport"]),

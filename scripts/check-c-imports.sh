@@ -7,6 +7,7 @@ allowed=(
     "Sources/ImageStore/Registry/CurlHandle.swift:CCurl"
     "Sources/ImageStore/Registry/CurlHandle+Callbacks.swift:CCurl"
     "Sources/ImageStore/Store/SQLiteConnection.swift:CSQLite"
+    "Sources/ImageStore/Store/PostgresConnection.swift:CPostgres"
     "Sources/ImageStore/Layers/ArchiveReader.swift:CArchive"
     "Sources/ImageStore/Support/SHA256.swift:CCrypto"
     "Sources/ImageStore/Layers/ContainedDirectory.swift:CXattr"
@@ -20,6 +21,6 @@ while IFS=: read -r file _ module; do
         echo "check-c-imports: $file imports $module; only its shim file may (STYLE.md §5)" >&2
         status=1
     fi
-done < <(grep -rn --include='*.swift' -E '^import (CSQLite|CCurl|CArchive|CCrypto|CXattr|CFalloc)$' Sources)
+done < <(grep -rn --include='*.swift' -E '^import (CSQLite|CPostgres|CCurl|CArchive|CCrypto|CXattr|CFalloc)$' Sources)
 [ $status -eq 0 ] && echo "check-c-imports: ok"
 exit $status

@@ -23,7 +23,7 @@ extension ImageQueue {
                 let what = expires.map { $0 < now } ?? false ? "stopped heartbeating" : "holds no valid lease"
                 let message =
                     "worker \(workerID ?? "unknown") \(what) during \(stage) (attempt \(attempts) of \(maxAttempts))"
-                let fence: [SQLiteValue] = [.int(id), .int(token), .int(now)]
+                let fence: [SQLValue] = [.int(id), .int(token), .int(now)]
                 let outcome: RecoveredRow.Outcome
                 if attempts >= maxAttempts {
                     try db.execute(Statements.fail, fence + [.text(message), .text("transient")])

@@ -37,11 +37,15 @@ public struct ImageQueue: Sendable {
         return ImageQueue(connection: connection)
     }
 
-    /// Opens the database at `path` and applies pending migrations, nothing else.
+    /// Opens the database at `path` (a SQLite path, or a `postgres://` URL) and applies pending
+    /// migrations, nothing else.
     /// - Returns: the identifiers of the migrations applied now (empty when up to date).
     /// - Throws: `StoreError`, `MigrationError`.
     public static func migrate(path: String) async throws -> [String] {
-        try await Migrator().migrate(try await SQLiteConnection.open(path: path))
+        switch DatabaseLocation(path) {
+        case .sqlite(let path): return try await Migrator().migrate(try await SQLiteConnection.open(path: path))
+        case .postgres(let url): return try await PostgresMigrator().migrate(try await PostgresConnection.open(url: url))
+        }
     }
 
     /// Milliseconds since the Unix epoch now, for callers without an injected clock.
@@ -88,13 +92,13 @@ public struct ImageQueue: Sendable {
     /// - Returns: the claim, or `nil` when nothing is due or `max_in_flight` rows are in flight.
     /// - Throws: `StoreError` (`.busy` when the write lock stayed taken through every retry).
     public func claim(workerID: String, now: Int) async throws -> Claim? {
-        let arguments: [SQLiteValue] = [
+        let arguments: [SQLValue] = [
             .text(workerID), .int(now), .int(SettingKey.leaseMilliseconds.defaultValue),
             .int(SettingKey.maxInFlight.defaultValue),
         ]
         return try await connection.write { db in
             for _ in 0..<Self.unclaimableRowsPerClaim {
-                let rows: [SQLiteRow]
+                let rows: [SQLRow]
                 do {
                     rows = try db.query(Statements.claimNext, arguments)
                 } catch let error as StoreError where error.isRowProblem {
@@ -102,7 +106,7 @@ public struct ImageQueue: Sendable {
                     guard let id = try db.query(Statements.headPending, [.int(now)]).first?.int("id") else {
                         throw error
                     }
-                    let reason = QueueError.unclaimable(id: id, reason: error.sqliteMessage).description
+                    let reason = QueueError.unclaimable(id: id, reason: error.databaseMessage).description
                     try db.execute(Statements.failUnclaimable, [.int(id), .int(now), .text(reason)])
                     continue
                 }
@@ -138,7 +142,7 @@ public struct ImageQueue: Sendable {
     public func markConverting(_ claim: Claim, layerBytes: Int64? = nil, now: Int) async throws {
         try await fenced(
             Statements.markConverting, claim, now: now,
-            [.int(SettingKey.leaseMilliseconds.defaultValue), layerBytes.map(SQLiteValue.integer) ?? .null])
+            [.int(SettingKey.leaseMilliseconds.defaultValue), layerBytes.map(SQLValue.integer) ?? .null])
     }
 
     /// Marks the row ready. `nil` arguments leave their columns as they are.
@@ -194,7 +198,7 @@ public struct ImageQueue: Sendable {
         try await fenced(Statements.release, claim, now: now)
     }
 
-    func fenced(_ statement: SQLStatement, _ claim: Claim, now: Int, _ extra: [SQLiteValue] = [])
+    func fenced(_ statement: SQLStatement, _ claim: Claim, now: Int, _ extra: [SQLValue] = [])
         async throws
     {
         let arguments = Self.fence(claim, now: now) + extra
@@ -203,7 +207,7 @@ public struct ImageQueue: Sendable {
     }
 
     /// ?1 id, ?2 lease token, ?3 now: the leading parameters of every fenced statement.
-    static func fence(_ claim: Claim, now: Int) -> [SQLiteValue] {
+    static func fence(_ claim: Claim, now: Int) -> [SQLValue] {
         [.int(claim.id), .int(claim.token), .int(now)]
     }
 

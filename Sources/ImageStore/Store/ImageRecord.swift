@@ -50,7 +50,7 @@ public struct ImageRecord: Sendable, Equatable, Codable {
         case finishedAt = "finished_at"
     }
 
-    init(row: SQLiteRow) throws {
+    init(row: SQLRow) throws {
         id = try row.int("id")
         name = try row.text("name")
         format = try row.text("format")

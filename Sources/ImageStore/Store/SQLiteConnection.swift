@@ -3,7 +3,7 @@ import Foundation
 
 /// One SQLite connection: the only code that calls libsqlite3.
 ///
-/// An actor on its own ``SQLiteExecutor`` thread, so a busy wait never blocks the cooperative
+/// An actor on its own ``ConnectionExecutor`` thread, so a busy wait never blocks the cooperative
 /// pool and the handle is used by one thread at a time. Opens with WAL, `foreign_keys=ON`,
 /// `synchronous=NORMAL` and a busy timeout. Statements are prepared once and cached by name.
 /// Writes go through ``write(_:)``: `BEGIN IMMEDIATE` takes the write lock up front (retried
@@ -16,7 +16,7 @@ actor SQLiteConnection {
 
     /// The database file, for error messages.
     nonisolated let path: String
-    private nonisolated let executor: SQLiteExecutor
+    private nonisolated let executor: ConnectionExecutor
     private let handle: SQLiteHandle
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -24,7 +24,7 @@ actor SQLiteConnection {
     private init(path: String, handle: SQLiteHandle) {
         self.path = path
         self.handle = handle
-        self.executor = SQLiteExecutor(name: "image-worker-sqlite")
+        self.executor = ConnectionExecutor(name: "image-worker-sqlite")
     }
 
     deinit {
@@ -52,7 +52,7 @@ actor SQLiteConnection {
     /// - Returns: the rows it produced (a `RETURNING` clause or a query).
     /// - Throws: `StoreError.statement` with the statement's name and SQLite's code and message.
     @discardableResult
-    func query(_ statement: SQLStatement, _ arguments: [SQLiteValue] = []) throws -> [SQLiteRow] {
+    func query(_ statement: SQLStatement, _ arguments: [SQLValue] = []) throws -> [SQLRow] {
         let stmt = try prepared(statement)
         defer {
             sqlite3_reset(stmt)
@@ -61,7 +61,7 @@ actor SQLiteConnection {
         for (offset, value) in arguments.enumerated() {
             try check(bind(value, to: stmt, at: Int32(offset + 1)), statement.name)
         }
-        var rows: [SQLiteRow] = []
+        var rows: [SQLRow] = []
         while true {
             let code = sqlite3_step(stmt)
             if code == SQLITE_DONE { return rows }
@@ -74,7 +74,7 @@ actor SQLiteConnection {
     /// - Returns: the number of rows it changed.
     /// - Throws: `StoreError.statement`.
     @discardableResult
-    func execute(_ statement: SQLStatement, _ arguments: [SQLiteValue] = []) throws -> Int {
+    func execute(_ statement: SQLStatement, _ arguments: [SQLValue] = []) throws -> Int {
         try query(statement, arguments)
         return Int(sqlite3_changes(handle.db))
     }
@@ -157,7 +157,7 @@ actor SQLiteConnection {
         return stmt
     }
 
-    private func bind(_ value: SQLiteValue, to stmt: OpaquePointer, at index: Int32) -> Int32 {
+    private func bind(_ value: SQLValue, to stmt: OpaquePointer, at index: Int32) -> Int32 {
         switch value {
         case .integer(let number): return sqlite3_bind_int64(stmt, index, number)
         case .real(let number): return sqlite3_bind_double(stmt, index, number)
@@ -166,8 +166,8 @@ actor SQLiteConnection {
         }
     }
 
-    private func row(of stmt: OpaquePointer, statement: String) -> SQLiteRow {
-        var values: [String: SQLiteValue] = [:]
+    private func row(of stmt: OpaquePointer, statement: String) -> SQLRow {
+        var values: [String: SQLValue] = [:]
         for column in 0..<sqlite3_column_count(stmt) {
             let name = String(cString: sqlite3_column_name(stmt, column))
             switch sqlite3_column_type(stmt, column) {
@@ -182,7 +182,7 @@ actor SQLiteConnection {
                 }
             }
         }
-        return SQLiteRow(statement: statement, values: values)
+        return SQLRow(statement: statement, values: values)
     }
 
     /// Turns a result code other than OK/ROW/DONE into `StoreError.statement`.

@@ -1,4 +1,5 @@
-/// Every SQL statement ImageStore runs, by name. Parameters are numbered (`?1`) and always
+/// Every SQL statement ImageStore runs, by name, in the SQLite dialect and, where it differs,
+/// the PostgreSQL one (see ``SQLStatement``). Parameters are numbered (`?1`) and always
 /// bound; times are milliseconds since the Unix epoch. Migration steps live in the
 /// Migrations module; nothing else in Sources holds SQL.
 enum Statements {
@@ -9,7 +10,7 @@ enum Statements {
         name: "configure",
         sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
     /// No parameters.
-    static let beginImmediate = SQLStatement(name: "beginImmediate", sql: "BEGIN IMMEDIATE")
+    static let beginImmediate = SQLStatement(name: "beginImmediate", sql: "BEGIN IMMEDIATE", postgres: "BEGIN")
     /// No parameters.
     static let commit = SQLStatement(name: "commit", sql: "COMMIT")
     /// No parameters.
