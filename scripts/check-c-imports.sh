@@ -12,6 +12,7 @@ allowed=(
     "Sources/ImageStore/Support/SHA256.swift:CCrypto"
     "Sources/ImageStore/Layers/ContainedDirectory.swift:CXattr"
     "Sources/ImageStore/Disk/TreeWalker.swift:CXattr"
+    "Sources/ImageStore/Disk/DirectoryModelBuilder.swift:CXattr"
     "Sources/ImageStore/Disk/EXT4/EXT4BlockFile.swift:CFalloc"
 )
 status=0
