@@ -86,9 +86,7 @@ public struct ImageManager: Sendable {
         _ image: PulledImage, format: DiskFormat, name: String, output: URL,
         progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
     ) async throws -> ExportResult {
-        let sources = image.layers.map {
-            LayerSource(digest: $0.descriptor.digest, mediaType: $0.descriptor.mediaType, file: $0.path)
-        }
+        let sources = try image.layerSources()
         // The disk's UUID comes from what it is of, never from the scratch file name.
         var options = exportOptions
         options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)

@@ -1,18 +1,16 @@
 import Foundation
 
 extension LayerSource {
-    /// Opens the blob as a tar stream, naming the layer in the error.
+    /// Opens the blob as a tar stream that checks the diff_id at its end, naming the layer in
+    /// the error.
     ///
     /// - Throws: ``LayerError/unreadable(layer:file:message:)`` when the file cannot be read,
-    ///   ``LayerError/corruptArchive(layer:path:message:)`` when libarchive refuses it.
+    ///   ``LayerError/corruptArchive(layer:path:message:)``, ``LayerError/notATar(layer:looksLike:)``.
     func openArchive() throws(LayerError) -> ArchiveReader {
         do {
-            return try ArchiveReader(file: file)
+            return try ArchiveReader(file: file, mediaType: mediaType, expected: LayerDigests(diffID: diffID))
         } catch {
-            guard FileManager.default.isReadableFile(atPath: file.path) else {
-                throw .unreadable(layer: digest, file: file.path, message: error.message)
-            }
-            throw .corruptArchive(layer: digest, path: nil, message: error.message)
+            throw error.layerError(layer: digest, path: nil)
         }
     }
 

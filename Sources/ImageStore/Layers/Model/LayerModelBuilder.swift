@@ -73,7 +73,7 @@ final class LayerModelBuilder {
             do {
                 next = try reader.next()
             } catch {
-                throw LayerError.corruptArchive(layer: layer, path: lastPath, message: error.message)
+                throw error.layerError(layer: layer, path: lastPath)
             }
             guard let entry = next else { break }
             if cancellation.isCancelled { throw CancellationError() }
@@ -237,7 +237,7 @@ final class LayerModelBuilder {
                 }
             }
         } catch let failure as ArchiveReader.Failure {
-            throw LayerError.corruptArchive(layer: layer, path: currentPath, message: failure.message)
+            throw failure.layerError(layer: layer, path: currentPath)
         }
         statistics.dataBytes += stored
         return content
