@@ -36,9 +36,9 @@ extension EndToEnd {
             #expect(sandbox.leftovers().isEmpty)
         }
 
-        @Test("3 workers, 30 rows naming 6 images: all ready, each digest and format converted once")
-        func dedupeAcrossProcesses() async throws {
-            let sandbox = try await WorkerSandbox.make("dedupe")
+        @Test("3 workers, 30 rows naming 6 images: all ready, each digest and format converted once", arguments: QueueBackend.allCases)
+        func dedupeAcrossProcesses(_ backend: QueueBackend) async throws {
+            let sandbox = try await WorkerSandbox.make("dedupe", backend: backend)
             try await sandbox.setSetting(.maxInFlight, 6)
             let images = PushedImages.shared
             // (name, format, fixture): tags, a digest, a second tag of one manifest, other formats.

@@ -1,20 +1,18 @@
 import Foundation
-import TestSupport
 import Testing
 
-@testable import ImageStore
-
 /// The backends the queue's conformance suite runs on: every queue test takes one as its
-/// argument, so each runs once on a SQLite file and once on a PostgreSQL database of the
-/// shared throwaway cluster (Tests/Fixtures/postgres.py), from the same source.
-enum QueueBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+/// argument (`@Test(arguments: QueueBackend.allCases)`), so each runs once on a SQLite file and
+/// once on a PostgreSQL database of the shared throwaway cluster (Tests/Fixtures/postgres.py),
+/// from the same source.
+public enum QueueBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
     case postgres
 
-    var testDescription: String { rawValue }
+    public var testDescription: String { rawValue }
 
     /// A fresh, empty database: a file under `directory`, or a new database in the cluster.
-    func makeDatabase(in directory: URL) async throws -> QueueTestDatabase {
+    public func makeDatabase(in directory: URL) async throws -> QueueTestDatabase {
         switch self {
         case .sqlite:
             let path = directory.appendingPathComponent("queue-\(UUID().uuidString.prefix(8)).db").path
@@ -27,21 +25,17 @@ enum QueueBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 }
 
 /// One test's database and the command-line client another service would use on it.
-struct QueueTestDatabase: Sendable {
-    let backend: QueueBackend
+public struct QueueTestDatabase: Sendable {
+    public let backend: QueueBackend
     /// The SQLite path or the PostgreSQL URL, as `--db` takes it.
-    let location: String
-    let cluster: TestPostgres?
-
-    /// Opens (migrating) a queue on the database: another connection each call.
-    func open() async throws -> ImageQueue {
-        try await ImageQueue.open(path: location)
-    }
+    public let location: String
+    /// The cluster holding the database (PostgreSQL only).
+    public let cluster: TestPostgres?
 
     /// Runs `sql` with the sqlite3 CLI or psql, as another service would.
     /// - Returns: the rows, `|`-separated columns, one line each (both clients' default).
     @discardableResult
-    func sql(_ sql: String) async throws -> String {
+    public func sql(_ sql: String) async throws -> String {
         if let cluster { return try await cluster.psql(location, sql) }
         let result = try await ProcessRunner.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", location, sql])
         guard result.status == 0 else {
