@@ -29,6 +29,9 @@ let package = Package(
             name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // isa-l's inflate (gzip layers) and libzstd's streaming decompression (zstd layers).
+        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // glibc's sys/xattr.h: lsetxattr for Layers, llistxattr/lgetxattr for Disk.
         .systemLibrary(name: "CXattr"),
         // glibc's fallocate (needs _GNU_SOURCE): the ext4 writer punches released file data.
@@ -38,7 +41,7 @@ let package = Package(
         .target(
             name: "ImageStore",
             dependencies: [
-                "CSQLite", "CPostgres", "CCurl", "CArchive", "CCrypto", "CXattr", "CFalloc", "Migrations",
+                "CSQLite", "CPostgres", "CCurl", "CArchive", "CCrypto", "CIsal", "CZstd", "CXattr", "CFalloc", "Migrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -86,9 +86,7 @@ public struct ImageManager: Sendable {
         let rootfs = treeScratch.appendingPathComponent(name, isDirectory: true)
             .appendingPathComponent("rootfs", isDirectory: true)
         try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
-        let sources = image.layers.map {
-            LayerSource(digest: $0.descriptor.digest, mediaType: $0.descriptor.mediaType, file: $0.path)
-        }
+        let sources = try image.layerSources()
         _ = try await LayerApplier(limits: layerLimits).apply(layers: sources, to: rootfs, progress: progress)
         // The disk's UUID comes from what it is of, never from the scratch file name.
         var options = exportOptions

@@ -77,12 +77,10 @@ public struct LayerApplier: Sendable {
         }
         let reader: ArchiveReader
         do {
-            reader = try ArchiveReader(file: layer.file)
+            reader = try ArchiveReader(
+                file: layer.file, mediaType: layer.mediaType, expected: LayerDigests(diffID: layer.diffID))
         } catch {
-            guard FileManager.default.isReadableFile(atPath: layer.file.path) else {
-                throw LayerError.unreadable(layer: layer.digest, file: layer.file.path, message: error.message)
-            }
-            throw LayerError.corruptArchive(layer: layer.digest, path: nil, message: error.message)
+            throw error.layerError(layer: layer.digest, path: nil)
         }
         let unpack = LayerUnpack(
             layer: layer.digest, root: root, limits: limits, statistics: statistics, cancellation: cancellation)
