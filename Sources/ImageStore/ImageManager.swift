@@ -75,12 +75,16 @@ public struct ImageManager: Sendable {
     /// `output` (a temp file beside it, renamed when complete). The tree stays until the caller
     /// runs ``removeScratch(named:)``: the worker does that after the row is ready, so deleting
     /// a large tree is not on the path to `ready`.
-    /// - Parameter progress: called as layers are applied with the layer bytes applied so far
-    ///   (of ``PulledImage/layerBytes``); from a blocking thread, often, so keep it cheap.
-    /// - Returns: the export result.
+    /// - Parameters:
+    ///   - verity: whether an ext4 or erofs disk gets a dm-verity tree (a row's `verity`
+    ///     column); `nil` keeps ``exportOptions``. The salt is always
+    ///     ``Verity/salt(manifestDigest:)`` unless the options name one.
+    ///   - progress: called as layers are applied with the layer bytes applied so far
+    ///     (of ``PulledImage/layerBytes``); from a blocking thread, often, so keep it cheap.
+    /// - Returns: the export result, with ``ExportResult/verity`` when a tree was appended.
     /// - Throws: `LayerError`, `DiskError`, `CancellationError`.
     public func buildDisk(
-        _ image: PulledImage, format: DiskFormat, name: String, output: URL,
+        _ image: PulledImage, format: DiskFormat, name: String, output: URL, verity: Bool? = nil,
         progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
     ) async throws -> ExportResult {
         let rootfs = treeScratch.appendingPathComponent(name, isDirectory: true)
@@ -91,6 +95,8 @@ public struct ImageManager: Sendable {
         // The disk's UUID comes from what it is of, never from the scratch file name.
         var options = exportOptions
         options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)
+        options.verity = verity ?? options.verity
+        options.veritySalt = options.veritySalt ?? Verity.salt(manifestDigest: image.manifestDigest)
         return try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: options)
     }
 

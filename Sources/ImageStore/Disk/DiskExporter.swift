@@ -15,6 +15,7 @@ import Foundation
 /// rootfs/ ──walk──▶ ext4:  Ext4Sizing ─▶ sparse file ─▶ mkfs.ext4 -d ─▶ resize2fs -M ─▶ truncate
 ///                   erofs: mkfs.erofs -zlz4hc (or plain)
 ///                   cpio:  CpioWriter (newc) ─▶ gzip -n / zstd -T0 (optional)
+///         ─▶ ext4, erofs: dm-verity superblock + hash tree appended (DiskExporter+Verity)
 ///         ─▶ .<name>.tmp-<random> ─fsync─▶ rename ─▶ output ─▶ fsync(dir)
 /// ```
 public struct DiskExporter: Sendable {
@@ -41,6 +42,7 @@ public struct DiskExporter: Sendable {
         let start = clock.now
         let target = try AtomicOutput(finalPath: output.path)
         let identity = options.identity ?? DiskIdentity(name: output.lastPathComponent)
+        var verity: VerityInfo?
         do {
             switch format {
             case .ext4:
@@ -55,6 +57,7 @@ public struct DiskExporter: Sendable {
                 }
                 try await DiskExporter.compress(target.tempPath, with: options.compression)
             }
+            verity = try await DiskExporter.appendVerity(to: target.tempPath, format: format, options: options, output: output)
             try await BlockingExecutor.shared.run { try target.commit() }
         } catch {
             target.discard()
@@ -66,7 +69,7 @@ public struct DiskExporter: Sendable {
         }
         return ExportResult(
             path: target.finalPath, allocatedBytes: UInt64(info.st_blocks) * 512,
-            apparentBytes: UInt64(info.st_size), duration: clock.now - start)
+            apparentBytes: UInt64(info.st_size), duration: clock.now - start, verity: verity)
     }
 
     /// Compresses `path` in place with gzip or zstd, through a sibling file the tool writes.

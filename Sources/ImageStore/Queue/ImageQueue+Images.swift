@@ -58,7 +58,7 @@ extension ImageQueue {
         guard Self.formats.contains(format) else { throw QueueError.unsupportedFormat(format) }
         let normalized = reference.description
         let time = time(now)
-        return try await database.write { db in
+        return try await database.write(begin: Statements.beginSerialized) { db in
             if let row = try db.query(Statements.existingImage, [.text(name), .text(normalized), .text(format)]).first {
                 let id = try row.int("id")
                 guard try row.text("status") == "failed" else { return (id, .existing) }

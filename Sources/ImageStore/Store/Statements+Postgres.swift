@@ -36,6 +36,14 @@ extension Statements {
     /// next rollback keeps that.
     static let setClaimSavepoint = SQLStatement(name: "setClaimSavepoint", postgres: "SAVEPOINT claim_head")
 
+    /// No parameters. Opens a transaction that reads, then writes what it read decided
+    /// (createImage's reuse rule, acquireBuild's who-converts). SQLite: `BEGIN IMMEDIATE`, which
+    /// serialises every write anyway. PostgreSQL: `BEGIN` and the advisory lock 'iwb1'
+    /// (1769431601), so two such transactions never both see "no row" under READ COMMITTED and
+    /// both insert (two rows for one image, or a unique violation on artifacts).
+    static let beginSerialized = SQLStatement(
+        name: "beginSerialized", sql: "BEGIN IMMEDIATE", postgres: "BEGIN; SELECT pg_advisory_xact_lock(1769431601)")
+
     // MARK: - Wake-up
 
     /// No parameters. Subscribes the connection to the queue's NOTIFY channel (schema-postgres.sql).

@@ -104,7 +104,7 @@ enum Statements {
                 ORDER BY priority DESC, id LIMIT 1)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
                 < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), ?4)
-            RETURNING id, name, format, lease_token, attempts
+            RETURNING id, name, format, lease_token, attempts, verity
             """,
         postgres: """
             UPDATE images SET
@@ -119,7 +119,7 @@ enum Statements {
                 FOR UPDATE SKIP LOCKED)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
                 < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), $4)
-            RETURNING id, name, format, lease_token, attempts
+            RETURNING id, name, format, lease_token, attempts, verity
             """, clock: 2)
     /// ?1 now. The row ``claimNext`` would take (ignoring max_in_flight): id.
     static let headPending = SQLStatement(

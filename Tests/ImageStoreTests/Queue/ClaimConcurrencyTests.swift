@@ -66,4 +66,56 @@ import Testing
         let records = try await setup.list()
         #expect(records.allSatisfy { $0.status == "ready" && $0.leaseToken == 1 && $0.attempts == 1 })
     }
+
+    @Test(
+        "8 connections deciding at once who converts one digest: one converts, the others wait, none fails",
+        arguments: QueueBackend.allCases)
+    func oneBuilderPerDigest(_ backend: QueueBackend) async throws {
+        let database = try await backend.makeDatabase(in: directory)
+        let setup = try await database.open()
+        try await setup.setSetting(.maxInFlight, to: 100)
+        try await setup.enqueue(names: (0..<8).map { "tag-\($0)" })
+        let digest = "sha256:" + String(repeating: "c", count: 64)
+        let path = directory.appendingPathComponent("disk.ext4").path
+        let claims = try await (0..<8).asyncMap { _ in try #require(try await setup.claim(workerID: "w:1:1")) }
+        // Connected first, so the eight decisions overlap.
+        let queues = try await (0..<8).asyncMap { _ in try await database.open() }
+        let locks = try await withThrowingTaskGroup(of: BuildLock.self) { group in
+            for (claim, queue) in zip(claims, queues) {
+                group.addTask {
+                    try await queue.acquireBuild(claim, manifestDigest: digest, format: "ext4", path: path)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(locks.filter { if case .acquired = $0 { true } else { false } }.count == 1, "\(locks)")
+        #expect(locks.filter { $0 == .busy }.count == 7, "\(locks)")
+        #expect(try await setup.artifacts().count == 1)
+    }
+
+    @Test("8 connections asking for one image at once get one row", arguments: QueueBackend.allCases)
+    func oneRowPerRequest(_ backend: QueueBackend) async throws {
+        let database = try await backend.makeDatabase(in: directory)
+        let reference = try ImageReference(parsing: "alpine:3.20")
+        let queues = try await (0..<8).asyncMap { _ in try await database.open() }
+        let outcomes = try await withThrowingTaskGroup(of: ImageQueue.CreateOutcome.self) { group in
+            for queue in queues {
+                group.addTask {
+                    try await queue.createImage(reference, as: "alpine:3.20", format: "ext4", priority: 0).outcome
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == .enqueued }.count == 1, "\(outcomes)")
+        #expect(try await database.open().list().count == 1)
+    }
+}
+
+extension Range where Bound == Int {
+    /// `map` with an async transform, in order.
+    fileprivate func asyncMap<T>(_ transform: (Int) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for index in self { result.append(try await transform(index)) }
+        return result
+    }
 }
