@@ -25,7 +25,9 @@ public enum DiskError: ClassifiedError, Equatable {
     case sparseZerosOverLimitForCpio(path: String, zeroBytes: Int64, limit: Int64)
     /// The options do not apply to the format, e.g. compression for ext4.
     case invalidOptions(format: DiskFormat, reason: String)
-    /// The image has a `/lost+found` that is not a directory (ext4 needs that name for its own).
+    /// The image has a `/lost+found` that is not a directory. ext4 keeps that name for its own
+    /// directory, and `e2fsck -fy`/`-p` deletes any other entry there, so the build is refused
+    /// rather than producing a disk whose first repair loses the image's file.
     case lostAndFoundNotDirectory(kind: String)
     /// A regular file is larger than ext4 with 4 KiB blocks allows (16 TiB − 4 KiB), or negative.
     case fileTooLargeForExt4(size: Int64)
@@ -96,7 +98,9 @@ public enum DiskError: ClassifiedError, Equatable {
         case .invalidOptions(let format, let reason):
             return "export: invalid options for \(format.rawValue): \(reason)"
         case .lostAndFoundNotDirectory(let kind):
-            return "export: the image's /lost+found is a \(kind), not a directory; ext4 needs that name for its lost+found"
+            return "export: the image's /lost+found is a \(kind), not a directory; ext4 keeps that name for its "
+                + "lost+found directory and e2fsck -p would delete the entry, so the ext4 build is refused; "
+                + "remove /lost+found from the image or use erofs or cpio"
         case .fileTooLargeForExt4(let size):
             return "export: a file of \(size) bytes does not fit ext4 (at most 16 TiB - 4 KiB); use erofs"
         case .imageTooLargeForExt4:
