@@ -62,9 +62,11 @@ extension ImagePuller {
             }
             indices[layer.digest, default: []].append(index)
         }
-        let total = layers.reduce(Int64(0)) { $0 &+ max(0, $1.size) }
-        let present = order.filter { store.has($0) }.reduce(Int64(0)) { $0 &+ max(0, descriptors[$1]?.size ?? 0) }
+        let size = { (digest: Digest) in max(0, descriptors[digest]?.size ?? 0) }
+        let total = order.reduce(Int64(0)) { $0 &+ size($1) }
+        let present = order.filter { store.has($0) }.reduce(Int64(0)) { $0 &+ size($1) }
         progress?(.layersPlanned(count: order.count, totalBytes: total, presentBytes: present))
+        let tracker = ByteTracker(total: total, present: present, progress: progress)
         let puller = self
         let (blobs, layerIndices, byDigest) = (order, indices, descriptors)
         let downloads = Task { () async throws -> Int in
@@ -74,7 +76,9 @@ extension ImagePuller {
                     func startNext() -> Bool {
                         guard let digest = next.next(), let descriptor = byDigest[digest] else { return false }
                         group.addTask {
-                            let downloaded = try await puller.storeBlob(reference, descriptor)
+                            let downloaded = try await puller.storeBlob(reference, descriptor) { done in
+                                tracker.update(digest, done: done)
+                            }
                             arrivals.arrived(layerIndices[digest] ?? [], at: puller.store.path(of: digest))
                             progress?(.blobDone(digest: digest, downloaded: downloaded))
                             return downloaded ? 1 : 0
@@ -107,10 +111,12 @@ extension ImagePuller {
     }
 
     /// Puts one blob into the store unless present. - Returns: whether it was downloaded.
-    private func storeBlob(_ reference: ImageReference, _ descriptor: Descriptor) async throws -> Bool {
+    private func storeBlob(
+        _ reference: ImageReference, _ descriptor: Descriptor, progress: @escaping @Sendable (Int64) -> Void
+    ) async throws -> Bool {
         if store.has(descriptor.digest) { return false }
         let writer = try store.makeWriter()
-        try await client.fetchBlob(reference, descriptor: descriptor, into: writer)
+        try await client.fetchBlob(reference, descriptor: descriptor, into: writer, progress: progress)
         try await store.commit(writer, as: descriptor.digest)
         return true
     }
