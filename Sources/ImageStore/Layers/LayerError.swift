@@ -22,6 +22,9 @@ public enum LayerError: ClassifiedError, Equatable {
     case unsafePath(layer: Digest, path: String, reason: String)
     /// A directory component of the entry path is a symlink; writing through it is refused.
     case symlinkInPath(layer: Digest, path: String, component: String)
+    /// Resolving a directory component through in-root symlinks followed more than 255 of
+    /// them (a loop), or met a symlink with an empty target.
+    case symlinkLoop(layer: Digest, path: String, component: String)
     /// A directory component of the entry path exists and is not a directory.
     case notADirectory(layer: Digest, path: String, component: String)
     /// A hardlink target is missing, a directory, or outside the root.
@@ -76,6 +79,9 @@ public enum LayerError: ClassifiedError, Equatable {
             return "layer \(layer) entry \"\(path)\": refused, \(reason); the layer is hostile or broken, rebuild the image"
         case .symlinkInPath(let layer, let path, let component):
             return "layer \(layer) entry \"\(path)\": refused, \"\(component)\" is a symlink and is never followed; rebuild the image"
+        case .symlinkLoop(let layer, let path, let component):
+            return "layer \(layer) entry \"\(path)\": refused, the symlink \"\(component)\" does not resolve "
+                + "(a loop of more than 255 links, or an empty target); rebuild the image"
         case .notADirectory(let layer, let path, let component):
             return "layer \(layer) entry \"\(path)\": refused, \"\(component)\" is not a directory; rebuild the image"
         case .invalidHardlink(let layer, let path, let target, let reason):
