@@ -16,7 +16,7 @@ packages=(
     # tests: veritysetup checks the dm-verity trees (and maps them where the kernel has dm-verity)
     cryptsetup-bin
     # benchmarks (make bench)
-    debootstrap strace time isal pigz
+    debootstrap strace time isal pigz python3-psycopg2
 )
 
 missing=()
