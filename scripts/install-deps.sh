@@ -16,7 +16,7 @@ packages=(
     # tests: veritysetup checks the dm-verity trees; dmsetup maps them in the boot check's guest
     cryptsetup-bin dmsetup
     # benchmarks (make bench)
-    debootstrap strace time isal pigz
+    debootstrap strace time isal pigz python3-psycopg2
 )
 
 missing=()

@@ -2,11 +2,13 @@ import ArgumentParser
 import Foundation
 import ImageStore
 
-/// `image-worker bench-queue`: claim throughput of N real processes against a fresh temp DB.
+/// `image-worker bench-queue`: claim throughput of N real processes against a fresh temp
+/// SQLite database, or against the PostgreSQL database `--db postgres://…` names (which must
+/// hold no images rows; the bench leaves its rows there).
 struct BenchQueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-queue",
-        abstract: "Measure claims/second of N worker processes on a fresh temporary database.")
+        abstract: "Measure claims/second of N worker processes on a fresh temporary SQLite database, or on --db postgres://… (empty).")
 
     @OptionGroup var global: GlobalOptions
 
@@ -42,8 +44,12 @@ struct BenchQueueCommand: AsyncParsableCommand {
             .appendingPathComponent("image-worker-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let database = directory.appendingPathComponent("bench.db").path
+        var database = directory.appendingPathComponent("bench.db").path
+        if case .postgres = DatabaseLocation(global.databasePath) { database = global.databasePath }
         let queue = try await ImageQueue.open(path: database)
+        if case .postgres = DatabaseLocation(database), try await queue.countsByStatus().values.reduce(0, +) > 0 {
+            throw ValidationError("bench-queue --db \(queue.path): the database must hold no images rows")
+        }
         try await queue.setSetting(.maxInFlight, to: jobs)
         _ = try await queue.enqueue(names: (0..<jobs).map { "bench/image-\($0)" })
 

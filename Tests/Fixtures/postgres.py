@@ -72,7 +72,7 @@ def main():
         for _ in range(5):
             port = free_port()
             options = (f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=400")
             result = subprocess.run(as_user([f"{BIN}/pg_ctl", "-D", data, "-o", options, "-l", log,
                                              "-w", "-t", "60", "start"]),
                                     stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
