@@ -34,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // glibc's sys/xattr.h: lsetxattr for Layers, llistxattr/lgetxattr for Disk.
         .systemLibrary(name: "CXattr"),
-        // glibc's fallocate (needs _GNU_SOURCE): the ext4 writer punches released file data.
+        // glibc's fallocate (needs _GNU_SOURCE): the ext4 and cpio writers punch released file data.
         .systemLibrary(name: "CFalloc"),
 
         .target(name: "Migrations", exclude: ["README.md"]),

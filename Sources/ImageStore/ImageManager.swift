@@ -73,23 +73,29 @@ public struct ImageManager: Sendable {
 
     /// Writes the disk of `image` to `output` (a temp file beside it, renamed when complete).
     ///
-    /// ext4 (``DiskFormat/isBuiltFromModel``) goes layers → in-memory model → native writer:
-    /// no tree, no scratch, no privilege. erofs still applies the layers into
+    /// ext4 and cpio (``DiskFormat/isBuiltFromModel``) go layers → in-memory model → native
+    /// writer: no tree, no scratch, no privilege. erofs still applies the layers into
     /// `<treeScratch>/<name>/rootfs` first; that tree stays until the caller runs
     /// ``removeScratch(named:)``: the worker does that after the row is ready, so deleting a
     /// large tree is not on the path to `ready`.
-    /// - Parameter progress: called as layers are applied with the layer bytes applied so far
-    ///   (of ``PulledImage/layerBytes``); from a blocking thread, often, so keep it cheap.
-    /// - Returns: the export result.
+    /// - Parameters:
+    ///   - verity: whether an ext4 or erofs disk gets a dm-verity tree (a row's `verity`
+    ///     column); `nil` keeps ``exportOptions``. The salt is always
+    ///     ``Verity/salt(manifestDigest:)`` unless the options name one.
+    ///   - progress: called as layers are applied with the layer bytes applied so far
+    ///     (of ``PulledImage/layerBytes``); from a blocking thread, often, so keep it cheap.
+    /// - Returns: the export result, with ``ExportResult/verity`` when a tree was appended.
     /// - Throws: `LayerError`, `DiskError`, `CancellationError`.
     public func buildDisk(
-        _ image: PulledImage, format: DiskFormat, name: String, output: URL,
+        _ image: PulledImage, format: DiskFormat, name: String, output: URL, verity: Bool? = nil,
         progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
     ) async throws -> ExportResult {
         let sources = try image.layerSources()
         // The disk's UUID comes from what it is of, never from the scratch file name.
         var options = exportOptions
         options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)
+        options.verity = verity ?? options.verity
+        options.veritySalt = options.veritySalt ?? Verity.salt(manifestDigest: image.manifestDigest)
         if format.isBuiltFromModel {
             return try await DiskExporter().export(
                 layers: sources, format: format, to: output, options: options, limits: layerLimits, progress: progress)
@@ -103,7 +109,7 @@ public struct ImageManager: Sendable {
 
     /// Pull, apply and export in the foreground, writing the disk to `output` (what
     /// `image-worker export` runs). For erofs the tree is unpacked under ``treeScratch`` and
-    /// removed; ext4 needs no tree.
+    /// removed; ext4 and cpio need no tree.
     /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:name:output:)``.
     @discardableResult
     public func exportImage(

@@ -7,8 +7,9 @@ extension DiskExporter {
     ///
     /// ```
     /// layer blobs ─ArchiveReader─▶ LayerModelBuilder ─metadata─▶ FilesystemModel ─┐
-    ///                                  └─file data─▶ EXT4Writer.sink (final blocks) │
-    ///                                          EXT4Writer.finish(model:) ◀─────────┘
+    ///                                  └─file data─▶ writer.sink                      │
+    ///                                  EXT4Writer / CPIOWriter .finish(model:) ◀──────┘
+    ///         ─▶ ext4: dm-verity tree appended (DiskExporter+Verity)
     ///         ─▶ .<name>.tmp-<random> ─fsync─▶ rename ─▶ output ─▶ fsync(dir)
     /// ```
     ///
@@ -17,9 +18,10 @@ extension DiskExporter {
     ///
     /// - Parameters:
     ///   - layers: the manifest's layers, base first.
-    ///   - format: a format written from the model (``DiskFormat/isBuiltFromModel``: ext4).
+    ///   - format: a format written from the model (``DiskFormat/isBuiltFromModel``: ext4, cpio).
     ///   - output: the final path; its directory is created if needed.
-    ///   - options: identity (UUID and hash seed; default derived from the output name).
+    ///   - options: identity (UUID and hash seed; default derived from the output name), cpio
+    ///     compression, dm-verity.
     ///   - limits: bounds for hostile layers.
     ///   - progress: called from the applying thread with the layer-file bytes read so far
     ///     over all layers; at the end it equals the blobs' total size.
@@ -41,9 +43,10 @@ extension DiskExporter {
         let start = clock.now
         let target = try AtomicOutput(finalPath: output.path)
         let identity = options.identity ?? DiskIdentity(name: output.lastPathComponent)
+        var verity: VerityInfo?
         do {
             try await CancellationFlag.runBlocking { flag in
-                let writer = try EXT4Writer(path: target.tempPath, options: EXT4WriterOptions(identity: identity))
+                let writer = try DiskExporter.writer(format, path: target.tempPath, identity: identity, options: options)
                 let builder = LayerModelBuilder(sink: writer.sink, limits: limits, cancellation: flag)
                 var applied: Int64 = 0
                 for layer in layers {
@@ -56,11 +59,12 @@ extension DiskExporter {
                 if flag.isCancelled { throw CancellationError() }
                 try writer.finish(model: builder.model)
             }
+            verity = try await DiskExporter.appendVerity(to: target.tempPath, format: format, options: options, output: output)
             try await BlockingExecutor.shared.run { try target.commit() }
         } catch {
             target.discard()
             throw error
         }
-        return try DiskExporter.result(of: target, duration: clock.now - start)
+        return try DiskExporter.result(of: target, duration: clock.now - start, verity: verity)
     }
 }

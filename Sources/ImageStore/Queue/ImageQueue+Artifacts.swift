@@ -38,23 +38,32 @@ extension ImageQueue {
         try await fenced(Statements.deferClaim, claim, now: now, [.int(notBefore)])
     }
 
-    /// Decides who converts `manifestDigest` in `format`, in one transaction.
+    /// Decides who converts `manifestDigest` in `format`, with or without a dm-verity tree, in
+    /// one transaction.
     ///
-    /// - Parameter path: the final path the disk will have; recorded at once so GC never takes
-    ///   the file for an orphan between its rename and publication.
+    /// - Parameters:
+    ///   - path: the final path the disk will have; recorded at once so GC never takes the file
+    ///     for an orphan between its rename and publication.
+    ///   - verity: the disk carries a dm-verity tree; a disk with one and a disk without are two
+    ///     artifacts.
     /// - Returns: `.ready` to share a finished disk, `.acquired` to convert, `.busy` to wait.
     /// - Throws: `QueueError.leaseLost` when the claim is no longer current, `StoreError`.
-    public func acquireBuild(_ claim: Claim, manifestDigest: String, format: String, path: String, now: Int)
-        async throws -> BuildLock
-    {
+    public func acquireBuild(
+        _ claim: Claim, manifestDigest: String, format: String, verity: Bool = false, path: String, now: Int
+    ) async throws -> BuildLock {
         let lock: BuildLock? = try await connection.write { db in
             guard try db.query(Statements.builderAlive, [.int(claim.id), .int(claim.token), .int(now)]).first?
                 .int("alive") == 1
             else { return nil }
-            guard let row = try db.query(Statements.artifactFor, [.text(manifestDigest), .text(format)]).first else {
+            let verityFlag = SQLValue.int(verity ? 1 : 0)
+            guard
+                let row = try db.query(Statements.artifactFor, [.text(manifestDigest), .text(format), verityFlag])
+                    .first
+            else {
                 let inserted = try db.query(
                     Statements.insertArtifact,
-                    [.text(manifestDigest), .text(format), .text(path), .int(claim.id), .int(claim.token), .int(now)])
+                    [.text(manifestDigest), .text(format), .text(path), .int(claim.id), .int(claim.token), .int(now),
+                     verityFlag])
                 return .acquired(artifactID: try inserted.first?.int("id") ?? 0)
             }
             let id = try row.int("id")
@@ -110,12 +119,15 @@ extension ImageQueue {
     /// holds its row and is still the artifact's builder), while the write lock is held, so a
     /// builder whose lease was taken over never replaces a disk another builder published. If
     /// the rename fails the transaction rolls back and nothing is published.
-    /// - Parameter moveIntoPlace: renames the finished file to its final path (blocking, brief:
-    ///   a rename and a directory fsync; it runs on the connection's own thread).
+    /// - Parameters:
+    ///   - verity: the disk's dm-verity root hash, salt and hash offset, recorded with the
+    ///     artifact; `nil` for a disk without a tree.
+    ///   - moveIntoPlace: renames the finished file to its final path (blocking, brief: a rename
+    ///     and a directory fsync; it runs on the connection's own thread).
     /// - Throws: `QueueError.leaseLost` (nothing renamed, nothing changed) when the claim or the
     ///   build was lost; what `moveIntoPlace` threw.
     public func publish(
-        _ claim: Claim, artifactID: Int, sizeBytes: Int64, configJSON: String, now: Int,
+        _ claim: Claim, artifactID: Int, sizeBytes: Int64, configJSON: String, verity: VerityInfo? = nil, now: Int,
         moveIntoPlace: @escaping @Sendable () throws -> Void
     ) async throws {
         try await connection.write { db in
@@ -123,7 +135,8 @@ extension ImageQueue {
                 try db.execute(
                     Statements.publishArtifact,
                     [.int(artifactID), .int(claim.id), .int(claim.token), .integer(sizeBytes), .text(configJSON),
-                     .int(now)]) == 1,
+                     .int(now), .optionalText(verity?.rootHash), .optionalText(verity?.salt),
+                     verity.map { .integer(Int64(clamping: $0.hashOffset)) } ?? .null]) == 1,
                 try db.execute(Statements.completeWithArtifact, Self.fence(claim, now: now) + [.int(artifactID)]) == 1
             else {
                 throw QueueError.leaseLost(id: claim.id, token: claim.token)
@@ -145,9 +158,12 @@ extension ImageQueue {
             try db.query(Statements.allArtifacts).map { row in
                 Artifact(
                     id: try row.int("id"), manifestDigest: try row.text("manifest_digest"),
-                    format: try row.text("format"), state: try row.text("state"),
+                    format: try row.text("format"), verity: try row.int("verity") != 0, state: try row.text("state"),
                     path: try row.optionalText("path"), sizeBytes: try row.optionalInt("size_bytes"),
-                    configJSON: try row.optionalText("config_json"))
+                    configJSON: try row.optionalText("config_json"),
+                    verityRootHash: try row.optionalText("verity_root_hash"),
+                    veritySalt: try row.optionalText("verity_salt"),
+                    verityHashOffset: try row.optionalInt("verity_hash_offset"))
             }
         }
     }

@@ -113,7 +113,8 @@ public struct ImageQueue: Sendable {
                 guard let row = rows.first else { return nil }
                 return Claim(
                     id: try row.int("id"), name: try row.text("name"), format: try row.text("format"),
-                    token: try row.int("lease_token"), attempts: try row.int("attempts"), workerID: workerID)
+                    token: try row.int("lease_token"), attempts: try row.int("attempts"), workerID: workerID,
+                    verity: try row.int("verity") != 0)
             }
             return nil
         }

@@ -61,11 +61,13 @@ extension Worker {
         log[metadataKey: "digest"] = "\(resolved.manifestDigest)"
         log.info("resolved", metadata: ["normalized": "\(reference)", "platform": "\(resolved.platform)"])
 
-        let finalPath = manager.layout.diskPath(for: reference, manifestDigest: resolved.manifestDigest, format: format)
+        let verity = claim.verity && manager.exportOptions.appendsVerity(for: format)
+        let finalPath = manager.layout.diskPath(
+            for: reference, manifestDigest: resolved.manifestDigest, format: format, verity: verity)
         // A second pass covers an artifact deleted between acquiring and sharing it.
         for _ in 0..<2 {
             let lock = try await queue.acquireBuild(
-                claim, manifestDigest: resolved.manifestDigest.description, format: format.rawValue,
+                claim, manifestDigest: resolved.manifestDigest.description, format: format.rawValue, verity: verity,
                 path: finalPath.path, now: ImageQueue.nowMilliseconds())
             switch lock {
             case .ready(let artifactID, let path):
@@ -85,7 +87,8 @@ extension Worker {
                     // Pull by the digest just resolved: the tag may move meanwhile, and the
                     // registry is not asked twice.
                     try await convert(
-                        claim, reference: reference.withDigest(asked), format: format, artifactID: artifactID,
+                        claim, reference: reference.withDigest(asked), format: format, verity: verity,
+                        artifactID: artifactID,
                         finalPath: finalPath, scratch: scratch, progress: progress, log: log)
                     return .ready
                 } catch {
@@ -99,7 +102,7 @@ extension Worker {
 
     /// Pulls, converts and publishes: the claim holds the artifact's conversion.
     private func convert(
-        _ claim: Claim, reference: ImageReference, format: DiskFormat, artifactID: Int, finalPath: URL,
+        _ claim: Claim, reference: ImageReference, format: DiskFormat, verity: Bool, artifactID: Int, finalPath: URL,
         scratch: String, progress: ProgressBox, log: Logger
     ) async throws {
         let queue = manager.queue
@@ -121,7 +124,8 @@ extension Worker {
         // can remove a crashed build's partial disk, and publishing it is a same-filesystem rename.
         let output = manager.layout.scratch.appendingPathComponent(scratch, isDirectory: true)
             .appendingPathComponent("disk.\(format.fileExtension)")
-        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output) { applied in
+        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output, verity: verity) {
+            applied in
             progress.recordApplied(applied)
         }
         metrics.converted(format: format.rawValue)
@@ -134,9 +138,14 @@ extension Worker {
         let group = manager.layout.diskGroup
         try await queue.publish(
             claim, artifactID: artifactID, sizeBytes: DiskFile.allocatedBytes(disk.path), configJSON: config,
-            now: ImageQueue.nowMilliseconds(),
+            verity: disk.verity, now: ImageQueue.nowMilliseconds(),
             moveIntoPlace: { try DiskFile.moveIntoPlace(source, to: finalPath, group: group) })
-        log.info("ready", metadata: ["path": "\(finalPath.path)", "bytes": "\(disk.allocatedBytes)"])
+        log.info(
+            "ready",
+            metadata: [
+                "path": "\(finalPath.path)", "bytes": "\(disk.allocatedBytes)",
+                "verity_root_hash": "\(disk.verity?.rootHash ?? "none")",
+            ])
     }
 
     /// Records a failed attempt: permanent → failed, transient → pending with backoff,

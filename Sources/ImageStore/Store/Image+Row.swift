@@ -25,6 +25,10 @@ extension Image {
         bytesTotal = try row.optionalInt("bytes_total").map(Int64.init)
         sizeBytes = try row.optionalInt("size_bytes").map(Int64.init)
         diskPath = try row.optionalText("artifact_path")
+        verity = try row.int("verity") != 0
+        verityRootHash = try row.optionalText("verity_root_hash")
+        veritySalt = try row.optionalText("verity_salt")
+        verityHashOffset = try row.optionalInt("verity_hash_offset").map(Int64.init)
         entrypoint = try Self.strings(row, "entrypoint")
         cmd = try Self.strings(row, "cmd")
         env = try Self.strings(row, "env")

@@ -44,12 +44,12 @@ extension Statements {
 
     // MARK: - Artifacts
 
-    /// ?1 manifest digest, ?2 format. Returns the artifact row.
+    /// ?1 manifest digest, ?2 format, ?3 verity (0 or 1). Returns the artifact row.
     static let artifactFor = SQLStatement(
         name: "artifactFor",
         sql: """
             SELECT id, state, path, size_bytes, builder_image_id, builder_token
-            FROM artifacts WHERE manifest_digest = ?1 AND format = ?2
+            FROM artifacts WHERE manifest_digest = ?1 AND format = ?2 AND verity = ?3
             """)
     /// ?1 image id, ?2 lease token, ?3 now. Returns `alive` (0 or 1): the claim still holds its row.
     static let builderAlive = SQLStatement(
@@ -58,14 +58,14 @@ extension Statements {
             SELECT count(*) AS alive FROM images
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting') AND lease_expires_at >= ?3
             """)
-    /// ?1 manifest digest, ?2 format, ?3 final path, ?4 builder image id, ?5 builder token, ?6 now.
-    /// Returns id.
+    /// ?1 manifest digest, ?2 format, ?3 final path, ?4 builder image id, ?5 builder token, ?6 now,
+    /// ?7 verity (0 or 1). Returns id.
     static let insertArtifact = SQLStatement(
         name: "insertArtifact",
         sql: """
-            INSERT INTO artifacts (manifest_digest, format, state, path, builder_image_id, builder_token,
+            INSERT INTO artifacts (manifest_digest, format, verity, state, path, builder_image_id, builder_token,
                                    conversions, created_at)
-            VALUES (?1, ?2, 'building', ?3, ?4, ?5, 1, ?6)
+            VALUES (?1, ?2, ?7, 'building', ?3, ?4, ?5, 1, ?6)
             RETURNING id
             """)
     /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 final path. Takes over a
@@ -83,15 +83,18 @@ extension Statements {
         sql: """
             UPDATE artifacts SET
                 state = 'building', builder_image_id = ?2, builder_token = ?3, path = ?4,
-                size_bytes = NULL, ready_at = NULL, conversions = conversions + 1
+                size_bytes = NULL, ready_at = NULL, conversions = conversions + 1,
+                verity_root_hash = NULL, verity_salt = NULL, verity_hash_offset = NULL
             WHERE id = ?1 AND state = 'ready'
             """)
-    /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 allocated bytes, ?5 config JSON, ?6 now.
+    /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 allocated bytes, ?5 config JSON, ?6 now,
+    /// ?7 verity root hash, ?8 verity salt, ?9 verity hash offset (all NULL without a tree).
     static let publishArtifact = SQLStatement(
         name: "publishArtifact",
         sql: """
             UPDATE artifacts SET
                 state = 'ready', size_bytes = ?4, config_json = ?5, ready_at = ?6,
+                verity_root_hash = ?7, verity_salt = ?8, verity_hash_offset = ?9,
                 builder_image_id = NULL, builder_token = NULL
             WHERE id = ?1 AND state = 'building' AND builder_image_id = ?2 AND builder_token = ?3
             """)
@@ -112,10 +115,15 @@ extension Statements {
                 WHERE i.id = artifacts.builder_image_id AND i.lease_token = artifacts.builder_token
                   AND i.status IN ('pulling', 'converting'))
             """)
-    /// No parameters. Every artifact: id, state, path, size_bytes, config_json.
+    /// No parameters. Every artifact: id, manifest_digest, format, verity, state, path, size_bytes,
+    /// config_json, verity_root_hash, verity_salt, verity_hash_offset.
     static let allArtifacts = SQLStatement(
         name: "allArtifacts",
-        sql: "SELECT id, manifest_digest, format, state, path, size_bytes, config_json FROM artifacts ORDER BY id")
+        sql: """
+            SELECT id, manifest_digest, format, verity, state, path, size_bytes, config_json,
+                   verity_root_hash, verity_salt, verity_hash_offset
+            FROM artifacts ORDER BY id
+            """)
 
     // MARK: - Delete and GC
 

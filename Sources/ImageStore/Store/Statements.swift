@@ -102,7 +102,7 @@ enum Statements {
                 ORDER BY priority DESC, id LIMIT 1)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
                 < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), ?4)
-            RETURNING id, name, format, lease_token, attempts
+            RETURNING id, name, format, lease_token, attempts, verity
             """)
     /// ?1 now. The row ``claimNext`` would take (ignoring max_in_flight): id.
     static let headPending = SQLStatement(
