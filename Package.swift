@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "image-worker", targets: ["ImageWorker"]),
         .executable(name: "ext4-writer-bench", targets: ["EXT4Bench"]),
+        .executable(name: "inflate-bench", targets: ["InflateBench"]),
         .library(name: "ImageStore", targets: ["ImageStore"]),
     ],
     dependencies: [
@@ -63,6 +64,8 @@ let package = Package(
         ),
         // bench/ext4-writer.sh: the native ext4 writer timed alone.
         .executableTarget(name: "EXT4Bench", dependencies: ["ImageStore"], path: "bench/EXT4Bench"),
+        // bench/inflate.sh: reading one layer blob (inflate, tar scan, threaded tar scan) timed alone.
+        .executableTarget(name: "InflateBench", dependencies: ["ImageStore"], path: "bench/InflateBench"),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore", "TestSupport"]),
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport", "CCrypto", "CXattr"]),

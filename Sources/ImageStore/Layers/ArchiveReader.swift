@@ -50,9 +50,14 @@ final class ArchiveReader {
     ///     first bytes show another (``LayerCompression/choose(mediaType:head:)``); `nil`
     ///     decides by content.
     ///   - expected: digests to check at the end of the stream.
+    ///   - threaded: inflate on a thread of its own (``InflatePipe``), so that inflating and
+    ///     applying keep two cores busy; `false` inflates on the caller's thread.
     /// - Throws: ``Failure`` when the file cannot be opened or its first bytes cannot be inflated.
-    convenience init(file: URL, mediaType: String? = nil, expected: LayerDigests = LayerDigests()) throws(Failure) {
-        try self.init(source: LayerStream(file: file, mediaType: mediaType, expected: expected))
+    convenience init(
+        file: URL, mediaType: String? = nil, expected: LayerDigests = LayerDigests(), threaded: Bool = true
+    ) throws(Failure) {
+        let stream = try LayerStream(file: file, mediaType: mediaType, expected: expected)
+        try self.init(source: threaded ? InflatePipe(stream: stream) : stream)
     }
 
     /// Reads the tar that `source` yields.
@@ -150,6 +155,10 @@ final class ArchiveReader {
     /// Bytes read from the blob file so far (compressed bytes for gzip and zstd): how far
     /// through the layer blob the reader is.
     var fileBytesRead: Int64 { context.source.compressedBytesRead }
+
+    /// The digests computed on the way (the diff_id; the blob digest when it was to be
+    /// checked); final once ``next()`` returned `nil`.
+    var digests: LayerDigests { context.source.digests }
 
     /// Passes each data block of the current entry to `body` with its offset in the file.
     ///

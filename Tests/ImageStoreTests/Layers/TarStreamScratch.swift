@@ -39,12 +39,14 @@ struct TarStreamRead {
     /// The layer digest used in messages.
     static let layer = Digest(sha256Hex: String(repeating: "7", count: 64))
 
-    /// Reads `blob` through ``ArchiveReader`` as an applier does: every header, every data block.
-    static func read(_ blob: TarStreamBlob, expected: LayerDigests) -> TarStreamRead {
+    /// Reads `blob` through ``ArchiveReader`` as an applier does: every header, every data block;
+    /// `threaded` inflates on the reader's own thread (``InflatePipe``) or on this one.
+    static func read(_ blob: TarStreamBlob, expected: LayerDigests, threaded: Bool = true) -> TarStreamRead {
         var result = TarStreamRead()
         var lastPath: String?
         do throws(LayerReadFailure) {
-            let reader = try ArchiveReader(file: blob.file, mediaType: blob.mediaType, expected: expected)
+            let reader = try ArchiveReader(
+                file: blob.file, mediaType: blob.mediaType, expected: expected, threaded: threaded)
             while let entry = try reader.next() {
                 lastPath = entry.displayPath
                 var content: [UInt8] = []

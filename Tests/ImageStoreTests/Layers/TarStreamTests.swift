@@ -75,13 +75,15 @@ struct TarStreamTests {
         .init(name: "tar-truncated-in-gzip", outcome: .refused("corruptArchive", mentions: ["a/text", "Truncated"])),
     ]
 
-    @Test("each odd stream is read to its end or refused with a clear error", arguments: table)
-    func stream(_ testCase: TarStreamCase) async throws {
+    @Test(
+        "each odd stream is read to its end or refused with a clear error, inflated on its own thread or not",
+        arguments: table, [true, false])
+    func stream(_ testCase: TarStreamCase, threaded: Bool) async throws {
         let directory = try TemporaryDirectory(prefix: "tarstream")
         defer { directory.remove() }
         let blob = try await TarStreamBlob.make(testCase.name, in: directory.url)
         // The expected diff_id is what gzip -dc / zstd -dc give: reading it to the end checks it.
-        let read = TarStreamRead.read(blob, expected: LayerDigests(diffID: blob.tarDigest))
+        let read = TarStreamRead.read(blob, expected: LayerDigests(diffID: blob.tarDigest), threaded: threaded)
         switch testCase.outcome {
         case .entries(let paths):
             #expect(read.error == nil, "\(String(describing: read.error))")
@@ -103,8 +105,11 @@ struct TarStreamTests {
         defer { directory.remove() }
         let single = TarStreamRead.read(try await TarStreamBlob.make("gzip-single", in: directory.url), expected: .init())
         for name in ["gzip-multi-member", "gzip-stored", "zstd-multi-frame"] {
-            let read = TarStreamRead.read(try await TarStreamBlob.make(name, in: directory.url), expected: .init())
-            #expect(read.entries.map { $0.content } == single.entries.map { $0.content }, "\(name)")
+            let blob = try await TarStreamBlob.make(name, in: directory.url)
+            for threaded in [true, false] {
+                let read = TarStreamRead.read(blob, expected: .init(), threaded: threaded)
+                #expect(read.entries.map { $0.content } == single.entries.map { $0.content }, "\(name) \(threaded)")
+            }
         }
         #expect(single.entries.map { $0.content.count } == [3 << 20, 1 << 20, 6])
     }
@@ -136,3 +141,67 @@ struct TarStreamTests {
     }
 }
 
+
+@Suite("InflatePipe")
+struct InflatePipeTests {
+    @Test("the pipe hands out the stream's bytes in order, then the end, and reports compressed bytes consumed")
+    func order() async throws {
+        let directory = try TemporaryDirectory(prefix: "pipe")
+        defer { directory.remove() }
+        let blob = try await TarStreamBlob.make("gzip-multi-member", in: directory.url)
+        let direct = try LayerStream(file: blob.file, mediaType: blob.mediaType, expected: .init())
+        var expected = Data()
+        while true {
+            let chunk = try direct.next()
+            if chunk.isEmpty { break }
+            expected.append(contentsOf: chunk)
+        }
+        let pipe = InflatePipe(stream: try LayerStream(file: blob.file, mediaType: blob.mediaType, expected: .init()))
+        var piped = Data()
+        var progress: [Int64] = []
+        while true {
+            let chunk = try pipe.next()
+            if chunk.isEmpty { break }
+            piped.append(contentsOf: chunk)
+            progress.append(pipe.compressedBytesRead)
+        }
+        #expect(piped == expected)
+        #expect(progress == progress.sorted())
+        #expect(pipe.compressedBytesRead == direct.compressedBytesRead)
+        #expect(pipe.compression == .gzip)
+        #expect(try pipe.next().isEmpty, "the end is sticky")
+    }
+
+    @Test("a failure comes after the bytes before it, and again on every later call")
+    func failure() async throws {
+        let directory = try TemporaryDirectory(prefix: "pipe")
+        defer { directory.remove() }
+        let blob = try await TarStreamBlob.make("gzip-truncated", in: directory.url)
+        let pipe = InflatePipe(stream: try LayerStream(file: blob.file, mediaType: blob.mediaType, expected: .init()))
+        var count = 0
+        var failure: LayerReadFailure?
+        do throws(LayerReadFailure) {
+            while true {
+                let chunk = try pipe.next()
+                if chunk.isEmpty { break }
+                count += chunk.count
+            }
+        } catch {
+            failure = error
+        }
+        #expect(failure?.reason == .corrupt && failure?.message.contains("truncated") == true)
+        #expect(count > 1 << 20, "the bytes before the damage arrive first")
+        #expect(throws: LayerReadFailure.self) { try pipe.next() }
+    }
+
+    @Test("a pipe dropped after its first chunk lets its thread go and frees nothing in use")
+    func dropped() async throws {
+        let directory = try TemporaryDirectory(prefix: "pipe")
+        defer { directory.remove() }
+        let blob = try await TarStreamBlob.make("gzip-stored", in: directory.url)
+        for _ in 0..<20 {
+            let reader = try ArchiveReader(file: blob.file, mediaType: blob.mediaType, threaded: true)
+            #expect(try reader.next()?.path == Array("a/text".utf8))
+        }
+    }
+}

@@ -78,25 +78,37 @@ final class LayerStream {
     /// - Throws: ``LayerReadFailure``: `.unreadable` (read error), `.corrupt` (compression
     ///   errors, truncation, trailing garbage), `.digestMismatch`.
     func next() throws(LayerReadFailure) -> UnsafeRawBufferPointer {
-        if finished { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let count = try read(into: output)
+        return UnsafeRawBufferPointer(start: count > 0 ? output.baseAddress : nil, count: count)
+    }
+
+    /// Inflates the next bytes into `buffer`, as ``next()`` does into its own.
+    ///
+    /// - Returns: the bytes written; 0 only at the end of the stream, once checked.
+    /// - Throws: as ``next()``.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(LayerReadFailure) -> Int {
+        if finished { return 0 }
         while true {
             if pending.isEmpty && !endOfFile { try refill() }
             let inflater: any Inflater
             if let existing = self.inflater { inflater = existing } else { inflater = try start() }
             let slice = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(input)[pending])
-            let (consumed, produced) = try inflater.inflate(slice, into: output)
+            let (consumed, produced) = try inflater.inflate(slice, into: buffer)
             pending = pending.lowerBound + consumed..<pending.upperBound
             if produced > 0 {
-                let bytes = UnsafeRawBufferPointer(start: output.baseAddress, count: produced)
-                tarHasher.update(bytes)
+                tarHasher.update(UnsafeRawBufferPointer(start: buffer.baseAddress, count: produced))
                 uncompressedBytes += Int64(produced)
-                return bytes
+                return produced
             }
-            if consumed > 0 || !pending.isEmpty { continue }
+            if consumed > 0 { continue }
+            // Input left that the inflater takes none of, with room for output: never loop on it.
+            if !pending.isEmpty {
+                throw .corrupt("inflate", "the decompressor stopped taking input \(pending.count) bytes before the end")
+            }
             if endOfFile {
                 try inflater.finish()
                 try complete()
-                return UnsafeRawBufferPointer(start: nil, count: 0)
+                return 0
             }
         }
     }

@@ -10,6 +10,8 @@ protocol TarChunkSource: AnyObject {
     var compressedBytesRead: Int64 { get }
     /// The compression the stream is read with, once its first bytes are read.
     var compression: LayerCompression? { get }
+    /// The digests computed; final once ``next()`` returned an empty buffer.
+    var digests: LayerDigests { get }
 }
 
 extension LayerStream: TarChunkSource {}
