@@ -13,7 +13,7 @@
 -- epoch (UTC), defaulting to the database's clock. This file is the result of applying every
 -- step of Migrations.postgres in Sources/Migrations in order; a test keeps the two equal.
 
--- One disk file per (manifest digest, format), shared by every row that resolves to it.
+-- One disk file per (manifest digest, format, verity), shared by every row that resolves to it.
 -- (Created before images, which refers to it.)
 CREATE TABLE artifacts (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -34,11 +34,20 @@ CREATE TABLE artifacts (
     -- The images row and token of the conversion in progress.
     builder_image_id BIGINT,
     builder_token BIGINT,
-    -- Conversions started for this digest+format (1 when dedupe worked).
+    -- Conversions started for this digest+format+verity (1 when dedupe worked).
     conversions BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL DEFAULT ((extract(epoch FROM now()) * 1000)::bigint),
     ready_at BIGINT,
-    UNIQUE (manifest_digest, format)
+    -- 1: the disk ends with a dm-verity superblock and hash tree (ext4, erofs); 0: it does not.
+    verity BIGINT NOT NULL DEFAULT 0 CONSTRAINT artifact_verity_is_boolean CHECK (verity IN (0, 1)),
+    -- dm-verity, set when a verity disk is ready, NULL otherwise: the root hash and the salt
+    -- (lowercase hex; SHA-256, format 1, 4096-byte data and hash blocks) and the byte offset
+    -- of the veritysetup superblock, which is also the size of the filesystem area:
+    -- veritysetup verify DISK DISK ROOT --hash-offset=OFFSET.
+    verity_root_hash TEXT,
+    verity_salt TEXT,
+    verity_hash_offset BIGINT,
+    UNIQUE (manifest_digest, format, verity)
 );
 
 -- One row per name somebody asked for. Two rows naming the same image (a tag and a digest, two
@@ -97,6 +106,10 @@ CREATE TABLE images (
     -- When the current or last attempt was claimed, and when the row became ready or failed.
     started_at BIGINT,
     finished_at BIGINT,
+    -- 1 (default): an ext4 or erofs disk carries a dm-verity hash tree after its filesystem
+    -- (root hash, salt and offset in image_status); 0: no tree. cpio disks never carry one.
+    -- Rows ready before migration 0002-verity keep their tree-less disk and hold 0.
+    verity BIGINT NOT NULL DEFAULT 1 CONSTRAINT verity_is_boolean CHECK (verity IN (0, 1)),
     -- A row is in flight exactly when a worker holds a lease on it: pulling/converting rows
     -- have worker_id and lease_expires_at, other rows have neither.
     CONSTRAINT worker_id_and_lease_expires_at_iff_in_flight
@@ -167,6 +180,13 @@ SELECT
     -- Allocated bytes and absolute path of the disk file; NULL until ready.
     a.size_bytes,
     a.path AS artifact_path,
+    -- 1 when the row asked for a dm-verity tree (ext4, erofs); the disk has one exactly when
+    -- verity_root_hash is not NULL: root hash and salt (hex) and the superblock's byte offset
+    -- (the filesystem area's size). NULL until ready, and for cpio or verity = 0.
+    i.verity,
+    a.verity_root_hash,
+    a.verity_salt,
+    a.verity_hash_offset,
     -- The image config, NULL until ready. entrypoint, cmd and env are JSON arrays in image
     -- order (env entries are 'KEY=value' as the image lists them), as text.
     nullif((a.config_json::json -> 'Entrypoint')::text, 'null') AS entrypoint,

@@ -4,6 +4,7 @@ extension Migrations {
     /// added to the SQLite history is mirrored here by a step of its own.
     public static let postgres: [Migration] = [
         Migration("0001-create-images", sql: postgresCreateImages),
+        Migration("0002-verity", sql: postgresVerity),
     ]
 
     /// The schema as of SQLite's 0003-typed-checks (column types stand for its typeof()
@@ -208,5 +209,87 @@ extension Migrations {
         EXECUTE FUNCTION image_worker_notify();
     CREATE TRIGGER settings_changed_notify AFTER INSERT OR UPDATE OR DELETE ON settings
         FOR EACH STATEMENT EXECUTE FUNCTION image_worker_notify();
+    """
+
+    /// SQLite's `0004-verity` (``verity``): `images.verity` (default 1; rows that already have a
+    /// disk get 0), the verity columns of `artifacts`, whose key gains `verity`, and the view's
+    /// verity columns. PostgreSQL alters the tables in place, so the new columns come last.
+    static let postgresVerity = """
+    DROP VIEW image_status;
+
+    ALTER TABLE artifacts
+        ADD COLUMN verity BIGINT NOT NULL DEFAULT 0 CONSTRAINT artifact_verity_is_boolean CHECK (verity IN (0, 1)),
+        ADD COLUMN verity_root_hash TEXT,
+        ADD COLUMN verity_salt TEXT,
+        ADD COLUMN verity_hash_offset BIGINT;
+    ALTER TABLE artifacts DROP CONSTRAINT artifacts_manifest_digest_format_key;
+    ALTER TABLE artifacts ADD CONSTRAINT artifacts_manifest_digest_format_verity_key UNIQUE (manifest_digest, format, verity);
+
+    ALTER TABLE images
+        ADD COLUMN verity BIGINT NOT NULL DEFAULT 1 CONSTRAINT verity_is_boolean CHECK (verity IN (0, 1));
+    UPDATE images SET verity = 0 WHERE artifact_id IS NOT NULL;
+
+    CREATE VIEW image_status AS
+    SELECT
+        i.id,
+        -- As typed; normalized_name once a worker (or createImage) normalized it.
+        i.name,
+        i.normalized_name,
+        -- What the name resolved to (index digest for a multi-platform image) and the platform
+        -- manifest converted.
+        i.digest,
+        i.manifest_digest,
+        i.platform,
+        i.format,
+        i.priority,
+        i.status,
+        -- 1-based place in claim order among pending rows (priority, then enqueue order);
+        -- NULL unless pending.
+        CASE WHEN i.status = 'pending' THEN (
+            SELECT count(*) FROM images AS p
+            WHERE p.status = 'pending'
+              AND (p.priority > i.priority OR (p.priority = i.priority AND p.id <= i.id))
+        ) END AS queue_position,
+        i.attempts,
+        i.error,
+        i.error_kind,
+        -- Progress of the current stage: layer bytes downloaded (pulling) or applied (converting)
+        -- of bytes_total.
+        i.bytes_done,
+        i.bytes_total,
+        -- Allocated bytes and absolute path of the disk file; NULL until ready.
+        a.size_bytes,
+        a.path AS artifact_path,
+        -- 1 when the row asked for a dm-verity tree (ext4, erofs); the disk has one exactly when
+        -- verity_root_hash is not NULL: root hash and salt (hex) and the superblock's byte offset
+        -- (the filesystem area's size). NULL until ready, and for cpio or verity = 0.
+        i.verity,
+        a.verity_root_hash,
+        a.verity_salt,
+        a.verity_hash_offset,
+        -- The image config, NULL until ready. entrypoint, cmd and env are JSON arrays in image
+        -- order (env entries are 'KEY=value' as the image lists them), as text.
+        nullif((a.config_json::json -> 'Entrypoint')::text, 'null') AS entrypoint,
+        nullif((a.config_json::json -> 'Cmd')::text, 'null') AS cmd,
+        nullif((a.config_json::json -> 'Env')::text, 'null') AS env,
+        a.config_json::json ->> 'WorkingDir' AS working_dir,
+        a.config_json::json ->> 'User' AS "user",
+        a.config_json::json ->> 'StopSignal' AS stop_signal,
+        -- 1 when the command (entrypoint, then cmd) starts with /sbin/init, /lib/systemd/systemd
+        -- or /usr/lib/systemd/systemd: the image wants systemd as init. NULL until ready.
+        CASE WHEN a.id IS NOT NULL THEN
+            (coalesce(a.config_json::json -> 'Entrypoint' ->> 0, a.config_json::json -> 'Cmd' ->> 0, '')
+                IN ('/sbin/init', '/lib/systemd/systemd', '/usr/lib/systemd/systemd'))::integer
+        END AS is_systemd,
+        -- Milliseconds since the epoch: enqueued, last change, current or last claim, ready/failed.
+        i.created_at,
+        i.updated_at,
+        i.started_at,
+        i.finished_at,
+        -- The same times for people, UTC.
+        to_char(to_timestamp(i.created_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS created,
+        to_char(to_timestamp(i.updated_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS updated
+    FROM images AS i
+    LEFT JOIN artifacts AS a ON a.id = i.artifact_id AND a.state = 'ready';
     """
 }

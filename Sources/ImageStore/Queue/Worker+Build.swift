@@ -56,8 +56,7 @@ extension Worker {
         let asked = resolved.indexDigest ?? resolved.manifestDigest
         try await queue.recordResolution(
             claim, normalizedName: reference.description, digest: asked.description,
-            manifestDigest: resolved.manifestDigest.description, platform: resolved.platform.description,
-            now: ImageQueue.nowMilliseconds())
+            manifestDigest: resolved.manifestDigest.description, platform: resolved.platform.description)
         log[metadataKey: "digest"] = "\(resolved.manifestDigest)"
         log.info("resolved", metadata: ["normalized": "\(reference)", "platform": "\(resolved.platform)"])
 
@@ -68,18 +67,16 @@ extension Worker {
         for _ in 0..<2 {
             let lock = try await queue.acquireBuild(
                 claim, manifestDigest: resolved.manifestDigest.description, format: format.rawValue, verity: verity,
-                path: finalPath.path, now: ImageQueue.nowMilliseconds())
+                path: finalPath.path)
             switch lock {
             case .ready(let artifactID, let path):
-                if try await queue.completeSharing(claim, artifactID: artifactID, now: ImageQueue.nowMilliseconds()) {
+                if try await queue.completeSharing(claim, artifactID: artifactID) {
                     metrics.pullFinished(success: true, cacheHit: true)
                     log.info("ready; sharing the disk of the same digest and format", metadata: ["path": "\(path)"])
                     return .shared
                 }
             case .busy:
-                let delay = configuration.busyRetryDelay.wholeMilliseconds
-                let now = ImageQueue.nowMilliseconds()
-                try await queue.deferClaim(claim, until: now + delay, now: now)
+                try await queue.deferClaim(claim, for: configuration.busyRetryDelay.wholeMilliseconds)
                 log.info("deferred; another worker is converting the same digest and format")
                 return .deferred
             case .acquired(let artifactID):
@@ -115,7 +112,7 @@ extension Worker {
             throw error
         }
         metrics.downloaded(bytes: progress.downloadedBytes)
-        try await queue.markConverting(claim, layerBytes: image.layerBytes, now: ImageQueue.nowMilliseconds())
+        try await queue.markConverting(claim, layerBytes: image.layerBytes)
         // After the row is converting, so the heartbeat's next figures are applied bytes.
         progress.startConverting(totalBytes: image.layerBytes)
         log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
@@ -138,7 +135,7 @@ extension Worker {
         let group = manager.layout.diskGroup
         try await queue.publish(
             claim, artifactID: artifactID, sizeBytes: DiskFile.allocatedBytes(disk.path), configJSON: config,
-            verity: disk.verity, now: ImageQueue.nowMilliseconds(),
+            verity: disk.verity,
             moveIntoPlace: { try DiskFile.moveIntoPlace(source, to: finalPath, group: group) })
         log.info(
             "ready",
@@ -152,14 +149,13 @@ extension Worker {
     /// cancellation (shutdown deadline) → released, lease lost → nothing to record.
     private func settle(_ claim: Claim, error: any Error, log: Logger) async -> Outcome {
         let queue = manager.queue
-        let now = ImageQueue.nowMilliseconds()
         if let queueError = error as? QueueError, case .leaseLost = queueError {
             log.warning("lease lost; another worker or recovery owns the row now, dropping this work")
             return .lost
         }
         if error is CancellationError || Task.isCancelled {
             do {
-                try await queue.release(claim, now: now)
+                try await queue.release(claim)
                 log.notice("released to pending at shutdown")
             } catch {
                 log.warning("release at shutdown failed; recovery will requeue the row", metadata: ["error": "\(error)"])
@@ -172,7 +168,7 @@ extension Worker {
         do {
             switch kind {
             case .permanent:
-                try await recording(log) { try await queue.fail(claim, error: message, kind: .permanent, now: now) }
+                try await recording(log) { try await queue.fail(claim, error: message, kind: .permanent) }
                 log.error("failed", metadata: ["error": "\(message)"])
                 return .failed
             case .transient(let retryAfter):
@@ -181,7 +177,7 @@ extension Worker {
                     afterAttempt: claim.attempts, retryAfterMilliseconds: retryAfterMilliseconds,
                     random: Double.random(in: 0...1))
                 let requeued = try await recording(log) {
-                    try await queue.requeue(claim, error: message, notBefore: now + delay, now: now)
+                    try await queue.requeue(claim, error: message, retryAfter: delay)
                 }
                 switch requeued {
                 case .requeued:

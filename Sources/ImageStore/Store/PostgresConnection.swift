@@ -11,16 +11,19 @@ import Foundation
 /// everything else as text. Writes go through ``write(_:)``: `BEGIN` (READ COMMITTED),
 /// the body, `COMMIT`; a thrown error rolls back. A connection found broken before a
 /// transaction is reset once (its prepared statements are prepared again).
-actor PostgresConnection {
+actor PostgresConnection: QueueDatabase {
     /// The server, as given with any password replaced by `***`, for messages.
     nonisolated let url: String
+    nonisolated var location: String { url }
+    nonisolated let dialect = SQLDialect.postgres
     private nonisolated let executor: ConnectionExecutor
-    private let handle = PostgresHandle()
+    private let handle: PostgresHandle
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     private init(url: String) {
         self.url = DatabaseLocation.redacting(url)
+        self.handle = PostgresHandle(url: self.url)
         self.executor = ConnectionExecutor(name: "image-worker-postgres")
     }
 
@@ -39,57 +42,31 @@ actor PostgresConnection {
     private func connect(_ conninfo: String) throws {
         handle.conn = PQconnectdb(conninfo)
         guard let conn = handle.conn, PQstatus(conn) == CONNECTION_OK else {
-            throw StoreError.connect(url: url, message: lastError())
+            throw StoreError.connect(url: url, message: handle.lastError())
         }
         // Notices (e.g. "relation already exists, skipping") would go to stderr.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
     }
 
-    // MARK: - Statements
-
-    /// Runs `statement` (its PostgreSQL text) to completion.
-    /// - Returns: the rows it produced (a `RETURNING` clause or a query).
-    /// - Throws: `StoreError.postgres` with the statement's name, SQLSTATE and message;
-    ///   `StoreError.connect` when the connection is gone.
-    @discardableResult
-    func query(_ statement: SQLStatement, _ arguments: [SQLValue] = []) throws -> [SQLRow] {
-        let result = try run(statement, arguments)
-        defer { PQclear(result) }
-        return rows(of: result, statement: statement.name)
-    }
-
-    /// Runs a data-changing statement.
-    /// - Returns: the number of rows it changed.
-    /// - Throws: `StoreError.postgres`, `StoreError.connect`.
-    @discardableResult
-    func execute(_ statement: SQLStatement, _ arguments: [SQLValue] = []) throws -> Int {
-        let result = try run(statement, arguments)
-        defer { PQclear(result) }
-        return Int(String(cString: PQcmdTuples(result))) ?? 0
-    }
-
-    /// Runs semicolon-separated SQL text without parameters (a migration step) with `PQexec`.
-    /// - Throws: `StoreError.postgres` named `name`.
-    func executeScript(_ sql: String, name: String) throws {
-        let conn = try connection()
-        PQclear(try checked(PQexec(conn, sql), name))
-    }
-
     // MARK: - Transactions
 
-    /// Runs `body` between `BEGIN` and `COMMIT`, rolling back when it throws.
+    /// Runs `body` between `begin` (`BEGIN` by default) and `COMMIT`, rolling back when it throws.
     /// - Throws: what `body` threw, `StoreError.postgres`, `StoreError.connect`.
     @discardableResult
-    func write<T: Sendable>(_ body: @Sendable (isolated PostgresConnection) throws -> T) throws -> T {
+    func write<T: Sendable>(begin: SQLStatement = Statements.beginImmediate, _ body: @Sendable (any SQLSession) throws -> T)
+        throws -> T
+    {
         try resetIfBroken()
-        try execute(Statements.beginImmediate)
+        // Simple-query protocol: a begin text may hold several statements (BEGIN; a lock; a
+        // savepoint) and costs one round trip.
+        try handle.executeScript(begin.postgresSQL, name: begin.name)
         do {
-            let result = try body(self)
-            try execute(Statements.commit)
+            let result = try body(handle)
+            try handle.execute(Statements.commit, [])
             return result
         } catch {
             if let conn = handle.conn, PQtransactionStatus(conn) != PQTRANS_IDLE {
-                _ = try? execute(Statements.rollback)
+                _ = try? handle.execute(Statements.rollback, [])
             }
             throw error
         }
@@ -98,9 +75,9 @@ actor PostgresConnection {
     /// Runs `body` on the connection in autocommit (a read, or a single statement).
     /// - Throws: what `body` threw.
     @discardableResult
-    func read<T: Sendable>(_ body: @Sendable (isolated PostgresConnection) throws -> T) throws -> T {
+    func read<T: Sendable>(_ body: @Sendable (any SQLSession) throws -> T) throws -> T {
         try resetIfBroken()
-        return try body(self)
+        return try body(handle)
     }
 
     // MARK: - Notifications
@@ -110,13 +87,13 @@ actor PostgresConnection {
     /// - Returns: whether a notification arrived (all pending ones are consumed).
     /// - Throws: `StoreError.connect` when the connection broke.
     func waitForNotification(timeout: Duration) throws -> Bool {
-        let conn = try connection()
+        let conn = try handle.connection()
         if drainNotifications(conn) { return true }
         var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
         let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let ready = poll(&descriptor, 1, milliseconds)
         guard ready > 0 else { return false }
-        guard PQconsumeInput(conn) == 1 else { throw StoreError.connect(url: url, message: lastError()) }
+        guard PQconsumeInput(conn) == 1 else { throw StoreError.connect(url: url, message: handle.lastError()) }
         return drainNotifications(conn)
     }
 
@@ -129,26 +106,77 @@ actor PostgresConnection {
         return any
     }
 
-    // MARK: - C calls
-
-    private func connection() throws -> OpaquePointer {
-        guard let conn = handle.conn else { throw StoreError.connect(url: url, message: "not connected") }
-        return conn
-    }
+    // MARK: - Connection state
 
     private func resetIfBroken() throws {
-        let conn = try connection()
+        let conn = try handle.connection()
         guard PQstatus(conn) != CONNECTION_OK else { return }
         PQreset(conn)
         handle.prepared.removeAll()
-        guard PQstatus(conn) == CONNECTION_OK else { throw StoreError.connect(url: url, message: lastError()) }
+        guard PQstatus(conn) == CONNECTION_OK else { throw StoreError.connect(url: url, message: handle.lastError()) }
+    }
+}
+
+/// Owns the `PGconn*` and the names of its prepared statements; `deinit` closes it. The
+/// ``SQLSession`` a transaction body runs on. `@unchecked Sendable`: only its
+/// ``PostgresConnection`` touches it, on that actor's executor, and lends it to a body only
+/// while the body runs there.
+private final class PostgresHandle: SQLSession, @unchecked Sendable {
+    let dialect = SQLDialect.postgres
+    let url: String
+    var conn: OpaquePointer?
+    var prepared: Set<String> = []
+
+    init(url: String) {
+        self.url = url
+    }
+
+    deinit {
+        if let conn { PQfinish(conn) }
+    }
+
+    // MARK: - Statements (SQLSession)
+
+    /// Runs `statement` (its PostgreSQL text) to completion.
+    /// - Returns: the rows it produced (a `RETURNING` clause or a query).
+    /// - Throws: `StoreError.postgres` with the statement's name, SQLSTATE and message;
+    ///   `StoreError.connect` when the connection is gone.
+    @discardableResult
+    func query(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        let result = try run(statement, arguments)
+        defer { PQclear(result) }
+        return rows(of: result, statement: statement.name)
+    }
+
+    /// Runs a data-changing statement.
+    /// - Returns: the number of rows it changed.
+    /// - Throws: `StoreError.postgres`, `StoreError.connect`.
+    @discardableResult
+    func execute(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> Int {
+        let result = try run(statement, arguments)
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    /// Runs semicolon-separated SQL text without parameters (a migration step) with `PQexec`.
+    /// - Throws: `StoreError.postgres` named `name`.
+    func executeScript(_ sql: String, name: String) throws {
+        let conn = try connection()
+        PQclear(try checked(PQexec(conn, sql), name))
+    }
+
+    // MARK: - C calls
+
+    func connection() throws -> OpaquePointer {
+        guard let conn else { throw StoreError.connect(url: url, message: "not connected") }
+        return conn
     }
 
     private func run(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> OpaquePointer {
         let conn = try connection()
-        if !handle.prepared.contains(statement.name) {
+        if !prepared.contains(statement.name) {
             PQclear(try checked(PQprepare(conn, statement.name, statement.postgresSQL, 0, nil), statement.name))
-            handle.prepared.insert(statement.name)
+            prepared.insert(statement.name)
         }
         let copies: [UnsafeMutablePointer<CChar>?] = arguments.map { $0.postgresText.flatMap { strdup($0) } }
         defer { for copy in copies { free(copy) } }
@@ -165,14 +193,14 @@ actor PostgresConnection {
         let sqlstate = cpostgres_sqlstate(result).map { String(cString: $0) } ?? ""
         let message = cpostgres_primary_message(result).map { String(cString: $0) } ?? lastError()
         PQclear(result)
-        if sqlstate.isEmpty, let conn = handle.conn, PQstatus(conn) != CONNECTION_OK {
+        if sqlstate.isEmpty, let conn = conn, PQstatus(conn) != CONNECTION_OK {
             throw StoreError.connect(url: url, message: message)
         }
         throw StoreError.postgres(name: name, sqlstate: sqlstate, message: message)
     }
 
-    private func lastError() -> String {
-        guard let conn = handle.conn, let text = PQerrorMessage(conn) else { return "out of memory" }
+    func lastError() -> String {
+        guard let conn = conn, let text = PQerrorMessage(conn) else { return "out of memory" }
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -202,17 +230,6 @@ actor PostgresConnection {
         case 700, 701: return Double(text).map(SQLValue.real) ?? .text(text)  // float4, float8
         default: return .text(text)
         }
-    }
-}
-
-/// Owns the `PGconn*` and the names of its prepared statements; `deinit` closes it.
-/// `@unchecked Sendable`: only its ``PostgresConnection`` touches it, on that actor's executor.
-private final class PostgresHandle: @unchecked Sendable {
-    var conn: OpaquePointer?
-    var prepared: Set<String> = []
-
-    deinit {
-        if let conn { PQfinish(conn) }
     }
 }
 

@@ -5,6 +5,11 @@
 /// `$2`… for the same values in the same order. Most statements are written once: the
 /// PostgreSQL text is then the SQLite text with `?N` turned into `$N` (outside quotes). A
 /// statement whose dialects differ spells both.
+///
+/// `clock` names the parameter that carries "now" (milliseconds since the epoch). SQLite
+/// always gets a number there; in the PostgreSQL text every `$clock` becomes
+/// `coalesce($clock::bigint, <now() in milliseconds>)`, so a NULL bound there means the
+/// server's clock (see ``ImageQueue``).
 struct SQLStatement: Sendable, Hashable {
     /// Short stable name, e.g. `claimNext`: the cache key and the subject of a `StoreError`.
     let name: String
@@ -13,18 +18,36 @@ struct SQLStatement: Sendable, Hashable {
     /// The PostgreSQL text.
     let postgresSQL: String
 
-    /// A statement both databases run as written (placeholders aside).
-    init(name: String, sql: String) {
+    /// A statement; `postgres` is its own PostgreSQL text (with `$N` placeholders) when the
+    /// dialects differ, else the SQLite text is used with `?N` turned into `$N`.
+    init(name: String, sql: String, postgres: String? = nil, clock: Int? = nil) {
         self.name = name
         self.sql = sql
-        self.postgresSQL = Self.dollarPlaceholders(sql)
+        let text = postgres ?? Self.dollarPlaceholders(sql)
+        self.postgresSQL = clock.map { Self.databaseClock(text, parameter: $0) } ?? text
     }
 
-    /// A statement with its own PostgreSQL text, already using `$N` placeholders.
-    init(name: String, sql: String, postgres: String) {
-        self.name = name
-        self.sql = sql
-        self.postgresSQL = postgres
+    /// The server's clock in the schema's unit: milliseconds since the epoch, from `now()`
+    /// (the start of the transaction).
+    static let postgresNow = "(extract(epoch FROM now()) * 1000)::bigint"
+
+    /// `text` with every `$parameter` (not followed by a digit) turned into
+    /// `coalesce($parameter::bigint, now in milliseconds)`.
+    static func databaseClock(_ text: String, parameter: Int) -> String {
+        let token = "$\(parameter)"
+        var result = ""
+        var rest = Substring(text)
+        while let range = rest.range(of: token) {
+            result += rest[..<range.lowerBound]
+            let after = rest[range.upperBound...]
+            if let next = after.first, next.isNumber {
+                result += token
+            } else {
+                result += "coalesce(\(token)::bigint, \(postgresNow))"
+            }
+            rest = after
+        }
+        return result + rest
     }
 
     /// A statement only PostgreSQL runs (advisory locks, LISTEN).
