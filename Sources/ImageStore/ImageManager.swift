@@ -73,8 +73,8 @@ public struct ImageManager: Sendable {
 
     /// Writes the disk of `image` to `output` (a temp file beside it, renamed when complete).
     ///
-    /// ext4 (``DiskFormat/isBuiltFromModel``) goes layers → in-memory model → native writer:
-    /// no tree, no scratch, no privilege. erofs still applies the layers into
+    /// ext4 and cpio (``DiskFormat/isBuiltFromModel``) go layers → in-memory model → native
+    /// writer: no tree, no scratch, no privilege. erofs still applies the layers into
     /// `<treeScratch>/<name>/rootfs` first; that tree stays until the caller runs
     /// ``removeScratch(named:)``: the worker does that after the row is ready, so deleting a
     /// large tree is not on the path to `ready`.
@@ -114,7 +114,7 @@ public struct ImageManager: Sendable {
 
     /// Pull, apply and export in the foreground, writing the disk to `output` (what
     /// `image-worker export` runs). For erofs the tree is unpacked under ``treeScratch`` and
-    /// removed; ext4 needs no tree.
+    /// removed; ext4 and cpio need no tree.
     /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:name:output:)``.
     @discardableResult
     public func exportImage(

@@ -30,7 +30,7 @@ final class ModelExportTests {
     /// Runs `image-worker export REF --format ext4` with a fresh data directory.
     @discardableResult
     private func export(
-        _ reference: String, to name: String, prefix: [String] = [], owner: uid_t? = nil
+        _ reference: String, to name: String, format: String = "ext4", prefix: [String] = [], owner: uid_t? = nil
     ) async throws -> (disk: URL, run: ProcessResult) {
         let data = scratch.url.appendingPathComponent("data-\(name)")
         let out = scratch.url.appendingPathComponent("out-\(name)")
@@ -39,11 +39,11 @@ final class ModelExportTests {
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             for directory in [data, out] { _ = chown(directory.path, owner, owner) }
         }
-        let disk = out.appendingPathComponent("disk.ext4")
+        let disk = out.appendingPathComponent("disk.\(format)")
         let run = try await ProcessRunner.run(
             prefix.first ?? Child.imageWorker,
             Array(prefix.dropFirst()) + (prefix.isEmpty ? [] : [Child.imageWorker])
-                + ["export", reference, "--format", "ext4", "-o", disk.path, "--data-dir", data.path])
+                + ["export", reference, "--format", format, "-o", disk.path, "--data-dir", data.path])
         return (disk, run)
     }
 
@@ -55,7 +55,7 @@ final class ModelExportTests {
         return try handle.read(upToCount: 16) ?? Data()
     }
 
-    @Test("the same digest exported in two data directories is byte-identical; other images get other UUIDs")
+    @Test("the same digest exported in two data directories is byte-identical (ext4, cpio); other images get other UUIDs")
     func reproducible() async throws {
         let multilayer = try await pushed("multilayer")
         let first = try await export(multilayer, to: "a")
@@ -69,6 +69,10 @@ final class ModelExportTests {
         #expect(try uuid(first.disk) != Data(count: 16))
         let fsck = try await ProcessRunner.run("e2fsck", ["-fn", first.disk.path])
         #expect(fsck.status == 0, "\(fsck.output)")
+        let cpioA = try await export(multilayer, to: "cpio-a", format: "cpio")
+        let cpioB = try await export(multilayer, to: "cpio-b", format: "cpio")
+        try #require(cpioA.run.status == 0 && cpioB.run.status == 0, "\(String(decoding: cpioA.run.stderr, as: UTF8.self))")
+        #expect(try Data(contentsOf: cpioA.disk) == Data(contentsOf: cpioB.disk), "two cpio builds of one digest differ")
     }
 
     @Test("an unprivileged export gives the same disk as root's, owners, devices and setuid bits included")
@@ -86,6 +90,55 @@ final class ModelExportTests {
         #expect(home.output.contains(" 1000   1000 "), "owner 1000 of the fixture is missing: \(home.output)")
         let devices = try await ProcessRunner.check("debugfs", ["-R", "ls -l /dev", nobody.disk.path])
         #expect(devices.output.contains("fixture-null"), "\(devices.output)")
+    }
+
+    /// Runs `image-worker ARGUMENTS`, as uid/gid 65534 through setpriv when `asNobody`.
+    private func imageWorker(_ arguments: [String], asNobody: Bool) async throws -> ProcessResult {
+        let result =
+            asNobody
+            ? try await ProcessRunner.run(
+                "setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Child.imageWorker] + arguments)
+            : try await ProcessRunner.run(Child.imageWorker, arguments)
+        try #require(result.status == 0, "image-worker \(arguments.first ?? ""): \(String(decoding: result.stderr, as: UTF8.self))")
+        return result
+    }
+
+    /// A worker's disks of fixture multilayer, ext4 and cpio, from an imported layout, by format.
+    private func workerDisks(_ name: String, asNobody: Bool) async throws -> [String: Data] {
+        let data = scratch.url.appendingPathComponent("worker-\(name)")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        if asNobody { _ = chown(data.path, 65534, 65534) }
+        let digest = try #require(try await FixtureImages.expected("multilayer").manifestDigest)
+        try await imageWorker(
+            ["import", try await FixtureImages.layout("multilayer").path, "--name", "offline/multilayer:v1",
+             "--data-dir", data.path], asNobody: asNobody)
+        for format in ["ext4", "cpio"] {
+            try await imageWorker(
+                ["enqueue", "127.0.0.1:9/offline/multilayer@\(digest)", "--format", format, "--data-dir", data.path],
+                asNobody: asNobody)
+        }
+        try await imageWorker(["worker", "--exit-when-idle", "--data-dir", data.path], asNobody: asNobody)
+        let rows = try await ProcessRunner.check(
+            "sqlite3", [data.appendingPathComponent("image-worker.db").path,
+                        "SELECT format || ' ' || status || ' ' || coalesce(artifact_path, error) FROM image_status"])
+        var disks: [String: Data] = [:]
+        for line in rows.output.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 2).map(String.init)
+            try #require(fields.count == 3 && fields[1] == "ready", "\(line)")
+            let path = fields[2].hasPrefix("/") ? fields[2] : data.appendingPathComponent(fields[2]).path
+            disks[fields[0]] = try Data(contentsOf: URL(fileURLWithPath: path))
+        }
+        return disks
+    }
+
+    @Test("an unprivileged worker builds ext4 and cpio disks byte-identical to a root worker's")
+    func unprivilegedWorker() async throws {
+        let root = try await workerDisks("root", asNobody: false)
+        let nobody = try await workerDisks("nobody", asNobody: true)
+        #expect(Set(root.keys) == ["ext4", "cpio"])
+        for format in root.keys.sorted() {
+            #expect(root[format] == nobody[format], "\(format) differs between root and uid 65534")
+        }
     }
 
     /// Imports special-image.py case `name` and returns the reference to export offline.

@@ -7,9 +7,9 @@ extension DiskExporter {
     ///
     /// ```
     /// layer blobs ─ArchiveReader─▶ LayerModelBuilder ─metadata─▶ FilesystemModel ─┐
-    ///                                  └─file data─▶ EXT4Writer.sink (final blocks) │
-    ///                                          EXT4Writer.finish(model:) ◀─────────┘
-    ///         ─▶ dm-verity superblock + hash tree appended (DiskExporter+Verity)
+    ///                                  └─file data─▶ writer.sink                      │
+    ///                                  EXT4Writer / CPIOWriter .finish(model:) ◀──────┘
+    ///         ─▶ ext4: dm-verity tree appended (DiskExporter+Verity)
     ///         ─▶ .<name>.tmp-<random> ─fsync─▶ rename ─▶ output ─▶ fsync(dir)
     /// ```
     ///
@@ -20,9 +20,10 @@ extension DiskExporter {
     ///
     /// - Parameters:
     ///   - layers: the manifest's layers, base first.
-    ///   - format: a format written from the model (``DiskFormat/isBuiltFromModel``: ext4).
+    ///   - format: a format written from the model (``DiskFormat/isBuiltFromModel``: ext4, cpio).
     ///   - output: the final path; its directory is created if needed.
-    ///   - options: identity (UUID and hash seed; default derived from the output name).
+    ///   - options: identity (UUID and hash seed; default derived from the output name), cpio
+    ///     compression, dm-verity.
     ///   - limits: bounds for hostile layers.
     ///   - arrivals: when each layer's blob is in the store (``ImagePuller/pullStreaming(_:platform:progress:)``);
     ///     `nil` when every blob is there already.
@@ -52,7 +53,9 @@ extension DiskExporter {
             let flag = CancellationFlag()
             try await withTaskCancellationHandler {
                 let job = try await BlockingExecutor.shared.run {
-                    try ModelBuildJob(path: target.tempPath, identity: identity, limits: limits, cancellation: flag)
+                    try ModelBuildJob(
+                        format: format, path: target.tempPath, identity: identity, options: options, limits: limits,
+                        cancellation: flag)
                 }
                 var applied: Int64 = 0
                 for (index, layer) in layers.enumerated() {

@@ -12,9 +12,8 @@ import Foundation
 /// is removed. `rootfs` is only read: scratch the caller passes stays the caller's to remove.
 ///
 /// ```
-/// rootfs/ ──walk──▶ ext4:  DirectoryModelBuilder ─▶ FilesystemModel ─▶ EXT4Writer (no mkfs)
-///                   erofs: mkfs.erofs -zlz4hc (or plain)
-///                   cpio:  CpioWriter (newc) ─▶ gzip -n / zstd -T0 (optional)
+/// rootfs/ ──walk──▶ ext4, cpio: DirectoryModelBuilder ─▶ FilesystemModel ─▶ EXT4Writer / CPIOWriter
+///                   erofs:      mkfs.erofs -zlz4hc (or plain)
 ///         ─▶ ext4, erofs: dm-verity superblock + hash tree appended (DiskExporter+Verity)
 ///         ─▶ .<name>.tmp-<random> ─fsync─▶ rename ─▶ output ─▶ fsync(dir)
 /// ```
@@ -45,23 +44,16 @@ public struct DiskExporter: Sendable {
         let identity = options.identity ?? DiskIdentity(name: output.lastPathComponent)
         var verity: VerityInfo?
         do {
-            switch format {
-            case .ext4:
+            if format.isBuiltFromModel {
                 try await CancellationFlag.runBlocking { flag in
-                    let writer = try EXT4Writer(path: target.tempPath, options: EXT4WriterOptions(identity: identity))
+                    let writer = try DiskExporter.writer(format, path: target.tempPath, identity: identity, options: options)
                     let model = try DirectoryModelBuilder(root: rootfs.path)
                         .build(into: writer.sink, isCancelled: { flag.isCancelled })
                     try writer.finish(model: model)
                 }
-            case .erofs:
+            } else {
                 try await ErofsExporter(compressed: options.erofsCompressed, level: options.erofsLevel)
                     .export(rootfs: rootfs, to: target.tempPath, uuid: identity.uuid)
-            case .cpio:
-                let writer = CpioWriter(walker: TreeWalker(root: rootfs))
-                try await CancellationFlag.runBlocking { flag in
-                    try writer.write(to: target.tempPath, isCancelled: { flag.isCancelled })
-                }
-                try await DiskExporter.compress(target.tempPath, with: options.compression)
             }
             verity = try await DiskExporter.appendVerity(to: target.tempPath, format: format, options: options, output: output)
             try await BlockingExecutor.shared.run { try target.commit() }
@@ -83,21 +75,14 @@ public struct DiskExporter: Sendable {
             apparentBytes: UInt64(info.st_size), duration: duration, verity: verity)
     }
 
-    /// Compresses `path` in place with gzip or zstd, through a sibling file the tool writes.
-    static func compress(_ path: String, with compression: ExportOptions.Compression) async throws {
-        let compressed: String
-        switch compression {
-        case .none:
-            return
-        case .gzip:
-            compressed = path + ".gz"
-            try await ExternalTool(name: "gzip").run(["-n", "-f", "-q", path])
-        case .zstd:
-            compressed = path + ".zst"
-            try await ExternalTool(name: "zstd").run(["-q", "-f", "-T0", "--rm", path, "-o", compressed])
-        }
-        guard rename(compressed, path) == 0 else {
-            throw DiskError.io(path: compressed, operation: "rename", errno: errno)
+    /// The native writer of a format built from the model (ext4, cpio).
+    static func writer(
+        _ format: DiskFormat, path: String, identity: DiskIdentity, options: ExportOptions
+    ) throws -> any DiskImageWriter {
+        switch format {
+        case .ext4: return try EXT4Writer(path: path, options: EXT4WriterOptions(identity: identity))
+        case .cpio: return try CPIOWriter(path: path, options: CPIOWriterOptions(compression: options.compression))
+        case .erofs: throw DiskError.invalidOptions(format: format, reason: "erofs is still built from a directory tree")
         }
     }
 }
