@@ -13,8 +13,8 @@ packages=(
     # tests: real registry, fixture builders, disk read-back, boot check
     docker-registry apache2-utils python3 python3-cryptography busybox-static umoci skopeo
     cpio libarchive-tools attr curl qemu-system-x86 linux-image-cloud-amd64 kmod prometheus
-    # tests: veritysetup checks the dm-verity trees (and maps them where the kernel has dm-verity)
-    cryptsetup-bin
+    # tests: veritysetup checks the dm-verity trees; dmsetup maps them in the boot check's guest
+    cryptsetup-bin dmsetup
     # benchmarks (make bench)
     debootstrap strace time isal pigz python3-psycopg2
 )

@@ -5,6 +5,7 @@
 # Usage: verify-disk.sh FILE --format ext4|erofs|cpio [--expect-marker TEXT]
 #            [--marker-file PATH] [--owner-path PATH] [--expect-owner UID]
 #            [--kernel PATH] [--timeout S] [--memory MB]
+#            [--verity-root-hash HEX --verity-salt HEX --verity-hash-offset N]
 #
 # Exit status: 0 markers found; 1 boot check failed or timed out; 64 usage; 69 qemu, kernel,
 # modules or busybox-static missing.
@@ -28,6 +29,10 @@ usage: verify-disk.sh FILE --format ext4|erofs|cpio [options]
                        /lib/modules/VERSION, VERSION taken from the vmlinuz-VERSION name)
   --timeout S          wall-clock bound for the boot in seconds (default 60)
   --memory MB          guest memory (default 256; raised for large cpio files)
+  --verity-root-hash H, --verity-salt S, --verity-hash-offset N
+                       ext4, erofs: map /dev/vda through dm-verity (dmsetup in the helper
+                       initramfs, the tree in the same file at byte N) and mount the mapped
+                       device instead; a block that does not match the tree fails the boot
 environment:
   IMAGE_WORKER_BIN     image-worker executable used to build the helper initramfs with
                        `export-tree DIR --format cpio -o FILE` (default: image-worker on PATH)
@@ -45,6 +50,7 @@ fail() { echo "boot check failed: $*" >&2; exit 1; }
 
 file="" format="" expect_marker="" marker_file=/etc/fixture-release owner_path="" expect_owner=""
 kernel="${VERIFY_KERNEL:-}" timeout_s=60 memory_mb=""
+verity_root="" verity_salt="" verity_offset=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --format) format="${2:-}"; shift 2 ;;
@@ -55,6 +61,9 @@ while [ $# -gt 0 ]; do
         --kernel) kernel="${2:-}"; shift 2 ;;
         --timeout) timeout_s="${2:-}"; shift 2 ;;
         --memory) memory_mb="${2:-}"; shift 2 ;;
+        --verity-root-hash) verity_root="${2:-}"; shift 2 ;;
+        --verity-salt) verity_salt="${2:-}"; shift 2 ;;
+        --verity-hash-offset) verity_offset="${2:-}"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         -*) die_usage "unknown option $1" ;;
         *) [ -z "$file" ] || die_usage "more than one FILE given"; file="$1"; shift ;;
@@ -67,6 +76,13 @@ case "$format" in ext4|erofs|cpio) ;; *) die_usage "--format must be ext4, erofs
 [ -z "$memory_mb" ] || [[ "$memory_mb" =~ ^[1-9][0-9]*$ ]] || die_usage "--memory must be a number of MiB"
 [ -z "$expect_owner" ] || [[ "$expect_owner" =~ ^[0-9]+$ ]] || die_usage "--expect-owner must be a uid"
 [ -z "$expect_owner" ] || [ -n "$owner_path" ] || die_usage "--expect-owner needs --owner-path"
+if [ -n "$verity_root$verity_salt$verity_offset" ]; then
+    [ "$format" != cpio ] || die_usage "--verity-* applies to ext4 and erofs"
+    [[ "$verity_root" =~ ^[0-9a-f]{64}$ ]] || die_usage "--verity-root-hash must be 64 lowercase hex digits"
+    [[ "$verity_salt" =~ ^([0-9a-f][0-9a-f]){1,256}$ ]] || die_usage "--verity-salt must be lowercase hex"
+    [[ "$verity_offset" =~ ^[1-9][0-9]*$ ]] && [ $((verity_offset % 4096)) -eq 0 ] \
+        || die_usage "--verity-hash-offset must be a positive multiple of 4096"
+fi
 # Paths travel on the kernel command line (ext4/erofs) and into a shell script (cpio).
 for p in "$marker_file" "$owner_path"; do
     [[ "$p" =~ ^[A-Za-z0-9_./@+-]*$ ]] || die_usage "$p: paths may hold only [A-Za-z0-9_./@+-]"
@@ -140,8 +156,10 @@ EOF
 
 # MARK: - Helper initramfs (ext4, erofs)
 
-# Modules the helper initramfs loads, dependencies first; built-in ones are skipped.
+# Modules the helper initramfs loads, dependencies first; built-in ones are skipped. The
+# optional ones (dm-verity for --verity-*) are left out when this kernel has none.
 readonly WANTED_MODULES="virtio_pci virtio_blk crc32c erofs ext4"
+readonly OPTIONAL_MODULES="dm-verity"
 
 init_script() {
     cat <<'EOF'
@@ -153,7 +171,7 @@ mount -t devtmpfs devtmpfs /dev
 stop() { poweroff -f; sleep 5; exit 1; }
 fail() { echo "VERIFY-FAIL: $*"; stop; }
 # The kernel's own reason for refusing the disk, e.g. "EXT4-fs (vda): bad geometry: ...".
-kernel_reason() { dmesg | grep -E '\(vda\)|\(device vda\)|I/O error' | tail -n 4 | sed 's/^/VERIFY-DMESG: /'; }
+kernel_reason() { dmesg | grep -E '\(vda\)|\(device vda\)|\(dm-0\)|I/O error|device-mapper: verity' | tail -n 4 | sed 's/^/VERIFY-DMESG: /'; }
 while read -r ko; do
     err=$(insmod "/lib/modules/$ko" 2>&1) || echo "VERIFY-WARN: insmod $ko: $err"
 done < /modules.order
@@ -163,9 +181,25 @@ while [ ! -b /dev/vda ]; do
     [ "$tries" -le 100 ] || fail "no /dev/vda after 10 s: virtio_blk did not attach the disk"
     sleep 0.1
 done
+root=/dev/vda
+if [ -n "$verify_verity_root" ]; then
+    [ -x /bin/dmsetup ] || fail "no dmsetup in the helper initramfs (host without dmsetup or dm-verity)"
+    blocks=$((verify_verity_offset / 4096))
+    table="0 $((verify_verity_offset / 512)) verity 1 /dev/vda /dev/vda 4096 4096 $blocks $((blocks + 1)) sha256 $verify_verity_root $verify_verity_salt"
+    err=$(dmsetup create vroot --readonly --noudevsync --table "$table" 2>&1) \
+        || { kernel_reason; fail "dm-verity refused /dev/vda: $err"; }
+    tries=0
+    while [ ! -b /dev/dm-0 ]; do
+        tries=$((tries + 1))
+        [ "$tries" -le 50 ] || fail "no /dev/dm-0 after dmsetup create"
+        sleep 0.1
+    done
+    root=/dev/dm-0
+    echo "VERIFY-VERITY: /dev/vda mapped through dm-verity as $root"
+fi
 mkdir -p /newroot
-err=$(mount -t "$verify_format" -o ro /dev/vda /newroot 2>&1) \
-    || { kernel_reason; fail "kernel could not mount /dev/vda as $verify_format: $err"; }
+err=$(mount -t "$verify_format" -o ro "$root" /newroot 2>&1) \
+    || { kernel_reason; fail "kernel could not mount $root as $verify_format: $err"; }
 # Tested through chroot: /bin/sh is often an absolute symlink, meaningless outside the image.
 err=$(chroot /newroot /bin/sh -c : 2>&1) || fail "the image's /bin/sh does not run: $err"
 [ ! -d /newroot/dev ] || mount -o bind /dev /newroot/dev
@@ -185,9 +219,11 @@ build_helper_initramfs() {
         ln -s busybox "$tree/bin/$a"
     done
     : > "$tree/modules.order"
-    for m in $WANTED_MODULES; do
-        modprobe --show-depends -S "$kver" "$m" >"$work/deps" 2>&1 \
-            || die_missing "modprobe cannot resolve $m for $kver: $(tr '\n' ' ' < "$work/deps")"
+    for m in $WANTED_MODULES $OPTIONAL_MODULES; do
+        if ! modprobe --show-depends -S "$kver" "$m" >"$work/deps" 2>&1; then
+            case " $OPTIONAL_MODULES " in *" $m "*) continue ;; esac
+            die_missing "modprobe cannot resolve $m for $kver: $(tr '\n' ' ' < "$work/deps")"
+        fi
         while read -r kind ko _; do
             [ "$kind" = insmod ] || continue
             case " $seen " in *" $ko "*) continue ;; esac
@@ -202,6 +238,16 @@ build_helper_initramfs() {
             echo "$line" >> "$tree/modules.order"
         done < "$work/deps"
     done
+    # dmsetup and the libraries it links, at their own paths, for --verity-*.
+    local dmsetup lib
+    dmsetup=$(command -v dmsetup || true)
+    if [ -n "$dmsetup" ]; then
+        cp -L "$dmsetup" "$tree/bin/dmsetup"
+        for lib in $(ldd "$dmsetup" | grep -oE '/[^ ]+'); do
+            mkdir -p "$tree$(dirname "$lib")"
+            cp -L "$lib" "$tree$lib"
+        done
+    fi
     init_script > "$tree/init"
     check_snippet > "$tree/check.sh"
     chmod 0755 "$tree/init"
@@ -242,7 +288,7 @@ if [ "$format" = cpio ]; then
     fi
 else
     cache_root="${VERIFY_DISK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/image-worker/verify-disk}"
-    key=$( { cat "$SCRIPT_PATH"; echo "$builder"; sha256sum < "${busybox:-/dev/null}"; } \
+    key=$( { cat "$SCRIPT_PATH"; echo "$builder"; sha256sum < "${busybox:-/dev/null}"; sha256sum < "$(command -v dmsetup || echo /dev/null)"; } \
         | sha256sum | cut -c1-16)
     initrd="$cache_root/$kver/initramfs-$key.cpio"
     if [ ! -s "$initrd" ]; then
@@ -254,6 +300,8 @@ else
     disk_args=(-drive "file=$file,if=virtio,format=raw,readonly=on")
     append="$append rdinit=/init verify_format=$format verify_file=$marker_file"
     [ -z "$owner_path" ] || append="$append verify_owner=$owner_path"
+    [ -z "$verity_root" ] \
+        || append="$append verify_verity_root=$verity_root verify_verity_salt=$verity_salt verify_verity_offset=$verity_offset"
 fi
 
 # SIGKILL, not SIGTERM: a caller may hand us a blocked SIGTERM (seen under swift test), and QEMU
@@ -297,6 +345,9 @@ if ! grep -q '^MARKER-END$' "$console.txt"; then
     fail "$file ($format): ${reason}${detail:+ ($detail)}"
 fi
 
+if [ -n "$verity_root" ] && ! grep -q '^VERIFY-VERITY: ' "$console.txt"; then
+    fail "$file ($format): booted, but the root was not mounted through dm-verity"
+fi
 markers=$(sed -n '/^MARKER-BEGIN$/,/^MARKER-END$/p' "$console.txt")
 echo "$markers"
 if [ -n "$expect_marker" ] && ! grep -qF -- "$expect_marker" <<<"$markers"; then
@@ -307,4 +358,4 @@ if [ -n "$expect_owner" ]; then
     [ "$got" = "$expect_owner" ] \
         || fail "$file ($format): booted, but $owner_path is owned by uid '${got:-missing}', expected $expect_owner"
 fi
-echo "$PROG: $file ($format) booted and passed in $elapsed s" >&2
+echo "$PROG: $file ($format)${verity_root:+ through dm-verity} booted and passed in $elapsed s" >&2

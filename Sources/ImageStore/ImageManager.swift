@@ -79,6 +79,8 @@ public struct ImageManager: Sendable {
     /// ``removeScratch(named:)``: the worker does that after the row is ready, so deleting a
     /// large tree is not on the path to `ready`.
     /// - Parameters:
+    ///   - arrivals: when each layer is in the store, for a streaming pull
+    ///     (``ImagePuller/pullStreaming(_:platform:progress:)``); `nil` when all of them are.
     ///   - verity: whether an ext4 or erofs disk gets a dm-verity tree (a row's `verity`
     ///     column); `nil` keeps ``exportOptions``. The salt is always
     ///     ``Verity/salt(manifestDigest:)`` unless the options name one.
@@ -88,7 +90,7 @@ public struct ImageManager: Sendable {
     /// - Throws: `LayerError`, `DiskError`, `CancellationError`.
     public func buildDisk(
         _ image: PulledImage, format: DiskFormat, name: String, output: URL, verity: Bool? = nil,
-        progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
+        arrivals: LayerArrivals? = nil, progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
     ) async throws -> ExportResult {
         let sources = try image.layerSources()
         // The disk's UUID comes from what it is of, never from the scratch file name.
@@ -98,8 +100,11 @@ public struct ImageManager: Sendable {
         options.veritySalt = options.veritySalt ?? Verity.salt(manifestDigest: image.manifestDigest)
         if format.isBuiltFromModel {
             return try await DiskExporter().export(
-                layers: sources, format: format, to: output, options: options, limits: layerLimits, progress: progress)
+                layers: sources, format: format, to: output, options: options, limits: layerLimits,
+                arrivals: arrivals, progress: progress)
         }
+        // The tree path applies after the pull: wait for every layer first.
+        if let arrivals { for index in sources.indices { _ = try await arrivals.wait(index) } }
         let rootfs = treeScratch.appendingPathComponent(name, isDirectory: true)
             .appendingPathComponent("rootfs", isDirectory: true)
         try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
@@ -115,10 +120,19 @@ public struct ImageManager: Sendable {
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
-        let image = try await pull(reference, progress: progress)
         if format.isBuiltFromModel {
-            return try await buildDisk(image, format: format, name: "", output: output)
+            // Layer N is applied while layers N+1… download (docs/layers.md, "Apply while downloading").
+            let pull = try await puller.pullStreaming(reference, platform: platform, progress: progress)
+            do {
+                let result = try await buildDisk(pull.image, format: format, name: "", output: output, arrivals: pull.arrivals)
+                _ = try await pull.finish()
+                return result
+            } catch {
+                pull.cancel()
+                throw error
+            }
         }
+        let image = try await pull(reference, progress: progress)
         let name = "export-\(UUID().uuidString)"
         let result: ExportResult
         do {

@@ -80,6 +80,33 @@ final class BootTests {
         #expect(result.stderr.contains(broken.reason))
     }
 
+    @Test("a disk opened through dm-verity with its recorded root hash boots; one flipped byte fails the boot",
+          arguments: ["ext4", "erofs"])
+    func bootsThroughVerity(format: String) async throws {
+        let (disk, verity) = try await makeVerityDisk(format: format)
+        let options = [
+            "--verity-root-hash", verity.root, "--verity-salt", verity.salt, "--verity-hash-offset", verity.offset,
+            "--timeout", "150",
+        ]
+
+        let result = try await verify(disk, format: format, extra: ["--expect-marker", "5b0c1e7a-fixture"] + options)
+        #expect(result.status == 0, "verify-disk.sh failed: \(result.stderr)")
+        #expect(result.stdout.contains("release: \(release)"))
+        #expect(result.stderr.contains("through dm-verity booted and passed"))
+
+        // Byte 1100 lies in the ext4 and the erofs superblock, in data block 0.
+        let handle = try FileHandle(forUpdating: disk)
+        try handle.seek(toOffset: 1100)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: 1100)
+        try handle.write(contentsOf: [byte ^ 0x01])
+        try handle.close()
+        let refused = try await verify(disk, format: format, extra: options)
+        #expect(refused.status == 1 && !refused.stdout.contains("MARKER-END"))
+        #expect(refused.stderr.contains("kernel could not mount /dev/dm-0 as \(format)"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("data block 0 is corrupted"), "\(refused.stderr)")
+    }
+
     @Test("a boot that outlives its timeout fails with a timeout message")
     func timeoutFails() async throws {
         let disk = try await makeDisk(format: "erofs")
@@ -106,12 +133,29 @@ final class BootTests {
         return disk
     }
 
+    /// `makeDisk` with the dm-verity fields `image-worker export --json` printed.
+    private func makeVerityDisk(format: String) async throws -> (URL, (root: String, salt: String, offset: String)) {
+        let registry = try await SharedRegistries.shared.registry(.plain)
+        try await registry.push(layout: try await FixtureImages.layout("multilayer"), repository: "boot/multilayer", tag: "v1")
+        let disk = scratch.appending(path: "verity.\(format)")
+        let result = try await ProcessRunner.run(
+            BootEnvironment.imageWorker,
+            ["export", registry.reference(repository: "boot/multilayer", tag: "v1"), "--format", format, "--verity",
+             "-o", disk.path, "--json", "--data-dir", scratch.appending(path: "data").path])
+        try #require(result.status == 0, "image-worker export \(format) failed: \(String(decoding: result.stderr, as: UTF8.self))")
+        let fields = try JSONDecoder().decode([String: String].self, from: result.stdout)
+        let root = try #require(fields["verity_root_hash"])
+        let salt = try #require(fields["verity_salt"])
+        let offset = try #require(fields["verity_hash_offset"])
+        return (disk, (root, salt, offset))
+    }
+
     /// Runs verify-disk.sh on `disk` and prints the boot's wall time.
     private func verify(_ disk: URL, format: String, extra: [String]) async throws -> ToolResult {
         let clock = ContinuousClock()
         let start = clock.now
         let run = try await ProcessRunner.run(
-            BootEnvironment.script.path, [disk.path, "--format", format, "--timeout", "60"] + extra,
+            BootEnvironment.script.path, [disk.path, "--format", format, "--timeout", "60"] + extra,  // a later --timeout wins
             environment: ["IMAGE_WORKER_BIN": BootEnvironment.imageWorker])
         let result = ToolResult(
             status: run.status, stdout: String(decoding: run.stdout, as: UTF8.self),

@@ -171,8 +171,9 @@ private final class Counter: Sendable {
     var value: Int { count.load(ordering: .relaxed) }
 }
 
-/// Sums the bytes of parallel layer downloads and reports at most every MiB.
-private final class ByteTracker: Sendable {
+/// Sums the bytes of parallel layer downloads and reports at most every MiB (also used by
+/// ImagePuller+Streaming).
+final class ByteTracker: Sendable {
     private struct State {
         var perBlob: [Digest: Int64] = [:]
         var lastReported: Int64 = 0

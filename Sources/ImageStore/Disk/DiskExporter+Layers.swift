@@ -13,8 +13,10 @@ extension DiskExporter {
     ///         ─▶ .<name>.tmp-<random> ─fsync─▶ rename ─▶ output ─▶ fsync(dir)
     /// ```
     ///
-    /// One ``BlockingExecutor`` job applies every layer and writes the disk; cancelling the
-    /// task stops it between entries and removes the temp file.
+    /// One ``BlockingExecutor`` job per layer applies it, one more writes the disk; between
+    /// them the task waits for the next layer's blob when `arrivals` is given (a streaming
+    /// pull), so no blocking thread is held while a download runs. Cancelling the task stops it
+    /// between entries and removes the temp file.
     ///
     /// - Parameters:
     ///   - layers: the manifest's layers, base first.
@@ -22,6 +24,8 @@ extension DiskExporter {
     ///   - output: the final path; its directory is created if needed.
     ///   - options: identity (UUID and hash seed; default derived from the output name).
     ///   - limits: bounds for hostile layers.
+    ///   - arrivals: when each layer's blob is in the store (``ImagePuller/pullStreaming(_:platform:progress:)``);
+    ///     `nil` when every blob is there already.
     ///   - progress: called from the applying thread with the layer-file bytes read so far
     ///     over all layers; at the end it equals the blobs' total size.
     /// - Returns: the size and duration of the export.
@@ -31,7 +35,8 @@ extension DiskExporter {
     ///   `CancellationError`.
     public func export(
         layers: [LayerSource], format: DiskFormat, to output: URL, options: ExportOptions = ExportOptions(),
-        limits: LayerLimits = .default, progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
+        limits: LayerLimits = .default, arrivals: LayerArrivals? = nil,
+        progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
     ) async throws -> ExportResult {
         try options.validate(for: format)
         guard format.isBuiltFromModel else {
@@ -44,19 +49,25 @@ extension DiskExporter {
         let identity = options.identity ?? DiskIdentity(name: output.lastPathComponent)
         var verity: VerityInfo?
         do {
-            try await CancellationFlag.runBlocking { flag in
-                let writer = try EXT4Writer(path: target.tempPath, options: EXT4WriterOptions(identity: identity))
-                let builder = LayerModelBuilder(sink: writer.sink, limits: limits, cancellation: flag)
+            let flag = CancellationFlag()
+            try await withTaskCancellationHandler {
+                let job = try await BlockingExecutor.shared.run {
+                    try ModelBuildJob(path: target.tempPath, identity: identity, limits: limits, cancellation: flag)
+                }
                 var applied: Int64 = 0
-                for layer in layers {
-                    if flag.isCancelled { throw CancellationError() }
+                for (index, layer) in layers.enumerated() {
+                    try Task.checkCancellation()
+                    // A streaming pull: layer N is applied once it is stored, while N+1… download.
+                    if let arrivals { _ = try await arrivals.wait(index) }
                     let base = applied
-                    try builder.apply(layer) { progress?(base &+ $0) }
+                    try await BlockingExecutor.shared.run { try job.builder.apply(layer) { progress?(base &+ $0) } }
                     applied = base &+ layer.fileSize
                     progress?(applied)
                 }
-                if flag.isCancelled { throw CancellationError() }
-                try writer.finish(model: builder.model)
+                try Task.checkCancellation()
+                try await BlockingExecutor.shared.run { try job.writer.finish(model: job.builder.model) }
+            } onCancel: {
+                flag.cancel()
             }
             verity = try await DiskExporter.appendVerity(to: target.tempPath, format: format, options: options, output: output)
             try await BlockingExecutor.shared.run { try target.commit() }

@@ -4,7 +4,7 @@ import Foundation
     import Glibc
 #endif
 
-/// Dedupe: one conversion and one disk file per (manifest digest, format), shared by every row
+/// Dedupe: one conversion and one disk file per (manifest digest, format, verity), shared by every row
 /// that resolves to it. The builder of an artifact is a claim (image id + lease token); it is
 /// alive while that row is in flight under that token, so a crashed builder's conversion is
 /// taken over by the next claim without a separate lease.

@@ -1,0 +1,17 @@
+/// The ext4 writer and the model builder of one export from layers, handed from one blocking
+/// job to the next, one layer at a time (``DiskExporter/export(layers:format:to:options:limits:arrivals:progress:)``).
+///
+/// `@unchecked Sendable`: the jobs that use it run one after another (each awaited before the
+/// next starts), never at once, so the writer and builder see one thread at a time.
+final class ModelBuildJob: @unchecked Sendable {
+    let writer: EXT4Writer
+    let builder: LayerModelBuilder
+
+    /// Creates the writer on `path` and a builder whose file data goes to it.
+    ///
+    /// - Throws: the writer's `DiskError` when the file cannot be created.
+    init(path: String, identity: DiskIdentity, limits: LayerLimits, cancellation: CancellationFlag) throws {
+        writer = try EXT4Writer(path: path, options: EXT4WriterOptions(identity: identity))
+        builder = LayerModelBuilder(sink: writer.sink, limits: limits, cancellation: cancellation)
+    }
+}

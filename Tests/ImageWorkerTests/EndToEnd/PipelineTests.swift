@@ -1,0 +1,67 @@
+import Foundation
+import ImageStore
+import TestSupport
+import Testing
+
+extension EndToEnd {
+    /// `image-worker export` to ext4 pulls with ``ImagePuller/pullStreaming(_:platform:progress:)``:
+    /// layer N is applied while layers N+1… download (issue 12 item 4).
+    @Suite("Apply while downloading") struct Pipeline {
+        /// The layer digests of a fixture layout's one manifest, base first.
+        static func layerDigests(_ layout: URL) throws -> [String] {
+            struct Index: Decodable { struct Entry: Decodable { let digest: String }; let manifests: [Entry] }
+            struct Manifest: Decodable { struct Layer: Decodable { let digest: String }; let layers: [Layer] }
+            let index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: layout.appendingPathComponent("index.json")))
+            let top = try #require(index.manifests.first).digest
+            let blob = layout.appendingPathComponent("blobs/sha256/\(top.dropFirst("sha256:".count))")
+            return try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: blob)).layers.map(\.digest)
+        }
+
+        @Test("a cold streaming export, a warm one and the worker's build of the same digest are byte-identical, and every blob is stored")
+        func sameDisk() async throws {
+            let sandbox = try await WorkerSandbox.make("pipeline")
+            let reference = try await PushedImages.shared.reference("multilayer")
+            let layers = try Self.layerDigests(try await FixtureImages.layout("multilayer"))
+            try #require(layers.count == 3)
+            var hashes: [String] = []
+            for run in ["cold", "warm"] {
+                let output = sandbox.directory.appendingPathComponent("\(run).ext4")
+                try await sandbox.imageWorker(["export", reference, "--format", "ext4", "-o", output.path])
+                hashes.append(try await ProcessRunner.sha256(of: output))
+                try await ProcessRunner.check("e2fsck", ["-fn", output.path])
+            }
+            for layer in layers {
+                let blob = sandbox.data.appendingPathComponent("oci/blobs/sha256/\(layer.dropFirst("sha256:".count))")
+                #expect(FileManager.default.fileExists(atPath: blob.path), "layer \(layer) is not in the content store")
+            }
+            let worker = try await WorkerSandbox.make("pipeline-worker")
+            try await worker.insert([(reference, .ext4)])
+            try await worker.drain()
+            let row = try #require(try await worker.rows("SELECT status, artifact_path FROM image_status").first)
+            #expect(row["status"] == "ready", "\(row)")
+            let path = try #require(row["artifact_path"])
+            hashes.append(try await ProcessRunner.sha256(of: URL(fileURLWithPath: path)))
+            #expect(Set(hashes).count == 1, "cold, warm, worker: \(hashes)")
+        }
+
+        @Test("a wrong blob for a later layer fails the streaming export and publishes no disk", arguments: [1, 2])
+        func wrongBlob(_ index: Int) async throws {
+            let sandbox = try await WorkerSandbox.make("pipeline-bad")
+            let layout = try await FixtureImages.layout("multilayer")
+            let layer = try Self.layerDigests(layout)[index]
+            try await FaultServer.with(layout: layout, faults: [.wrongBytes(path: "/blobs/\(layer)")]) { server in
+                let output = sandbox.directory.appendingPathComponent("bad.ext4")
+                let run = try await ProcessRunner.run(
+                    Child.imageWorker,
+                    ["export", server.reference(repository: "e2e/pipeline"), "--format", "ext4", "-o", output.path,
+                     "--data-dir", sandbox.data.path])
+                let stderr = String(decoding: run.stderr, as: UTF8.self)
+                #expect(run.status != 0, "\(stderr)")
+                #expect(stderr.contains(layer), "the error names the layer: \(stderr)")
+                #expect(!FileManager.default.fileExists(atPath: output.path), "a disk was published")
+                let left = try FileManager.default.contentsOfDirectory(atPath: output.deletingLastPathComponent().path)
+                #expect(!left.contains { $0.contains(".tmp-") }, "temp disk left: \(left)")
+            }
+        }
+    }
+}
