@@ -4,12 +4,12 @@
 Usage: timeline.py OUT.json -- image-worker export --data-dir D --format ext4 -o F REF
 
 Runs the command under `strace -f -ttt --seccomp-bpf` tracing only execve, fsync, rename
-and unlink calls (cheap: other syscalls are not stopped), then splits the wall time at:
-- download: start -> last fsync before mkfs (blob commits; manifest and config included)
-- apply + scan: -> execve mkfs.ext4 (layers inflated into the rootfs, then the sizing walk)
-- mkfs.ext4: its execve -> its exit; then (debugfs when the root mode is not 0755) until
-- resize2fs -M: its execve -> its exit
-- commit + rootfs removal: -> process exit (fsync+rename of the disk, unlink of the tree)
+and unlink calls (cheap: other syscalls are not stopped). The disk is written from the
+layer stream by our own writer (no mkfs, no tree) while later layers still download, so the
+stages overlap; the timeline splits the wall time at:
+- blobs stored: start -> the last blob fsync (every fsync before the disk's own)
+- disk in place: -> the rename of the disk's temp file onto the `-o` path
+- exit: -> process exit (directory fsync, cleanup)
 Prints and writes the stages as JSON.
 """
 
@@ -40,27 +40,17 @@ def main():
     finally:
         os.unlink(path)
     start, end = events[0][1], events[-1][1]
-    def spawn(tool, after):
-        """(pid, start, exit) of the first successful execve of `tool` after `after`."""
-        pid, begin = next((e[0], e[1]) for e in events
-                          if e[2].startswith("execve(") and "/" + tool + '"' in e[2] and "ENOENT" not in e[2]
-                          and e[1] >= after)
-        return pid, begin, next(e[1] for e in events if e[0] == pid and "exited with" in e[2])
-
-    _, mkfs_start, mkfs_end = spawn("mkfs.ext4", start)
-    _, resize_start, resize_exit = spawn("resize2fs", mkfs_end)
-    fsyncs = [e[1] for e in events if e[2].startswith("fsync") and e[1] < mkfs_start]
-    download_end = max(fsyncs) if fsyncs else start
-    unlinks = [e[1] for e in events if e[2].startswith(("unlink", "rmdir")) and e[1] > resize_exit]
+    output = os.path.basename(argv[argv.index("-o") + 1])
+    renames = [e[1] for e in events if e[2].startswith("rename") and output + '"' in e[2]]
+    in_place = renames[-1] if renames else end
+    fsyncs = [e[1] for e in events if e[2].startswith(("fsync", "fdatasync")) and e[1] < in_place]
+    blobs_stored = fsyncs[-2] if len(fsyncs) >= 2 else start
     stages = {
-        "download_s": download_end - start,
-        "apply_and_scan_s": mkfs_start - download_end,
-        "mkfs_s": mkfs_end - mkfs_start,
-        "between_mkfs_and_resize_s": resize_start - mkfs_end,
-        "resize2fs_s": resize_exit - resize_start,
-        "commit_s": (unlinks[0] if unlinks else end) - resize_exit,
-        "rootfs_removal_s": (unlinks[-1] - unlinks[0]) if unlinks else 0.0,
+        "blobs_stored_s": blobs_stored - start,
+        "disk_in_place_s": in_place - start,
+        "after_disk_s": end - in_place,
         "total_s": end - start,
+        "execve_calls": len([e for e in events if e[2].startswith("execve(") and "ENOENT" not in e[2]]),
         "fsync_calls": len([e for e in events if e[2].startswith(("fsync", "fdatasync"))]),
         "unlink_calls": len([e for e in events if e[2].startswith(("unlink", "rmdir"))]),
     }
