@@ -57,9 +57,11 @@ final class BackgroundHelper: Sendable {
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(20))
         }
+        let exited = !process.isRunning
         let tail = helper.logTail()
         await helper.stop()
-        throw TestSupportError.notReady(helper: script, logTail: tail)
+        let how = exited ? "exited with status \(process.terminationStatus)" : "still running after \(deadline)"
+        throw TestSupportError.notReady(helper: script, logTail: "(\(how)) " + tail)
     }
 
     /// The last part of the helper's combined output.

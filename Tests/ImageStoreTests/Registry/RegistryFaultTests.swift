@@ -123,7 +123,11 @@ final class RegistryFaultTests {
 
     @Test("cancelling a pull aborts the transfer from the progress callback and leaves no temp file")
     func cancellation() async throws {
-        let server = try await FaultServer.start(layout: FixtureImages.layout("large"))
+        // The layer is served slowly (about 40 s for its 200 MB), so the transfer is surely still
+        // running when the task is cancelled, however loaded the machine is.
+        let expected = try ExpectedDigests(try await FixtureImages.expected("large"))
+        let faults = expected.layers.map { Fault.slow(bytesPerSecond: 5_000_000, path: $0) }
+        let server = try await FaultServer.start(layout: FixtureImages.layout("large"), faults: faults)
         defer { Task { await server.stop() } }
         let puller = ImagePuller(client: RegistryClient(configuration: faultConfiguration()), store: store)
         let reference = try ImageReference(parsing: server.reference(repository: "fx/large"))
@@ -137,7 +141,6 @@ final class RegistryFaultTests {
         pull.cancel()
         let result = await pull.result
         #expect(throws: CancellationError.self) { try result.get() }
-        let expected = try ExpectedDigests(try await FixtureImages.expected("large"))
         for layer in expected.layers { #expect(!store.has(try Digest(parsing: layer))) }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.root.appendingPathComponent("blobs").path)
             .filter { $0.hasPrefix(".tmp-") }
