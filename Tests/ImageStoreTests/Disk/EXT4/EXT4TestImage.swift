@@ -2,8 +2,9 @@ import Foundation
 
 @testable import ImageStore
 
-/// A model built straight through the ``FilesystemModel`` API and an ``EXT4Writer``'s sink, with
-/// what every regular file must read back as, for e2fsck and mount read-back checks.
+/// A model built straight through the ``FilesystemModel`` API and a writer's sink (an
+/// ``EXT4Writer`` or an ``EROFSWriter``), with what every regular file must read back as, for
+/// fsck and mount read-back checks.
 final class EXT4TestImage {
     /// The data chunks of one stored file (holes in between) and its size.
     struct Content {
@@ -16,12 +17,18 @@ final class EXT4TestImage {
 
     let path: URL
     let model = FilesystemModel()
-    let writer: EXT4Writer
+    let writer: any DiskImageWriter
     private(set) var contents: [ContentID: Content] = [:]
 
     init(path: URL, options: EXT4WriterOptions = EXT4TestImage.testOptions) throws {
         self.path = path
         writer = try EXT4Writer(path: path.path, options: options)
+    }
+
+    /// An image written by an ``EROFSWriter``.
+    init(path: URL, erofs options: EROFSWriterOptions) throws {
+        self.path = path
+        writer = try EROFSWriter(path: path.path, options: options)
     }
 
     @discardableResult
