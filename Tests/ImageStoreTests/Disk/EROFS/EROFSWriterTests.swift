@@ -41,7 +41,8 @@ struct EROFSWriterTests {
             "huge-xattrs", bytes: EXT4TreeCase.pattern(5000, seed: 5),
             xattrs: (0..<3).map { Xattr(name: "trusted.big\($0)", value: EXT4TreeCase.pattern(3000, seed: UInt8($0))) })
         try image.finish()
-        #expect(try EROFSReadBack.differences(image, scratch: scratch) == [])
+        let problems = try EROFSReadBack.differences(image, scratch: scratch)
+        #expect(problems == [])
     }
 
     @Test("released files leave no data behind and their blocks are reused")
@@ -82,6 +83,7 @@ struct EROFSWriterTests {
         let dir = image.directory("wide")
         for index in 0..<200_000 { try image.file(Array("file-\(index)".utf8), in: dir, chunks: [], size: 0) }
         try image.finish()
-        #expect(try EROFSReadBack.differences(image, scratch: scratch) == [])
+        try EROFSReadBack.verify(image)
+        #expect(try EROFSReadBack.mountDifferences(image, scratch: scratch) == [])
     }
 }

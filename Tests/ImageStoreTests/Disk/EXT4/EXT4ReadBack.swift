@@ -45,11 +45,14 @@ enum EXT4ReadBack {
         /// Hardlinks share an inode and link counts match (off for a tool's extraction).
         var hardlinks = true
         var xattrs = true
+        /// setuid and setgid of non-directories (off for a tool that chowns after chmod, which clears them).
+        var setIDBits = true
 
         static let ext4 = Checks()
         static let erofsMount = Checks(lostAndFound: false, holes: false)
-        /// `fsck.erofs --extract` of erofs-utils 1.5 restores neither xattrs nor hardlinks.
-        static let erofsExtract = Checks(lostAndFound: false, holes: false, hardlinks: false, xattrs: false)
+        /// `fsck.erofs --extract` of erofs-utils 1.5 restores neither xattrs nor hardlinks, and
+        /// chowns after chmod (so setuid and setgid bits of files are lost).
+        static let erofsExtract = Checks(lostAndFound: false, holes: false, hardlinks: false, xattrs: false, setIDBits: false)
     }
 
     /// Every difference between the mounted tree at `root` and `image`'s model; empty when equal.
@@ -106,7 +109,8 @@ enum EXT4ReadBack {
         if inodeOf[id] != nil { return }
         inodeOf[id] = UInt64(info.st_ino)
         modelOf[UInt64(info.st_ino)] = id
-        if info.st_mode != inode.mode { problems.append("\(name): mode \(String(info.st_mode, radix: 8)) != \(String(inode.mode, radix: 8))") }
+        let ignored: UInt32 = checks.setIDBits || inode.kind == .directory ? 0 : 0o6000
+        if UInt32(info.st_mode) & ~ignored != inode.mode & ~ignored { problems.append("\(name): mode \(String(info.st_mode, radix: 8)) != \(String(inode.mode, radix: 8))") }
         if info.st_uid != inode.uid || info.st_gid != inode.gid { problems.append("\(name): owner \(info.st_uid):\(info.st_gid) != \(inode.uid):\(inode.gid)") }
         let mtime = Timestamp(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec))
         if mtime != inode.modificationTime { problems.append("\(name): mtime \(mtime) != \(inode.modificationTime)") }
