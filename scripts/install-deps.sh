@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     # build: the C libraries behind the shim targets
-    pkg-config libsqlite3-dev libcurl4-openssl-dev libarchive-dev libssl-dev
+    pkg-config libsqlite3-dev libcurl4-openssl-dev libarchive-dev libssl-dev liblz4-dev
     # run: disk formats and the CLI the schema contract is read with
     sqlite3 e2fsprogs erofs-utils zstd gzip
     # tests: real registry, fixture builders, disk read-back, boot check

@@ -103,6 +103,7 @@ final class EROFSDataSink: FileDataSink {
             if let tailBytes {
                 try tailBytes.withUnsafeBytes { try placer.write($0, at: UInt64(tailBlock), file: file) }
             }
+            try placer.placeLastChunk()
             placement = .chunked(chunkBits: placer.chunkBits, chunks: placer.chunkTable())
         }
         let runs = placer.finish()

@@ -49,9 +49,11 @@ struct EROFSTree {
                 entries.append(.init(name: child.name, target: index, fileType: EROFSDirectoryBlocks.fileType(inode.kind)))
                 if inode.kind == .directory { subdirectories.append((child.inode, index, directory.index, path)) }
             }
+            // "." < ". " < ".." : each goes to its own place among the names.
             let dotAt = entries.firstIndex { !$0.name.lexicographicallyPrecedes(dot) } ?? entries.count
             entries.insert(.init(name: dot, target: directory.index, fileType: 2), at: dotAt)
-            entries.insert(.init(name: dotDot, target: directory.parent, fileType: 2), at: dotAt + 1)
+            let dotDotAt = entries[(dotAt + 1)...].firstIndex { !$0.name.lexicographicallyPrecedes(dotDot) } ?? entries.count
+            entries.insert(.init(name: dotDot, target: directory.parent, fileType: 2), at: dotDotAt)
             directories.append(Directory(index: directory.index, entries: entries, subdirectories: subdirectories.count))
             stack.append(contentsOf: subdirectories.reversed())
         }
