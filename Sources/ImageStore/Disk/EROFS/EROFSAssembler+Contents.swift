@@ -22,13 +22,24 @@ extension EROFSAssembler {
                 table.append(UInt32(truncatingIfNeeded: block))
                 plan.record.layout = .chunkBased
                 plan.record.union = UInt32(bits)
-                plan.chunkTable = table
+                plan.extra = EROFSAssembler.encode(table)
             }
         case .chunked(let bits, let table):
             plan.record.layout = .chunkBased
             plan.record.union = UInt32(bits)
-            plan.chunkTable = table
+            plan.extra = EROFSAssembler.encode(table)
+        case .compressed(let extents):
+            plan.record.layout = .compressedFull
+            plan.record.union = UInt32(extents.count)  // compressed_blocks: one block per pcluster
+            plan.extra = EROFSCompressedIndex.encode(extents, size: stored.size, before: fixed)
         }
+    }
+
+    /// A chunk table as stored: le32 block addresses.
+    static func encode(_ table: [UInt32]) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 4 * table.count)
+        for (index, entry) in table.enumerated() { bytes.putLE32(entry, at: 4 * index) }
+        return bytes
     }
 
     /// The stored content of every regular file by position; contents stored but no longer

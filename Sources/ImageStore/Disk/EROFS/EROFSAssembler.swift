@@ -35,14 +35,15 @@ struct EROFSAssembler {
 
     struct Plan {
         var record: EROFSInodeRecord
-        /// The chunk table of a chunk-based file (le32 block addresses).
-        var chunkTable: [UInt32] = []
+        /// What follows the xattrs besides an inline tail: a chunk table (le32 block addresses)
+        /// or a compressed file's map header and indexes.
+        var extra: [UInt8] = []
         var inline: Inline = .none
         /// Where a directory's full blocks go (its whole content if not inline).
         var directoryStart: UInt64 = 0
 
         /// Bytes of inode, xattrs and chunk table, without the inline tail.
-        func metaSize(xattrs: Int) -> Int { record.encodedSize + xattrs + 4 * chunkTable.count }
+        func metaSize(xattrs: Int) -> Int { record.encodedSize + xattrs + extra.count }
     }
 
     func write() throws {
@@ -84,6 +85,7 @@ struct EROFSAssembler {
                 if let stored = contents[position] {
                     try planRegular(stored, fixed: fixed, into: &plan)
                     if plan.record.layout == .chunkBased { superblock.featureIncompat |= EROFSSuperblock.incompatChunkedFile }
+                    if plan.record.layout == .compressedFull { superblock.featureIncompat |= EROFSSuperblock.incompatZeroPadding }
                 }
             case .directory:
                 let size = Int64(record.size)
@@ -148,10 +150,8 @@ struct EROFSAssembler {
             at += plan.record.encodedSize
             meta.putBytes(tree.xattrs[index].bytes, at: at)
             at += tree.xattrs[index].bytes.count
-            for entry in plan.chunkTable {
-                meta.putLE32(entry, at: at)
-                at += 4
-            }
+            meta.putBytes(plan.extra, at: at)
+            at += plan.extra.count
             switch plan.inline {
             case .none: break
             case .spool(let reference): meta.putBytes(try sink.spool.read(reference), at: at)

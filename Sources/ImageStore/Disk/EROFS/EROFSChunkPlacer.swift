@@ -52,15 +52,6 @@ struct EROFSChunkPlacer {
         return true
     }
 
-    /// Places the last chunk if it is a hole: `fsck.erofs --extract` of erofs-utils 1.5 stops
-    /// at the last mapped chunk and would cut a trailing hole off. Its blocks are fresh or
-    /// punched, so they read as zeros without a write.
-    mutating func placeLastChunk() throws(DiskError) {
-        guard totalBlocks > 0 else { return }
-        let last = (totalBlocks - 1) >> chunkBits
-        if placed.last?.chunk != last { _ = try block(ofChunk: last) }
-    }
-
     /// The chunk table: the first block of each chunk, null for holes.
     func chunkTable() -> [UInt32] {
         let count = Int((totalBlocks + chunkBlocks - 1) >> chunkBits)

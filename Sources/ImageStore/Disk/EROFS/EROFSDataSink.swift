@@ -1,20 +1,25 @@
-/// The ``FileDataSink`` of an uncompressed ``EROFSWriter``: file bytes go straight to their
-/// final blocks as they stream; the last partial block of a file waits in the spool to be
-/// stored inline after its inode.
+/// The ``FileDataSink`` of ``EROFSWriter``: file bytes go to their final blocks as they stream.
 ///
-/// A file is split into chunks of `2^k` blocks, `k` the smallest that keeps it at
-/// ``EROFSGeometry/maxChunkEntries`` chunks (one block for files up to 256 MiB). A chunk gets
-/// its blocks, contiguous, when the first byte of data reaches it; a chunk no data reaches is a
-/// hole. Chunks are placed one after another in a free run big enough for the whole file, else
-/// at the frontier, so a file without holes is one contiguous run: ``Placement/contiguous``
-/// (erofs `FLAT_PLAIN` or `FLAT_INLINE`). A file with holes, or one whose run was split, is
-/// ``Placement/chunked`` (erofs `CHUNK_BASED`, holes as null chunks).
+/// Uncompressed (``EROFSRawWriter``): a file is split into chunks of `2^k` blocks, `k` the
+/// smallest that keeps it at ``EROFSGeometry/maxChunkEntries`` chunks (one block for files up to
+/// 256 MiB). A chunk gets its blocks, contiguous, when the first byte of data reaches it; a
+/// chunk no data reaches is a hole. Chunks are placed one after another in a free run big
+/// enough for the whole file, else at the frontier, so a file without holes is one contiguous
+/// run, ``Placement/contiguous`` (erofs `FLAT_PLAIN`, or `FLAT_INLINE` with the last partial
+/// block in the spool until it goes after the inode). A file with holes, or whose run was
+/// split, is ``Placement/chunked`` (erofs `CHUNK_BASED`, holes as null chunks).
+///
+/// Compressed (``EROFSCompressedStream``): see there; files of one block or less, files with
+/// holes in their first 8 MiB and files that compression does not shrink by a block are stored
+/// uncompressed as above.
 final class EROFSDataSink: FileDataSink {
     enum Placement: Equatable {
         /// `blocks` whole blocks from `start`, then `tail` (the last `size % 4096` bytes), if any.
         case contiguous(start: UInt64, blocks: UInt64, tail: EROFSSpool.Reference?)
         /// Chunks of `2^chunkBits` blocks; the first block of each, or ``EROFSGeometry/nullAddress``.
         case chunked(chunkBits: UInt8, chunks: [UInt32])
+        /// LZ4 or plain physical clusters of one block each, in file order.
+        case compressed([EROFSPcluster.Extent])
     }
 
     struct Stored {
@@ -27,12 +32,19 @@ final class EROFSDataSink: FileDataSink {
 
     let file: EXT4BlockFile
     let spool: EROFSSpool
+    /// `nil` for uncompressed data, else the LZ4HC level or `.some(nil)` for LZ4.
+    let compressionLevel: Int??
     var allocator = EROFSBlockAllocator()
     private(set) var contents: [Stored] = []
 
-    init(file: EXT4BlockFile, spool: EROFSSpool) {
+    init(file: EXT4BlockFile, spool: EROFSSpool, compression: EROFSWriterOptions.Compression) {
         self.file = file
         self.spool = spool
+        switch compression {
+        case .none: compressionLevel = nil
+        case .lz4: compressionLevel = .some(nil)
+        case .lz4hc(let level): compressionLevel = .some(level)
+        }
     }
 
     func store(
@@ -41,73 +53,17 @@ final class EROFSDataSink: FileDataSink {
     ) throws -> ContentID {
         guard size >= 0 else { throw DiskError.invalidFileData(offset: 0, length: 0, size: size) }
         guard contents.count < Int(UInt32.max) else { throw DiskError.imageTooLargeForErofs }
-        var placer = try EROFSChunkPlacer(size: size, allocator: allocator)
-        defer { allocator = placer.allocator }
-        let blockSize = Int64(EROFSGeometry.blockSize)
-        var partial = [UInt8](repeating: 0, count: EROFSGeometry.blockSize)
-        var partialBlock: Int64 = -1
-        var end: Int64 = 0
-        try chunks { offset, bytes in
-            guard offset >= end, bytes.count <= size - offset else {
-                throw DiskError.invalidFileData(offset: offset, length: Int64(bytes.count), size: size)
-            }
-            var position = offset
-            var consumed = 0
-            while consumed < bytes.count {
-                let block = position / blockSize
-                let inBlock = Int(position % blockSize)
-                if partialBlock >= 0 && partialBlock != block {
-                    try partial.withUnsafeBytes { try placer.write($0, at: UInt64(partialBlock), file: file) }
-                    partialBlock = -1
-                }
-                let left = bytes.count - consumed
-                if inBlock == 0 && partialBlock < 0 && left >= EROFSGeometry.blockSize {
-                    let whole = left / EROFSGeometry.blockSize
-                    let slice = UnsafeRawBufferPointer(rebasing: bytes[consumed..<(consumed + whole * EROFSGeometry.blockSize)])
-                    try placer.write(slice, at: UInt64(block), file: file)
-                    consumed += whole * EROFSGeometry.blockSize
-                    position += Int64(whole) * blockSize
-                } else {
-                    if partialBlock < 0 {
-                        partialBlock = block
-                        for index in partial.indices { partial[index] = 0 }
-                    }
-                    let take = min(EROFSGeometry.blockSize - inBlock, left)
-                    if let source = bytes.baseAddress {
-                        partial.withUnsafeMutableBytes { target in
-                            target.baseAddress.map { ($0 + inBlock).copyMemory(from: source + consumed, byteCount: take) }
-                        }
-                    }
-                    consumed += take
-                    position += Int64(take)
-                }
-            }
-            end = position
-        }
-        let tailLength = Int(size % blockSize)
-        let tailBlock = size / blockSize
-        var tailBytes: [UInt8]?
-        if partialBlock >= 0 {
-            if tailLength > 0 && partialBlock == tailBlock {
-                tailBytes = Array(partial.prefix(tailLength))
-            } else {
-                try partial.withUnsafeBytes { try placer.write($0, at: UInt64(partialBlock), file: file) }
-            }
-        }
-        let placement: Placement
-        if placer.isContiguous(wholeBlocks: UInt64(tailBlock)) && (tailLength == 0 || tailBytes != nil) {
-            var tail: EROFSSpool.Reference?
-            if let tailBytes { tail = try tailBytes.withUnsafeBytes { try spool.append($0) } }
-            placement = .contiguous(start: placer.firstBlock ?? 0, blocks: UInt64(tailBlock), tail: tail)
+        let stored: Stored
+        if let level = compressionLevel, size > Int64(EROFSGeometry.blockSize) {
+            stored = try storeCompressible(size: size, level: level, chunks: chunks)
         } else {
-            if let tailBytes {
-                try tailBytes.withUnsafeBytes { try placer.write($0, at: UInt64(tailBlock), file: file) }
-            }
-            try placer.placeLastChunk()
-            placement = .chunked(chunkBits: placer.chunkBits, chunks: placer.chunkTable())
+            var raw = try EROFSRawWriter(size: size, allocator: allocator)
+            try chunks { offset, bytes in try raw.feed(offset, bytes, file: file) }
+            let (placement, runs) = try raw.finish(file: file, spool: spool)
+            allocator = raw.placer.allocator
+            stored = Stored(size: size, placement: placement, runs: runs)
         }
-        let runs = placer.finish()
-        contents.append(Stored(size: size, placement: placement, runs: runs))
+        contents.append(stored)
         return ContentID(rawValue: UInt32(contents.count - 1))
     }
 

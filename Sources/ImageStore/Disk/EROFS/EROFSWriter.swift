@@ -34,7 +34,7 @@ public final class EROFSWriter: DiskImageWriter {
         self.path = path
         self.options = options
         file = try EXT4BlockFile(creating: path)
-        dataSink = EROFSDataSink(file: file, spool: try EROFSSpool(path: path + ".spool"))
+        dataSink = EROFSDataSink(file: file, spool: try EROFSSpool(path: path + ".spool"), compression: options.compression)
     }
 
     /// Writes everything but the file data, then sizes the file.

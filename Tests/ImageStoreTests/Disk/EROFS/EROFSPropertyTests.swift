@@ -43,10 +43,24 @@ struct EROFSPropertyTests {
         }
     }
 
-    @Test("one directory of 70,000 entries of every kind")
-    func hugeDirectory() throws {
+    @Test(
+        "compressed random trees extract and mount equal, byte-identical twice",
+        arguments: [EROFSWriterOptions.Compression.lz4, .lz4hc(level: 9)], 0..<10)
+    func compressedTrees(compression: EROFSWriterOptions.Compression, batch: Int) throws {
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let image = try EXT4TestImage(path: scratch.appendingPathComponent("wide.erofs"), erofs: EROFSReadBack.testOptions)
+        var options = EROFSReadBack.testOptions
+        options.compression = compression
+        for seed in UInt64(1000 + batch * 10)..<UInt64(1000 + batch * 10 + 10) {
+            try EROFSPropertyTests.check(seed: seed, options: options, scratch: scratch)
+        }
+    }
+
+    @Test("one directory of 70,000 entries of every kind", arguments: [EROFSWriterOptions.Compression.none, .lz4hc(level: 9)])
+    func hugeDirectory(compression: EROFSWriterOptions.Compression) throws {
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var options = EROFSReadBack.testOptions
+        options.compression = compression
+        let image = try EXT4TestImage(path: scratch.appendingPathComponent("wide.erofs"), erofs: options)
         try EROFSPropertyTests.fillHugeDirectory(image)
         try image.finish()
         try EROFSReadBack.verify(image)
