@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "image-worker", targets: ["ImageWorker"]),
         .executable(name: "ext4-writer-bench", targets: ["EXT4Bench"]),
+        .executable(name: "inflate-bench", targets: ["InflateBench"]),
         .library(name: "ImageStore", targets: ["ImageStore"]),
     ],
     dependencies: [
@@ -26,10 +27,15 @@ let package = Package(
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
+            name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // isa-l's inflate (gzip layers) and libzstd's streaming decompression (zstd layers).
+        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // glibc's sys/xattr.h: lsetxattr for Layers, llistxattr/lgetxattr for Disk.
         .systemLibrary(name: "CXattr"),
-        // glibc's fallocate (needs _GNU_SOURCE): the ext4 writer punches released file data.
+        // glibc's fallocate (needs _GNU_SOURCE): the ext4 and cpio writers punch released file data.
         .systemLibrary(name: "CFalloc"),
         // liblz4: the erofs writer's LZ4 and LZ4HC pclusters.
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -38,7 +44,7 @@ let package = Package(
         .target(
             name: "ImageStore",
             dependencies: [
-                "CSQLite", "CCurl", "CArchive", "CCrypto", "CXattr", "CFalloc", "CLZ4", "Migrations",
+                "CSQLite", "CPostgres", "CCurl", "CArchive", "CCrypto", "CIsal", "CZstd", "CXattr", "CFalloc", "CLZ4", "Migrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -60,7 +66,9 @@ let package = Package(
         ),
         // bench/ext4-writer.sh: the native ext4 writer timed alone.
         .executableTarget(name: "EXT4Bench", dependencies: ["ImageStore"], path: "bench/EXT4Bench"),
-        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore"]),
+        // bench/inflate.sh: reading one layer blob (inflate, tar scan, threaded tar scan) timed alone.
+        .executableTarget(name: "InflateBench", dependencies: ["ImageStore"], path: "bench/InflateBench"),
+        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "ImageStore", "TestSupport"]),
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
         .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "TestSupport", "CCrypto", "CXattr"]),
         .testTarget(name: "ImageWorkerTests", dependencies: ["ImageStore", "TestSupport"]),

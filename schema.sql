@@ -75,6 +75,11 @@ CREATE TABLE images (
     -- When the current or last attempt was claimed, and when the row became ready or failed.
     started_at INTEGER CONSTRAINT started_at_is_integer CHECK (typeof(started_at) IN ('integer', 'null')),
     finished_at INTEGER CONSTRAINT finished_at_is_integer CHECK (typeof(finished_at) IN ('integer', 'null')),
+    -- 1 (default): an ext4 or erofs disk carries a dm-verity hash tree after its filesystem
+    -- (root hash, salt and offset in image_status); 0: no tree. cpio disks never carry one.
+    -- Rows ready before migration 0004 keep their tree-less disk and hold 0.
+    verity INTEGER NOT NULL DEFAULT 1
+        CONSTRAINT verity_is_boolean CHECK (typeof(verity) = 'integer' AND verity IN (0, 1)),
     -- A row is in flight exactly when a worker holds a lease on it: pulling/converting rows
     -- have worker_id and lease_expires_at, other rows have neither.
     CONSTRAINT worker_id_and_lease_expires_at_iff_in_flight
@@ -91,12 +96,14 @@ CREATE INDEX images_name ON images (name);
 CREATE INDEX images_digest ON images (digest);
 CREATE INDEX images_artifact ON images (artifact_id);
 
--- One disk file per (manifest digest, format), shared by every row that resolves to it.
+-- One disk file per (manifest digest, format, verity), shared by every row that resolves to it.
 CREATE TABLE artifacts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     -- Platform manifest digest converted.
     manifest_digest TEXT NOT NULL,
     format TEXT NOT NULL CHECK (format IN ('ext4', 'erofs', 'cpio')),
+    -- 1: the disk ends with a dm-verity superblock and hash tree (ext4, erofs); 0: it does not.
+    verity INTEGER NOT NULL DEFAULT 0 CONSTRAINT artifact_verity_is_boolean CHECK (verity IN (0, 1)),
     -- building: the claim named by builder_image_id/builder_token converts it; it is alive
     -- while that images row is in flight under that token (no separate lease).
     -- ready: `path` is complete and renamed into place.
@@ -108,14 +115,21 @@ CREATE TABLE artifacts (
     size_bytes INTEGER,
     -- Image config (entrypoint, cmd, env, …) as JSON.
     config_json TEXT,
+    -- dm-verity, set when a verity disk is ready, NULL otherwise: the root hash and the salt
+    -- (lowercase hex; SHA-256, format 1, 4096-byte data and hash blocks) and the byte offset
+    -- of the veritysetup superblock, which is also the size of the filesystem area:
+    -- veritysetup verify DISK DISK ROOT --hash-offset=OFFSET.
+    verity_root_hash TEXT,
+    verity_salt TEXT,
+    verity_hash_offset INTEGER,
     -- The images row and token of the conversion in progress.
     builder_image_id INTEGER,
     builder_token INTEGER,
-    -- Conversions started for this digest+format (1 when dedupe worked).
+    -- Conversions started for this digest+format+verity (1 when dedupe worked).
     conversions INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
     ready_at INTEGER,
-    UNIQUE (manifest_digest, format)
+    UNIQUE (manifest_digest, format, verity)
 );
 
 -- Settings shared by every worker process.
@@ -172,6 +186,13 @@ SELECT
     -- Allocated bytes and absolute path of the disk file; NULL until ready.
     a.size_bytes,
     a.path AS artifact_path,
+    -- 1 when the row asked for a dm-verity tree (ext4, erofs); the disk has one exactly when
+    -- verity_root_hash is not NULL: root hash and salt (hex) and the superblock's byte offset
+    -- (the filesystem area's size). NULL until ready, and for cpio or verity = 0.
+    i.verity,
+    a.verity_root_hash,
+    a.verity_salt,
+    a.verity_hash_offset,
     -- The image config, NULL until ready. entrypoint, cmd and env are JSON arrays in image
     -- order (env entries are 'KEY=value' as the image lists them).
     json_extract(a.config_json, '$.Entrypoint') AS entrypoint,

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Builds the benchmark's OCI image layouts (one gzip layer each) under OUT/images/.
 
-Usage: mkimages.py OUT [debian] [smallfiles] [large]
+Usage: mkimages.py OUT [debian] [smallfiles] [large] [empty]
 
 debian:     OUT/cache/debian-minbase-bookworm.tar (made by run.sh with debootstrap).
 smallfiles: 20,000 files in one directory plus a copy of /usr/share/zoneinfo (or a
             generated tree of the same shape when it is missing).
 large:      one 500 MiB file of random bytes (incompressible), gzip level 1.
+empty:      200,000 empty files in one directory (`many/e-000000` ...), written straight
+            as a tar stream by Python's tarfile (no host tree: creating and deleting 200,000
+            files is slow on a busy disk and the tar is all the image needs).
 
 An image whose index.json exists is kept (delete OUT/images/NAME to rebuild). Layer tars
 are written by GNU tar with --numeric-owner and gzip -n, then hashed by streaming, so no
@@ -19,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -27,6 +31,7 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MTIME = 1700000000
 SMALL_FILES = 20000
+EMPTY_FILES = 200000
 
 
 def sha256_file(path):
@@ -132,12 +137,26 @@ def build_large(out, work):
     write_layout(out, "large500", tar_path, level=1)
 
 
+def build_empty(out, work):
+    tar_path = os.path.join(work, "empty.tar")
+    with tarfile.open(tar_path, "w", format=tarfile.GNU_FORMAT) as tar:
+        def add(name, kind, mode):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.mtime, info.uid, info.gid = kind, mode, MTIME, 0, 0
+            tar.addfile(info)
+        add("many", tarfile.DIRTYPE, 0o755)
+        for i in range(EMPTY_FILES):
+            add("many/e-%06d" % i, tarfile.REGTYPE, 0o644)
+    write_layout(out, "empty200k", tar_path)
+
+
 def main():
     out = sys.argv[1]
     wanted = sys.argv[2:]
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
     for name in wanted:
-        image = {"debian": "debian-minbase", "smallfiles": "smallfiles", "large": "large500"}[name]
+        image = {"debian": "debian-minbase", "smallfiles": "smallfiles", "large": "large500",
+                 "empty": "empty200k"}[name]
         if os.path.exists(os.path.join(out, "images", image, "index.json")):
             continue
         with tempfile.TemporaryDirectory(dir=out) as work:
@@ -145,6 +164,8 @@ def main():
                 build_debian(out)
             elif name == "smallfiles":
                 build_smallfiles(out, work)
+            elif name == "empty":
+                build_empty(out, work)
             else:
                 build_large(out, work)
 

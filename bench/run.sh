@@ -3,10 +3,12 @@
 # docker-registry; see docs/bench.md. Writes bench/out/results.json and results.md.
 #
 # Env: BENCH_ROUNDS (default 3), BENCH_FORMATS (default ext4,erofs), BENCH_IMAGES (default
-# "debian large multilayer smallfiles"), BENCH_EROFS_IMAGES (images also measured as erofs,
-# default debian-minbase,multilayer), BENCH_QUICK=1 (smoke: multilayer, 1 round, small
-# queue run; ~30 s after the release build), BENCH_SKIP_BUILD=1 (use the existing binary),
-# BENCH_BIN (another image-worker binary, e.g. a debug build).
+# "debian large multilayer smallfiles empty"), BENCH_EROFS_IMAGES (images also measured as
+# erofs, default debian-minbase,multilayer,empty200k), BENCH_QUICK=1 (smoke: multilayer, 1
+# round, small queue run; ~30 s after the release build), BENCH_SKIP_BUILD=1 (use the existing
+# binary), BENCH_BIN (another image-worker binary, e.g. a debug build), BENCH_TIMEOUT (seconds
+# any one command may take, default 120: a slower one is killed and its step reported as a
+# timeout, FAIL in the acceptance table, instead of hanging the run).
 # Needs root and: debootstrap, docker-registry, skopeo, umoci, e2fsprogs, erofs-utils, zstd,
 # python3-cryptography, strace (optional).
 set -euo pipefail
@@ -16,8 +18,8 @@ out="$root/bench/out"
 python="/usr/bin/python3"
 rounds="${BENCH_ROUNDS:-3}"
 formats="${BENCH_FORMATS:-ext4,erofs}"
-images="${BENCH_IMAGES:-debian large multilayer smallfiles}"
-erofs_images="${BENCH_EROFS_IMAGES:-debian-minbase,multilayer}"
+images="${BENCH_IMAGES:-debian large multilayer smallfiles empty}"
+erofs_images="${BENCH_EROFS_IMAGES:-debian-minbase,multilayer,empty200k}"
 queue_jobs=20000
 if [[ "${BENCH_QUICK:-0}" == "1" ]]; then
     rounds=1
@@ -26,7 +28,7 @@ if [[ "${BENCH_QUICK:-0}" == "1" ]]; then
 fi
 
 [[ "$(id -u)" == 0 ]] || { echo "bench: run as root (umoci unpack, mkfs -d of a rootfs)" >&2; exit 1; }
-for tool in docker-registry skopeo umoci mkfs.ext4 mkfs.erofs zstd; do
+for tool in docker-registry skopeo umoci mkfs.ext4 mkfs.erofs zstd igzip; do
     command -v "$tool" >/dev/null || { echo "bench: $tool missing (see docs/bench.md)" >&2; exit 1; }
 done
 mkdir -p "$out/cache"
@@ -65,6 +67,7 @@ for image in $images; do
         debian) build+=(debian); specs+=("debian-minbase=$out/images/debian-minbase") ;;
         smallfiles) build+=(smallfiles); specs+=("smallfiles=$out/images/smallfiles") ;;
         large) build+=(large); specs+=("large500=$out/images/large500") ;;
+        empty) build+=(empty); specs+=("empty200k=$out/images/empty200k") ;;
         multilayer) specs+=("multilayer=$root/Tests/Fixtures/out/multilayer") ;;
         *) echo "bench: unknown image $image" >&2; exit 1 ;;
     esac

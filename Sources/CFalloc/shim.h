@@ -1,7 +1,8 @@
 #ifndef CFALLOC_SHIM_H
 #define CFALLOC_SHIM_H
 // Glibc's Swift module does not export fallocate (it needs _GNU_SOURCE): the ext4 writer
-// punches the blocks of released file contents out of its sparse output file.
+// punches the blocks of released file contents out of its sparse output file, the cpio writer
+// out of its spool.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif

@@ -61,15 +61,16 @@ extension ImageManager {
     /// Requeues rows whose worker stopped heartbeating (or fails them at `max_attempts`), drops
     /// their unfinished conversions, removes their scratch directories and the content-store
     /// temp files no live writer holds (in any PID namespace): what every worker runs at start
-    /// and every 10 s, and `image-worker recover` runs by hand.
+    /// and every 10 s, and `image-worker recover` runs by hand. Leases are judged at `now`, or on
+    /// the database's clock when it is `nil` (PostgreSQL: the server's); scratch ages on this host's.
     /// - Returns: what was recovered and removed, and each stale entry that could not be removed
     ///   (``RecoveryReport/cleanupFailures``; the callers log and report them).
     @discardableResult
-    public func recoverInterruptedBuilds(now: Int = ImageQueue.nowMilliseconds()) async throws -> RecoveryReport {
+    public func recoverInterruptedBuilds(now: Int? = nil) async throws -> RecoveryReport {
         var report = RecoveryReport()
         report.rows = try await queue.recoverInterruptedBuilds(now: now)
         report.conversionsDropped = try await queue.abandonOrphanBuilds()
-        let scratch = try await removeStaleScratch(olderThan: nil, now: now)
+        let scratch = try await removeStaleScratch(olderThan: nil, now: now ?? ImageQueue.nowMilliseconds())
         report.scratchRemoved = scratch.removed
         let store = store
         let temporary = try await BlockingExecutor.shared.run { store.removeTemporaryFilesOfDeadWriters() }

@@ -71,39 +71,54 @@ public struct ImageManager: Sendable {
         try await puller.pull(reference, platform: platform, progress: progress)
     }
 
-    /// Applies the layers of `image` into `<treeScratch>/<name>/rootfs` and writes the disk to
-    /// `output` (a temp file beside it, renamed when complete). The tree stays until the caller
-    /// runs ``removeScratch(named:)``: the worker does that after the row is ready, so deleting
-    /// a large tree is not on the path to `ready`.
-    /// - Parameter progress: called as layers are applied with the layer bytes applied so far
-    ///   (of ``PulledImage/layerBytes``); from a blocking thread, often, so keep it cheap.
-    /// - Returns: the export result.
+    /// Writes the disk of `image` to `output` (a temp file beside it, renamed when complete).
+    ///
+    /// ext4 (``DiskFormat/isBuiltFromModel``) goes layers → in-memory model → native writer:
+    /// no tree, no scratch, no privilege. erofs still applies the layers into
+    /// `<treeScratch>/<name>/rootfs` first; that tree stays until the caller runs
+    /// ``removeScratch(named:)``: the worker does that after the row is ready, so deleting a
+    /// large tree is not on the path to `ready`.
+    /// - Parameters:
+    ///   - verity: whether an ext4 or erofs disk gets a dm-verity tree (a row's `verity`
+    ///     column); `nil` keeps ``exportOptions``. The salt is always
+    ///     ``Verity/salt(manifestDigest:)`` unless the options name one.
+    ///   - progress: called as layers are applied with the layer bytes applied so far
+    ///     (of ``PulledImage/layerBytes``); from a blocking thread, often, so keep it cheap.
+    /// - Returns: the export result, with ``ExportResult/verity`` when a tree was appended.
     /// - Throws: `LayerError`, `DiskError`, `CancellationError`.
     public func buildDisk(
-        _ image: PulledImage, format: DiskFormat, name: String, output: URL,
+        _ image: PulledImage, format: DiskFormat, name: String, output: URL, verity: Bool? = nil,
         progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
     ) async throws -> ExportResult {
-        let rootfs = treeScratch.appendingPathComponent(name, isDirectory: true)
-            .appendingPathComponent("rootfs", isDirectory: true)
-        try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
-        let sources = image.layers.map {
-            LayerSource(digest: $0.descriptor.digest, mediaType: $0.descriptor.mediaType, file: $0.path)
-        }
-        _ = try await LayerApplier(limits: layerLimits).apply(layers: sources, to: rootfs, progress: progress)
+        let sources = try image.layerSources()
         // The disk's UUID comes from what it is of, never from the scratch file name.
         var options = exportOptions
         options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)
+        options.verity = verity ?? options.verity
+        options.veritySalt = options.veritySalt ?? Verity.salt(manifestDigest: image.manifestDigest)
+        if format.isBuiltFromModel {
+            return try await DiskExporter().export(
+                layers: sources, format: format, to: output, options: options, limits: layerLimits, progress: progress)
+        }
+        let rootfs = treeScratch.appendingPathComponent(name, isDirectory: true)
+            .appendingPathComponent("rootfs", isDirectory: true)
+        try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
+        _ = try await LayerApplier(limits: layerLimits).apply(layers: sources, to: rootfs, progress: progress)
         return try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: options)
     }
 
     /// Pull, apply and export in the foreground, writing the disk to `output` (what
-    /// `image-worker export` runs). The tree is unpacked under ``treeScratch`` and removed.
+    /// `image-worker export` runs). For erofs the tree is unpacked under ``treeScratch`` and
+    /// removed; ext4 needs no tree.
     /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:name:output:)``.
     @discardableResult
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
         let image = try await pull(reference, progress: progress)
+        if format.isBuiltFromModel {
+            return try await buildDisk(image, format: format, name: "", output: output)
+        }
         let name = "export-\(UUID().uuidString)"
         let result: ExportResult
         do {

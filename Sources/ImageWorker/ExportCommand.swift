@@ -23,17 +23,24 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "cpio compression: none, gzip or zstd.")
     var compression: String = "none"
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "ext4, erofs: append a dm-verity hash tree after the filesystem (default: on; never for cpio).")
+    var verity: Bool?
+
     func validate() throws {
         guard DiskFormat(rawValue: format) != nil else { throw ValidationError("format \(format): use ext4, erofs or cpio") }
         guard let compression = ExportOptions.Compression(rawValue: compression) else {
             throw ValidationError("compression \(compression): use none, gzip or zstd")
         }
         if format != "cpio" && compression != .none { throw ValidationError("--compression applies to cpio only") }
+        if format == "cpio" && verity == true { throw ValidationError("--verity applies to ext4 and erofs only") }
     }
 
     func run() async throws {
         let progress = ProgressRenderer(enabled: !global.json)
-        let options = ExportOptions(compression: ExportOptions.Compression(rawValue: compression) ?? .none)
+        let options = ExportOptions(
+            compression: ExportOptions.Compression(rawValue: compression) ?? .none, verity: verity ?? true)
         let manager = try await global.openManager(registry: registry, exportOptions: options)
         let result: ExportResult
         do {
@@ -47,9 +54,18 @@ struct ExportCommand: AsyncParsableCommand {
             throw ExitCode.reporting(error)
         }
         if global.json {
-            try Output.json(["path": result.path, "allocated_bytes": "\(result.allocatedBytes)"])
+            var document = ["path": result.path, "allocated_bytes": "\(result.allocatedBytes)"]
+            if let verity = result.verity {
+                document["verity_root_hash"] = verity.rootHash
+                document["verity_salt"] = verity.salt
+                document["verity_hash_offset"] = "\(verity.hashOffset)"
+            }
+            try Output.json(document)
         } else {
             Output.line("wrote \(result.path) (\(result.allocatedBytes) bytes allocated) in \(result.duration)")
+            if let verity = result.verity {
+                Output.line("verity root hash \(verity.rootHash), salt \(verity.salt), hash offset \(verity.hashOffset)")
+            }
         }
     }
 }

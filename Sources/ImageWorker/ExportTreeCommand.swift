@@ -33,10 +33,16 @@ struct ExportTreeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("erofs-uncompressed"), help: "erofs only: store files uncompressed.")
     var erofsUncompressed = false
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "ext4, erofs: append a dm-verity hash tree after the filesystem (default: on; never for cpio).")
+    var verity: Bool?
+
     @Option(name: .shortAndLong, help: "The disk file to write.")
     var output: String
 
     func validate() throws {
+        if format == .cpio && verity == true { throw ValidationError("--verity applies to ext4 and erofs only") }
         do {
             try options.validate(for: format)
         } catch {
@@ -45,7 +51,9 @@ struct ExportTreeCommand: AsyncParsableCommand {
     }
 
     private var options: ExportOptions {
-        ExportOptions(compression: compression, erofsCompressed: !erofsUncompressed, erofsLevel: erofsLevel)
+        ExportOptions(
+            compression: compression, erofsCompressed: !erofsUncompressed, erofsLevel: erofsLevel,
+            verity: verity ?? true)
     }
 
     func run() async throws {
@@ -64,16 +72,22 @@ struct ExportTreeCommand: AsyncParsableCommand {
             Double(result.duration.components.seconds)
             + Double(result.duration.components.attoseconds) / 1e18
         if global.json {
-            let document: [String: Any] = [
+            var document: [String: Any] = [
                 "allocated_bytes": result.allocatedBytes, "apparent_bytes": result.apparentBytes,
                 "duration_seconds": seconds, "format": format.rawValue, "path": result.path,
             ]
+            if let verity = result.verity {
+                document["verity_root_hash"] = verity.rootHash
+                document["verity_salt"] = verity.salt
+                document["verity_hash_offset"] = verity.hashOffset
+            }
             let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(
                 "\(result.path)\t\(format.rawValue)\t\(result.apparentBytes) bytes (\(result.allocatedBytes) allocated)\t"
-                    + String(format: "%.2f s", seconds))
+                    + String(format: "%.2f s", seconds)
+                    + (result.verity.map { "\tverity \($0.rootHash) salt \($0.salt) offset \($0.hashOffset)" } ?? ""))
         }
     }
 }

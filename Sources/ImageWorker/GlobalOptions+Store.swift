@@ -13,8 +13,9 @@ extension GlobalOptions {
     }
 
     /// Creates the database's directory; when that is the data directory, it is made private
-    /// (0700) at once, before any command writes below it.
+    /// (0700) at once, before any command writes below it. Nothing for a PostgreSQL URL.
     func createDatabaseDirectory() throws {
+        guard case .sqlite = DatabaseLocation(databasePath) else { return }
         let directory = URL(fileURLWithPath: databasePath).deletingLastPathComponent()
         if directory.standardizedFileURL.path == layout.root.path {
             try layout.prepare()

@@ -16,7 +16,7 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(
         name: .customLong("db"),
-        help: "SQLite database (env IMAGE_WORKER_DB; default <data-dir>/image-worker.db).")
+        help: "SQLite database path, or a postgres://… / postgresql://… URL (env IMAGE_WORKER_DB; default <data-dir>/image-worker.db).")
     var database: String?
 
     @Option(

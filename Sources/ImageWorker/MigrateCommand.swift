@@ -13,12 +13,14 @@ struct MigrateCommand: AsyncParsableCommand {
             try global.createDatabaseDirectory()
             return try await ImageQueue.migrate(path: global.databasePath)
         }
+        // A PostgreSQL URL is shown with its password replaced by ***.
+        let shown = DatabaseLocation(global.databasePath).description
         if global.json {
-            try Output.json(MigrateResult(path: global.databasePath, applied: applied))
+            try Output.json(MigrateResult(path: shown, applied: applied))
         } else if applied.isEmpty {
-            Output.line("\(global.databasePath): schema up to date")
+            Output.line("\(shown): schema up to date")
         } else {
-            Output.line("\(global.databasePath): applied \(applied.joined(separator: ", "))")
+            Output.line("\(shown): applied \(applied.joined(separator: ", "))")
         }
     }
 }

@@ -7,6 +7,7 @@ public enum Migrations {
         Migration("0001-create-images", sql: createImages),
         Migration("0002-image-status-boot-config", sql: imageStatusBootConfig),
         Migration("0003-typed-checks", sql: typedChecks),
+        Migration("0004-verity", sql: verity),
     ]
 
     static let createImages = """

@@ -77,6 +77,31 @@ struct ExportReadBackTests {
                 ? nil : "\(path): expected \(String(describing: expectedTree[path])), found \(String(describing: actual[path]))"
         }
         #expect(differences.isEmpty, "\(differences.count) differences:\n\(differences.prefix(20).joined(separator: "\n"))")
+        if format == "ext4" {
+            // The old path as an oracle: the directory applier's tree of the same layers.
+            let manifestDigest = try #require(expectedImage.manifestDigest ?? expectedImage.platforms?["linux/amd64"]?.manifestDigest)
+            var oracle = try await Self.directoryApplierTree(layout: try await FixtureImages.layout(image), manifest: manifestDigest)
+            oracle[""] = nil
+            oracle["."] = nil
+            let disagreements = Set(oracle.keys).union(actual.keys).sorted().compactMap { path -> String? in
+                oracle[path] == actual[path] ? nil : "\(path): oracle \(String(describing: oracle[path])), disk \(String(describing: actual[path]))"
+            }
+            #expect(disagreements.isEmpty, "\(disagreements.count) differences from the directory applier:\n\(disagreements.prefix(20).joined(separator: "\n"))")
+        }
+    }
+
+    /// The tree `LayerApplier` (the directory applier, root only) writes for the layers of
+    /// `manifest` in the OCI layout `layout`.
+    static func directoryApplierTree(layout: URL, manifest: String) async throws -> [String: TreeNode] {
+        func blob(_ digest: String) -> URL { layout.appendingPathComponent("blobs/sha256/" + digest.dropFirst("sha256:".count)) }
+        let decoded = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: blob(manifest)))
+        let layers = decoded.layers.map { LayerSource(descriptor: $0, file: blob($0.digest.description)) }
+        let scratch = try TemporaryDirectory(prefix: "oracle")
+        defer { scratch.remove() }
+        let rootfs = scratch.url.appendingPathComponent("rootfs")
+        try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
+        _ = try await LayerApplier().apply(layers: layers, to: rootfs)
+        return try await FixtureImages.scanTree(rootfs)
     }
 
     static func same(_ expected: TreeNode?, _ actual: TreeNode?, ignoringXattrs: Bool) -> Bool {

@@ -122,4 +122,52 @@ import Testing
         _ = try await Tool.run("/usr/bin/sqlite3", [database, "INSERT INTO images (name) VALUES ('next')"])
         #expect(try await Tool.run("/usr/bin/sqlite3", [database, "SELECT max(id) FROM images"]) == "7\n")
     }
+
+    @Test("0004-verity keeps every artifact and the rows' links; built rows get verity 0, waiting rows 1")
+    func verityKeepsArtifacts() async throws {
+        let database = directory.appendingPathComponent("before-verity.db").path
+        let before = Migrations.all.prefix { $0.identifier != "0004-verity" }
+        #expect(before.count == 3)
+        let inserts = before.map { "\($0.sql);\nINSERT INTO schema_migrations (identifier) VALUES ('\($0.identifier)');" }
+        _ = try await Tool.run(
+            "/usr/bin/sqlite3",
+            [
+                database,
+                """
+                PRAGMA foreign_keys = ON;
+                CREATE TABLE schema_migrations (identifier TEXT PRIMARY KEY,
+                    applied_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+                ) WITHOUT ROWID;
+                \(inserts.joined(separator: "\n"))
+                PRAGMA user_version = 3;
+                INSERT INTO artifacts (manifest_digest, format, state, path, size_bytes, config_json, conversions)
+                VALUES ('sha256:gone', 'ext4', 'ready', '/d/gone.ext4', 1, '{}', 1),
+                       ('sha256:aa', 'ext4', 'ready', '/d/aa.ext4', 4096, '{"Cmd":["/bin/sh"]}', 1),
+                       ('sha256:aa', 'erofs', 'ready', '/d/aa.erofs', 8192, '{}', 2);
+                DELETE FROM artifacts WHERE manifest_digest = 'sha256:gone';
+                INSERT INTO images (name, format, status, manifest_digest, artifact_id)
+                VALUES ('a', 'ext4', 'ready', 'sha256:aa', 2), ('b', 'erofs', 'ready', 'sha256:aa', 3);
+                INSERT INTO images (name) VALUES ('waiting');
+                """,
+            ])
+        #expect(try await ImageQueue.migrate(path: database) == ["0004-verity"])
+        let rows = try await Tool.sqliteJSON(
+            database,
+            "SELECT name, verity, artifact_path, size_bytes, cmd, verity_root_hash FROM image_status ORDER BY id")
+        #expect(rows.map { $0["name"] as? String } == ["a", "b", "waiting"])
+        #expect(rows.map { $0["verity"] as? Int } == [0, 0, 1])
+        #expect(rows.map { $0["artifact_path"] as? String } == ["/d/aa.ext4", "/d/aa.erofs", nil])
+        #expect(rows[0]["cmd"] as? String == "[\"/bin/sh\"]" && rows[1]["size_bytes"] as? Int == 8192)
+        #expect(rows.allSatisfy { $0["verity_root_hash"] is NSNull })
+        let artifacts = try await Tool.run(
+            "/usr/bin/sqlite3", [database, "SELECT id, format, verity, conversions FROM artifacts ORDER BY id"])
+        #expect(artifacts == "2|ext4|0|1\n3|erofs|0|2\n")
+        // A disk with a tree is a second artifact of the same digest and format; ids go on after 3.
+        _ = try await Tool.run(
+            "/usr/bin/sqlite3",
+            [database, "INSERT INTO artifacts (manifest_digest, format, verity) VALUES ('sha256:aa', 'ext4', 1)"])
+        #expect(try await Tool.run("/usr/bin/sqlite3", [database, "SELECT max(id) FROM artifacts"]) == "4\n")
+        let refused = try? await Tool.run("/usr/bin/sqlite3", [database, "INSERT INTO images (name, verity) VALUES ('x', 2)"])
+        #expect(refused == nil, "verity = 2 must be refused")
+    }
 }

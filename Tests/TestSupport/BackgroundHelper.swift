@@ -22,7 +22,7 @@ final class BackgroundHelper: Sendable {
     /// `arguments` may name paths under the scratch directory, which is made first and
     /// handed to `makeArguments`; the helper deletes it on exit (`--remove-on-exit`).
     static func launch<Info: Decodable>(
-        script: String, as: Info.Type, deadline: Duration = .seconds(60),
+        script: String, as: Info.Type, deadline: Duration = .seconds(180),
         arguments makeArguments: (URL) -> [String]
     ) async throws -> (BackgroundHelper, Info) {
         let scratch = try TemporaryDirectory(prefix: script.replacingOccurrences(of: ".py", with: ""))

@@ -17,9 +17,17 @@ public enum DiskError: ClassifiedError, Equatable {
     case fileTooLargeForCpio(path: String, size: UInt64)
     /// A path in the tree is longer than the cpio newc header allows.
     case nameTooLongForCpio(path: String)
+    /// A root entry is named `TRAILER!!!`, the name that ends a newc archive: the kernel, GNU
+    /// cpio and bsdtar would stop there and drop every later entry.
+    case reservedNameForCpio(path: String)
+    /// The holes of the image's sparse files add up to more zero bytes than a cpio archive may
+    /// materialize (``CPIOWriterOptions/maxMaterializedZeroBytes``); `path` has the most.
+    case sparseZerosOverLimitForCpio(path: String, zeroBytes: Int64, limit: Int64)
     /// The options do not apply to the format, e.g. compression for ext4.
     case invalidOptions(format: DiskFormat, reason: String)
-    /// The image has a `/lost+found` that is not a directory (ext4 needs that name for its own).
+    /// The image has a `/lost+found` that is not a directory. ext4 keeps that name for its own
+    /// directory, and `e2fsck -fy`/`-p` deletes any other entry there, so the build is refused
+    /// rather than producing a disk whose first repair loses the image's file.
     case lostAndFoundNotDirectory(kind: String)
     /// A regular file is larger than ext4 with 4 KiB blocks allows (16 TiB − 4 KiB), or negative.
     case fileTooLargeForExt4(size: Int64)
@@ -68,7 +76,7 @@ public enum DiskError: ClassifiedError, Equatable {
             return .transient(retryAfter: nil)
         case .io(_, _, let errno):
             return DiskError.permanentErrnos.contains(errno) ? .permanent : .transient(retryAfter: nil)
-        case .notADirectory, .fileTooLargeForCpio, .nameTooLongForCpio, .invalidOptions, .lostAndFoundNotDirectory,
+        case .notADirectory, .fileTooLargeForCpio, .nameTooLongForCpio, .reservedNameForCpio, .sparseZerosOverLimitForCpio, .invalidOptions, .lostAndFoundNotDirectory,
             .fileTooLargeForExt4, .imageTooLargeForExt4, .invalidFileData, .nameTooLongForExt4, .tooManyLinksForExt4,
             .invalidSymlinkForExt4, .xattrsTooLargeForExt4, .xattrUnsupportedForExt4, .inconsistentModel,
             .nameTooLongForErofs, .invalidSymlinkForErofs, .deviceNumberTooLargeForErofs, .xattrsTooLargeForErofs,
@@ -96,10 +104,18 @@ public enum DiskError: ClassifiedError, Equatable {
             return "export: \(path) is \(size) bytes, over the 4 GiB limit of cpio newc; use ext4 or erofs"
         case .nameTooLongForCpio(let path):
             return "export: path \(path) is too long for a cpio newc header; use ext4 or erofs"
+        case .reservedNameForCpio(let path):
+            return "export: the image has a root entry \(path), the name that ends a cpio newc archive "
+                + "(the kernel would drop every later entry); rename it or use ext4 or erofs"
+        case .sparseZerosOverLimitForCpio(let path, let zeroBytes, let limit):
+            return "export: the holes of sparse files need \(zeroBytes) zero bytes in a cpio archive (most in \(path)), "
+                + "over the limit of \(limit); cpio cannot keep holes: use ext4 or erofs"
         case .invalidOptions(let format, let reason):
             return "export: invalid options for \(format.rawValue): \(reason)"
         case .lostAndFoundNotDirectory(let kind):
-            return "export: the image's /lost+found is a \(kind), not a directory; ext4 needs that name for its lost+found"
+            return "export: the image's /lost+found is a \(kind), not a directory; ext4 keeps that name for its "
+                + "lost+found directory and e2fsck -p would delete the entry, so the ext4 build is refused; "
+                + "remove /lost+found from the image or use erofs or cpio"
         case .fileTooLargeForExt4(let size):
             return "export: a file of \(size) bytes does not fit ext4 (at most 16 TiB - 4 KiB); use erofs"
         case .imageTooLargeForExt4:

@@ -12,9 +12,10 @@ import Foundation
 /// is removed. `rootfs` is only read: scratch the caller passes stays the caller's to remove.
 ///
 /// ```
-/// rootfs/ ──walk──▶ ext4:  Ext4Sizing ─▶ sparse file ─▶ mkfs.ext4 -d ─▶ resize2fs -M ─▶ truncate
+/// rootfs/ ──walk──▶ ext4:  DirectoryModelBuilder ─▶ FilesystemModel ─▶ EXT4Writer (no mkfs)
 ///                   erofs: mkfs.erofs -zlz4hc (or plain)
 ///                   cpio:  CpioWriter (newc) ─▶ gzip -n / zstd -T0 (optional)
+///         ─▶ ext4, erofs: dm-verity superblock + hash tree appended (DiskExporter+Verity)
 ///         ─▶ .<name>.tmp-<random> ─fsync─▶ rename ─▶ output ─▶ fsync(dir)
 /// ```
 public struct DiskExporter: Sendable {
@@ -31,8 +32,9 @@ public struct DiskExporter: Sendable {
     /// - Returns: the size and duration of the export.
     /// - Throws: ``DiskError/invalidOptions(format:reason:)`` for options that do not fit the
     ///   format, ``DiskError/notADirectory(path:)``, ``DiskError/toolFailed(tool:command:status:stderrTail:)``
-    ///   when mkfs or a compressor fails (transient for ENOSPC), ``DiskError/io(path:operation:errno:)``,
-    ///   ``DiskError/fileTooLargeForCpio(path:size:)``, `CancellationError`.
+    ///   when mkfs.erofs or a compressor fails (transient for ENOSPC), ``DiskError/io(path:operation:errno:)``,
+    ///   ``DiskError/fileTooLargeForCpio(path:size:)``, the ext4 writer's cases (such as
+    ///   ``DiskError/lostAndFoundNotDirectory(kind:)``), `CancellationError`.
     public func export(
         rootfs: URL, format: DiskFormat, to output: URL, options: ExportOptions = ExportOptions()
     ) async throws -> ExportResult {
@@ -41,10 +43,16 @@ public struct DiskExporter: Sendable {
         let start = clock.now
         let target = try AtomicOutput(finalPath: output.path)
         let identity = options.identity ?? DiskIdentity(name: output.lastPathComponent)
+        var verity: VerityInfo?
         do {
             switch format {
             case .ext4:
-                try await Ext4Exporter().export(rootfs: rootfs, to: target.tempPath, identity: identity)
+                try await CancellationFlag.runBlocking { flag in
+                    let writer = try EXT4Writer(path: target.tempPath, options: EXT4WriterOptions(identity: identity))
+                    let model = try DirectoryModelBuilder(root: rootfs.path)
+                        .build(into: writer.sink, isCancelled: { flag.isCancelled })
+                    try writer.finish(model: model)
+                }
             case .erofs:
                 try await ErofsExporter(compressed: options.erofsCompressed, level: options.erofsLevel)
                     .export(rootfs: rootfs, to: target.tempPath, uuid: identity.uuid)
@@ -55,18 +63,24 @@ public struct DiskExporter: Sendable {
                 }
                 try await DiskExporter.compress(target.tempPath, with: options.compression)
             }
+            verity = try await DiskExporter.appendVerity(to: target.tempPath, format: format, options: options, output: output)
             try await BlockingExecutor.shared.run { try target.commit() }
         } catch {
             target.discard()
             throw error
         }
+        return try DiskExporter.result(of: target, duration: clock.now - start, verity: verity)
+    }
+
+    /// The figures of a committed export.
+    static func result(of target: AtomicOutput, duration: Duration, verity: VerityInfo?) throws(DiskError) -> ExportResult {
         var info = stat()
         guard stat(target.finalPath, &info) == 0 else {
-            throw DiskError.io(path: target.finalPath, operation: "stat", errno: errno)
+            throw .io(path: target.finalPath, operation: "stat", errno: errno)
         }
         return ExportResult(
             path: target.finalPath, allocatedBytes: UInt64(info.st_blocks) * 512,
-            apparentBytes: UInt64(info.st_size), duration: clock.now - start)
+            apparentBytes: UInt64(info.st_size), duration: duration, verity: verity)
     }
 
     /// Compresses `path` in place with gzip or zstd, through a sibling file the tool writes.

@@ -22,17 +22,30 @@ public struct ExportOptions: Sendable, Equatable {
     /// ``DiskIdentity/init(manifestDigest:format:)`` for every image it builds. `nil` (a bare
     /// tree, `export-tree`) derives one from the output file name with ``DiskIdentity/init(name:)``.
     public var identity: DiskIdentity?
+    /// ext4 and erofs: append a dm-verity hash tree after the filesystem (the default; see
+    /// ``Verity``). A cpio archive is unpacked into RAM by the kernel and never gets one.
+    public var verity: Bool
+    /// The dm-verity salt; ``ImageManager`` sets ``Verity/salt(manifestDigest:)`` for every
+    /// image it builds. `nil` (`export-tree`) derives one from the output file name with
+    /// ``Verity/salt(name:)``. At most 256 bytes.
+    public var veritySalt: [UInt8]?
 
-    /// Options with the defaults: no cpio compression, lz4hc erofs at the default level.
+    /// Options with the defaults: no cpio compression, lz4hc erofs at the default level,
+    /// dm-verity on for ext4 and erofs.
     public init(
         compression: Compression = .none, erofsCompressed: Bool = true, erofsLevel: Int? = nil,
-        identity: DiskIdentity? = nil
+        identity: DiskIdentity? = nil, verity: Bool = true, veritySalt: [UInt8]? = nil
     ) {
         self.compression = compression
         self.erofsCompressed = erofsCompressed
         self.erofsLevel = erofsLevel
         self.identity = identity
+        self.verity = verity
+        self.veritySalt = veritySalt
     }
+
+    /// Whether a disk of `format` gets a dm-verity tree with these options.
+    public func appendsVerity(for format: DiskFormat) -> Bool { verity && format != .cpio }
 
     /// Checks that the options make sense for `format`.
     ///
@@ -48,6 +61,9 @@ public struct ExportOptions: Sendable, Equatable {
             guard (0...12).contains(level) else {
                 throw .invalidOptions(format: format, reason: "erofs lz4hc level \(level) is outside 0...12")
             }
+        }
+        if let salt = veritySalt, salt.count > 256 {
+            throw .invalidOptions(format: format, reason: "a dm-verity salt of \(salt.count) bytes is over 256")
         }
     }
 }

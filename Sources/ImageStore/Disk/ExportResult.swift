@@ -9,12 +9,18 @@ public struct ExportResult: Sendable, Equatable {
     public let apparentBytes: UInt64
     /// Wall time of the export.
     public let duration: Duration
+    /// The dm-verity root hash, salt and hash offset of an ext4 or erofs disk built with
+    /// ``ExportOptions/verity``; `nil` without a tree (cpio, or verity off).
+    public let verity: VerityInfo?
 
     /// Collects the figures of one export.
-    public init(path: String, allocatedBytes: UInt64, apparentBytes: UInt64, duration: Duration) {
+    public init(
+        path: String, allocatedBytes: UInt64, apparentBytes: UInt64, duration: Duration, verity: VerityInfo? = nil
+    ) {
         self.path = path
         self.allocatedBytes = allocatedBytes
         self.apparentBytes = apparentBytes
         self.duration = duration
+        self.verity = verity
     }
 }

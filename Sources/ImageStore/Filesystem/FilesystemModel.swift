@@ -16,6 +16,9 @@ public final class FilesystemModel {
     private var freeSlots: [InodeID] = []
     /// Contents whose last inode was removed, waiting to be released to the sink.
     public private(set) var releasedContents: [ContentID] = []
+    /// Inodes freed since the last ``takeFreedInodes()``: a builder that keeps state per
+    /// inode id drops it before the id is handed out again.
+    private var freedInodes: [InodeID] = []
 
     /// A model holding only the root directory, with the given metadata.
     public init(root: Inode = Inode(kind: .directory, permissions: 0o755)) {
@@ -140,6 +143,13 @@ public final class FilesystemModel {
         return releasedContents
     }
 
+    /// The inodes freed since the last call. Their ids are reused by the next ``add(_:)``, so a
+    /// builder keeping per-inode state takes them right after each removal.
+    public func takeFreedInodes() -> [InodeID] {
+        defer { freedInodes = [] }
+        return freedInodes
+    }
+
     private func unlink(_ first: InodeID) {
         var pending = [first]
         while let id = pending.popLast() {
@@ -153,6 +163,7 @@ public final class FilesystemModel {
             if let table = entries.removeValue(forKey: id) { pending.append(contentsOf: table.values) }
             inodes[Int(id.rawValue)] = nil
             freeSlots.append(id)
+            freedInodes.append(id)
         }
     }
 }

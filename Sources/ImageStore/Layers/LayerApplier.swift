@@ -42,9 +42,7 @@ public struct LayerApplier: Sendable {
     ) async throws -> LayerStatistics {
         let missing = LayerApplier.missingCapabilities()
         guard missing.isEmpty else { throw LayerError.missingPrivilege(capabilities: missing) }
-        for layer in layers where MediaType.layerCompression(layer.mediaType) == nil {
-            throw LayerError.unsupportedMediaType(layer: layer.digest, mediaType: layer.mediaType)
-        }
+        try LayerSource.checkMediaTypes(layers)
         let cancellation = CancellationFlag()
         return try await withTaskCancellationHandler {
             var statistics = LayerStatistics()
@@ -56,7 +54,7 @@ public struct LayerApplier: Sendable {
                 statistics = try await BlockingExecutor.shared.run { [limits, statistics] in
                     try LayerApplier.apply(layer, rootfs, limits, statistics, cancellation, report)
                 }
-                applied = base &+ LayerApplier.fileSize(layer.file)
+                applied = base &+ layer.fileSize
                 progress?(applied)
             }
             return statistics
@@ -75,23 +73,11 @@ public struct LayerApplier: Sendable {
         } catch {
             throw LayerError.rootUnusable(path: rootfs.path, message: "\(error)")
         }
-        let reader: ArchiveReader
-        do {
-            reader = try ArchiveReader(file: layer.file)
-        } catch {
-            guard FileManager.default.isReadableFile(atPath: layer.file.path) else {
-                throw LayerError.unreadable(layer: layer.digest, file: layer.file.path, message: error.message)
-            }
-            throw LayerError.corruptArchive(layer: layer.digest, path: nil, message: error.message)
-        }
+        let reader = try layer.openArchive()
         let unpack = LayerUnpack(
             layer: layer.digest, root: root, limits: limits, statistics: statistics, cancellation: cancellation)
         unpack.onProgress = progress
         try unpack.apply(reader)
         return unpack.statistics
-    }
-
-    private static func fileSize(_ file: URL) -> Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 }

@@ -6,6 +6,9 @@ public struct LayerStatistics: Sendable, Equatable {
     public var entries = 0
     /// Declared bytes of regular files written.
     public var bytes: Int64 = 0
+    /// Bytes of data blocks stored (``bytes`` without the holes of sparse files); counted by
+    /// the model builder only.
+    public var dataBytes: Int64 = 0
     /// Whiteout and opaque markers processed.
     public var whiteouts = 0
 

@@ -46,7 +46,7 @@ final class LayerUnpack {
             do {
                 next = try reader.next()
             } catch {
-                throw LayerError.corruptArchive(layer: layer, path: lastPath, message: error.message)
+                throw error.layerError(layer: layer, path: lastPath)
             }
             guard let entry = next else { break }
             if cancellation.isCancelled { throw CancellationError() }
@@ -183,7 +183,7 @@ final class LayerUnpack {
                 try fs { try root.write(file, offset: offset, bytes) }
             }
         } catch let failure as ArchiveReader.Failure {
-            throw LayerError.corruptArchive(layer: layer, path: currentPath, message: failure.message)
+            throw failure.layerError(layer: layer, path: currentPath)
         }
         try fs { try root.truncate(file, to: entry.size) }
     }

@@ -3,6 +3,8 @@ public struct Artifact: Sendable, Equatable, Codable {
     public var id: Int
     public var manifestDigest: String
     public var format: String
+    /// The disk carries a dm-verity tree (part of the artifact's key).
+    public var verity: Bool
     /// `building` or `ready`.
     public var state: String
     /// The final path (set when the conversion starts, complete once `state` is ready).
@@ -11,12 +13,22 @@ public struct Artifact: Sendable, Equatable, Codable {
     public var sizeBytes: Int?
     /// The image config object, JSON.
     public var configJSON: String?
+    /// dm-verity root hash (hex), once a verity disk is ready.
+    public var verityRootHash: String?
+    /// dm-verity salt (hex).
+    public var veritySalt: String?
+    /// Byte offset of the veritysetup superblock (the filesystem area's size).
+    public var verityHashOffset: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, format, state, path
         case manifestDigest = "manifest_digest"
         case sizeBytes = "size_bytes"
         case configJSON = "config_json"
+        case verity
+        case verityRootHash = "verity_root_hash"
+        case veritySalt = "verity_salt"
+        case verityHashOffset = "verity_hash_offset"
     }
 }
 

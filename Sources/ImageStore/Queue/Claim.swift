@@ -12,14 +12,19 @@ public struct Claim: Sendable, Equatable {
     public let attempts: Int
     /// The claiming worker, 'host:pid:n'.
     public let workerID: String
+    /// `images.verity`: an ext4 or erofs disk gets a dm-verity tree.
+    public let verity: Bool
 
     /// A claim as `claimNext` returned it (tests build one to act as a stale worker).
-    public init(id: Int, name: String, format: String, token: Int, attempts: Int, workerID: String) {
+    public init(
+        id: Int, name: String, format: String, token: Int, attempts: Int, workerID: String, verity: Bool = true
+    ) {
         self.id = id
         self.name = name
         self.format = format
         self.token = token
         self.attempts = attempts
         self.workerID = workerID
+        self.verity = verity
     }
 }

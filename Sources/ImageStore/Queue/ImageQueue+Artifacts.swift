@@ -12,7 +12,7 @@ extension ImageQueue {
     /// Records what the claim's name resolved to, so lookups by digest work while it builds.
     /// - Throws: `QueueError.leaseLost`.
     public func recordResolution(
-        _ claim: Claim, normalizedName: String, digest: String, manifestDigest: String, platform: String, now: Int
+        _ claim: Claim, normalizedName: String, digest: String, manifestDigest: String, platform: String, now: Int? = nil
     ) async throws {
         try await fenced(
             Statements.recordResolution, claim, now: now,
@@ -25,36 +25,47 @@ extension ImageQueue {
     /// - Returns: whether the row took the figures.
     /// - Throws: `StoreError`.
     @discardableResult
-    public func recordProgress(_ claim: Claim, stage: ImageStatus, bytesDone: Int64, bytesTotal: Int64, now: Int)
+    public func recordProgress(_ claim: Claim, stage: ImageStatus, bytesDone: Int64, bytesTotal: Int64, now: Int? = nil)
         async throws -> Bool
     {
-        let arguments = Self.fence(claim, now: now) + [.integer(bytesDone), .integer(bytesTotal), .text(stage.rawValue)]
-        return try await connection.write { db in try db.execute(Statements.recordProgress, arguments) } == 1
+        let arguments = fence(claim, now: now) + [.integer(bytesDone), .integer(bytesTotal), .text(stage.rawValue)]
+        return try await database.write { db in try db.execute(Statements.recordProgress, arguments) } == 1
     }
 
-    /// Returns the row to pending until `notBefore` without using an attempt.
+    /// Returns the row to pending for `delay` milliseconds (the database's clock) without
+    /// using an attempt.
     /// - Throws: `QueueError.leaseLost`.
-    public func deferClaim(_ claim: Claim, until notBefore: Int, now: Int) async throws {
-        try await fenced(Statements.deferClaim, claim, now: now, [.int(notBefore)])
+    public func deferClaim(_ claim: Claim, for delay: Int, now: Int? = nil) async throws {
+        try await fenced(Statements.deferClaim, claim, now: now, [.int(delay)])
     }
 
-    /// Decides who converts `manifestDigest` in `format`, in one transaction.
+    /// Decides who converts `manifestDigest` in `format`, with or without a dm-verity tree, in
+    /// one transaction.
     ///
-    /// - Parameter path: the final path the disk will have; recorded at once so GC never takes
-    ///   the file for an orphan between its rename and publication.
+    /// - Parameters:
+    ///   - path: the final path the disk will have; recorded at once so GC never takes the file
+    ///     for an orphan between its rename and publication.
+    ///   - verity: the disk carries a dm-verity tree; a disk with one and a disk without are two
+    ///     artifacts.
     /// - Returns: `.ready` to share a finished disk, `.acquired` to convert, `.busy` to wait.
     /// - Throws: `QueueError.leaseLost` when the claim is no longer current, `StoreError`.
-    public func acquireBuild(_ claim: Claim, manifestDigest: String, format: String, path: String, now: Int)
-        async throws -> BuildLock
-    {
-        let lock: BuildLock? = try await connection.write { db in
-            guard try db.query(Statements.builderAlive, [.int(claim.id), .int(claim.token), .int(now)]).first?
+    public func acquireBuild(
+        _ claim: Claim, manifestDigest: String, format: String, verity: Bool = false, path: String, now: Int? = nil
+    ) async throws -> BuildLock {
+        let time = time(now)
+        let lock: BuildLock? = try await database.write(begin: Statements.beginSerialized) { db in
+            guard try db.query(Statements.builderAlive, [.int(claim.id), .int(claim.token), time]).first?
                 .int("alive") == 1
             else { return nil }
-            guard let row = try db.query(Statements.artifactFor, [.text(manifestDigest), .text(format)]).first else {
+            let verityFlag = SQLValue.int(verity ? 1 : 0)
+            guard
+                let row = try db.query(Statements.artifactFor, [.text(manifestDigest), .text(format), verityFlag])
+                    .first
+            else {
                 let inserted = try db.query(
                     Statements.insertArtifact,
-                    [.text(manifestDigest), .text(format), .text(path), .int(claim.id), .int(claim.token), .int(now)])
+                    [.text(manifestDigest), .text(format), .text(path), .int(claim.id), .int(claim.token), time,
+                     verityFlag])
                 return .acquired(artifactID: try inserted.first?.int("id") ?? 0)
             }
             let id = try row.int("id")
@@ -69,7 +80,7 @@ extension ImageQueue {
             }
             let builder = try row.optionalInt("builder_image_id") ?? 0
             let token = try row.optionalInt("builder_token") ?? 0
-            let alive = try db.query(Statements.builderAlive, [.int(builder), .int(token), .int(now)]).first?
+            let alive = try db.query(Statements.builderAlive, [.int(builder), .int(token), time]).first?
                 .int("alive") == 1
             if alive && !(builder == claim.id && token == claim.token) { return .busy }
             _ = try db.execute(Statements.takeOverArtifact, [.int(id), .int(claim.id), .int(claim.token), .text(path)])
@@ -90,12 +101,14 @@ extension ImageQueue {
     /// Marks the row ready on an artifact that is already ready.
     /// - Returns: `false` when the artifact was deleted meanwhile (convert it again).
     /// - Throws: `QueueError.leaseLost`.
-    public func completeSharing(_ claim: Claim, artifactID: Int, now: Int) async throws -> Bool {
-        let result: Bool? = try await connection.write { db in
-            if try db.execute(Statements.completeWithArtifact, Self.fence(claim, now: now) + [.int(artifactID)]) == 1 {
+    public func completeSharing(_ claim: Claim, artifactID: Int, now: Int? = nil) async throws -> Bool {
+        let fence = fence(claim, now: now)
+        let time = fence[2]
+        let result: Bool? = try await database.write { db in
+            if try db.execute(Statements.completeWithArtifact, fence + [.int(artifactID)]) == 1 {
                 return true
             }
-            let alive = try db.query(Statements.builderAlive, [.int(claim.id), .int(claim.token), .int(now)]).first?
+            let alive = try db.query(Statements.builderAlive, [.int(claim.id), .int(claim.token), time]).first?
                 .int("alive") == 1
             return alive ? false : nil
         }
@@ -110,21 +123,27 @@ extension ImageQueue {
     /// holds its row and is still the artifact's builder), while the write lock is held, so a
     /// builder whose lease was taken over never replaces a disk another builder published. If
     /// the rename fails the transaction rolls back and nothing is published.
-    /// - Parameter moveIntoPlace: renames the finished file to its final path (blocking, brief:
-    ///   a rename and a directory fsync; it runs on the connection's own thread).
+    /// - Parameters:
+    ///   - verity: the disk's dm-verity root hash, salt and hash offset, recorded with the
+    ///     artifact; `nil` for a disk without a tree.
+    ///   - moveIntoPlace: renames the finished file to its final path (blocking, brief: a rename
+    ///     and a directory fsync; it runs on the connection's own thread).
     /// - Throws: `QueueError.leaseLost` (nothing renamed, nothing changed) when the claim or the
     ///   build was lost; what `moveIntoPlace` threw.
     public func publish(
-        _ claim: Claim, artifactID: Int, sizeBytes: Int64, configJSON: String, now: Int,
+        _ claim: Claim, artifactID: Int, sizeBytes: Int64, configJSON: String, verity: VerityInfo? = nil,
+        now: Int? = nil,
         moveIntoPlace: @escaping @Sendable () throws -> Void
     ) async throws {
-        try await connection.write { db in
+        let fence = fence(claim, now: now)
+        try await database.write { db in
             guard
                 try db.execute(
                     Statements.publishArtifact,
                     [.int(artifactID), .int(claim.id), .int(claim.token), .integer(sizeBytes), .text(configJSON),
-                     .int(now)]) == 1,
-                try db.execute(Statements.completeWithArtifact, Self.fence(claim, now: now) + [.int(artifactID)]) == 1
+                     fence[2], .optionalText(verity?.rootHash), .optionalText(verity?.salt),
+                     verity.map { .integer(Int64(clamping: $0.hashOffset)) } ?? .null]) == 1,
+                try db.execute(Statements.completeWithArtifact, fence + [.int(artifactID)]) == 1
             else {
                 throw QueueError.leaseLost(id: claim.id, token: claim.token)
             }
@@ -134,27 +153,30 @@ extension ImageQueue {
 
     /// Drops the claim's unfinished conversion so another claim may start it.
     public func abandonBuild(_ claim: Claim, artifactID: Int) async throws {
-        _ = try await connection.write { db in
+        _ = try await database.write { db in
             try db.execute(Statements.abandonArtifact, [.int(artifactID), .int(claim.id), .int(claim.token)])
         }
     }
 
     /// Every artifact row.
     public func artifacts() async throws -> [Artifact] {
-        try await connection.read { db in
+        try await database.read { db in
             try db.query(Statements.allArtifacts).map { row in
                 Artifact(
                     id: try row.int("id"), manifestDigest: try row.text("manifest_digest"),
-                    format: try row.text("format"), state: try row.text("state"),
+                    format: try row.text("format"), verity: try row.int("verity") != 0, state: try row.text("state"),
                     path: try row.optionalText("path"), sizeBytes: try row.optionalInt("size_bytes"),
-                    configJSON: try row.optionalText("config_json"))
+                    configJSON: try row.optionalText("config_json"),
+                    verityRootHash: try row.optionalText("verity_root_hash"),
+                    veritySalt: try row.optionalText("verity_salt"),
+                    verityHashOffset: try row.optionalInt("verity_hash_offset"))
             }
         }
     }
 
     /// In-flight claims as (id, lease token): their scratch directories are live.
     public func inFlightClaims() async throws -> Set<String> {
-        try await connection.read { db in
+        try await database.read { db in
             Set(try db.query(Statements.inFlight).map { "\(try $0.int("id"))-\(try $0.int("lease_token"))" })
         }
     }
@@ -163,7 +185,7 @@ extension ImageQueue {
     /// - Returns: how many were dropped.
     @discardableResult
     public func abandonOrphanBuilds() async throws -> Int {
-        try await connection.write { db in try db.execute(Statements.abandonOrphanBuilds) }
+        try await database.write { db in try db.execute(Statements.abandonOrphanBuilds) }
     }
 
     /// Deletes every row named `reference` (name, normalized name, digest or manifest digest)
@@ -171,7 +193,7 @@ extension ImageQueue {
     /// - Returns: the deleted row count and the disk paths to remove now.
     /// - Throws: `QueueError.notFound` when no row matched.
     public func delete(_ reference: String) async throws -> (rows: Int, orphanPaths: [String]) {
-        let result: (Int, [String]) = try await connection.write { db in
+        let result: (Int, [String]) = try await database.write { db in
             let rows = try db.query(Statements.deleteImages, [.text(reference)]).count
             let paths = try db.query(Statements.deleteUnreferencedArtifacts).compactMap { try $0.optionalText("path") }
             return (rows, paths)
@@ -184,14 +206,14 @@ extension ImageQueue {
     /// A row about to share one finds it gone and converts again.
     /// - Returns: their disk paths, to remove.
     public func deleteUnreferencedArtifacts() async throws -> [String] {
-        try await connection.write { db in
+        try await database.write { db in
             try db.query(Statements.deleteUnreferencedArtifacts).compactMap { try $0.optionalText("path") }
         }
     }
 
     /// Digests some row or artifact still refers to (index and manifest digests).
     public func referencedDigests() async throws -> Set<String> {
-        try await connection.read { db in
+        try await database.read { db in
             var digests = Set<String>()
             for row in try db.query(Statements.referencedDigests) {
                 if let digest = try row.optionalText("digest") { digests.insert(digest) }
@@ -206,7 +228,7 @@ extension ImageQueue {
     /// The row with `id`.
     /// - Throws: `QueueError.notFound` when it was deleted, `StoreError`.
     public func record(id: Int) async throws -> ImageRecord {
-        let row = try await connection.read { db in
+        let row = try await database.read { db in
             try db.query(Statements.imageByID, [.int(id)]).first.map(ImageRecord.init(row:))
         }
         guard let row else { throw QueueError.notFound(reference: "id \(id)") }
@@ -216,8 +238,10 @@ extension ImageQueue {
 
 extension ImageQueue {
     /// A number that changes whenever another connection (any process) committed a write: a
-    /// lock-free way for an idle worker to notice an INSERT without claiming blindly.
+    /// lock-free way for an idle worker to notice an INSERT without claiming blindly. SQLite:
+    /// `PRAGMA data_version`; PostgreSQL: the notifications the queue's listener has seen.
     public func dataVersion() async throws -> Int {
-        try await connection.read { db in try db.query(Statements.dataVersion).first?.int("data_version") ?? 0 }
+        if let listener { return listener.generation }
+        return try await database.read { db in try db.query(Statements.dataVersion).first?.int("data_version") ?? 0 }
     }
 }

@@ -7,7 +7,7 @@ extension ImageQueue {
     /// Every image, oldest first.
     /// - Throws: `StoreError`.
     public func images() async throws -> [Image] {
-        try await connection.read { db in try db.query(Statements.allImageStatus).map(Image.init(row:)) }
+        try await database.read { db in try db.query(Statements.allImageStatus).map(Image.init(row:)) }
     }
 
     /// The images whose name or normalized name equals `reference` or `reference` normalized,
@@ -17,7 +17,7 @@ extension ImageQueue {
         // `alpine` also finds rows enqueued as `alpine:latest` or `docker.io/library/alpine`
         // through their normalized name (the Go original's GetImage normalized first).
         let normalized = (try? ImageReference(parsing: reference))?.description ?? reference
-        let images = try await connection.read { db in
+        let images = try await database.read { db in
             try db.query(Statements.imageStatusMatching, [.text(reference), .text(normalized)]).map(Image.init(row:))
         }
         if images.isEmpty { throw QueueError.notFound(reference: reference) }
@@ -27,7 +27,7 @@ extension ImageQueue {
     /// The image of row `id`.
     /// - Throws: `QueueError.notFound` when the row was deleted, `StoreError`.
     public func image(id: Int) async throws -> Image {
-        let image = try await connection.read { db in
+        let image = try await database.read { db in
             try db.query(Statements.imageStatusByID, [.int(id)]).first.map(Image.init(row:))
         }
         guard let image else { throw QueueError.notFound(reference: "id \(id)") }
@@ -52,21 +52,22 @@ extension ImageQueue {
     /// transaction, so two processes asking at once get one row.
     /// - Returns: the row's id and what happened.
     /// - Throws: `QueueError.unsupportedFormat`, `StoreError`.
-    public func createImage(_ reference: ImageReference, as name: String, format: String, priority: Int, now: Int)
+    public func createImage(_ reference: ImageReference, as name: String, format: String, priority: Int, now: Int? = nil)
         async throws -> (id: Int, outcome: CreateOutcome)
     {
         guard Self.formats.contains(format) else { throw QueueError.unsupportedFormat(format) }
         let normalized = reference.description
-        return try await connection.write { db in
+        let time = time(now)
+        return try await database.write(begin: Statements.beginSerialized) { db in
             if let row = try db.query(Statements.existingImage, [.text(name), .text(normalized), .text(format)]).first {
                 let id = try row.int("id")
                 guard try row.text("status") == "failed" else { return (id, .existing) }
-                try db.execute(Statements.retryFailedByID, [.int(id), .int(now)])
+                try db.execute(Statements.retryFailedByID, [.int(id), time])
                 return (id, .retried)
             }
             let inserted = try db.query(
                 Statements.insertNormalizedImage,
-                [.text(name), .text(normalized), .text(format), .int(priority), .int(now)])
+                [.text(name), .text(normalized), .text(format), .int(priority), time])
             return (try inserted.first?.int("id") ?? 0, .enqueued)
         }
     }
@@ -103,7 +104,7 @@ extension ImageQueue {
     }
 
     private func figures() async throws -> (active: Int, pending: Int) {
-        try await connection.read { db in
+        try await database.read { db in
             guard let row = try db.query(Statements.queueFigures).first else { return (0, 0) }
             return (try row.int("active"), try row.int("pending"))
         }

@@ -5,7 +5,7 @@ extension ImageQueue {
     /// Every images row, oldest first.
     /// - Throws: `StoreError`.
     public func list() async throws -> [ImageRecord] {
-        try await connection.read { db in
+        try await database.read { db in
             try db.query(Statements.listImages).map(ImageRecord.init(row:))
         }
     }
@@ -17,7 +17,7 @@ extension ImageQueue {
         // `alpine` also finds rows enqueued as `alpine:latest` or `docker.io/library/alpine`
         // through their normalized name (the Go original's GetImage normalized first).
         let normalized = (try? ImageReference(parsing: reference))?.description
-        let rows = try await connection.read { db in
+        let rows = try await database.read { db in
             var rows = try db.query(Statements.imagesMatching, [.text(reference)]).map(ImageRecord.init(row:))
             if rows.isEmpty, let normalized, normalized != reference {
                 rows = try db.query(Statements.imagesMatching, [.text(normalized)]).map(ImageRecord.init(row:))
@@ -32,7 +32,7 @@ extension ImageQueue {
     /// `nil` unless the row is pending.
     /// - Throws: `StoreError`.
     public func queuePosition(id: Int) async throws -> Int? {
-        try await connection.read { db in
+        try await database.read { db in
             try db.query(Statements.queuePosition, [.int(id)]).first?.optionalInt("queue_position")
         }
     }
@@ -40,7 +40,7 @@ extension ImageQueue {
     /// How many rows have `status`.
     /// - Throws: `StoreError`.
     public func count(status: String) async throws -> Int {
-        try await connection.read { db in
+        try await database.read { db in
             try db.query(Statements.countWithStatus, [.text(status)]).first?.int("count") ?? 0
         }
     }
@@ -48,7 +48,7 @@ extension ImageQueue {
     /// Rows per status, every status present (0 when none): the `images` gauge.
     /// - Throws: `StoreError`.
     public func countsByStatus() async throws -> [String: Int] {
-        try await connection.read { db in
+        try await database.read { db in
             var counts = Dictionary(uniqueKeysWithValues: ImageQueue.statuses.map { ($0, 0) })
             for row in try db.query(Statements.countByStatus) {
                 counts[try row.text("status")] = try row.int("count")
@@ -62,7 +62,7 @@ extension ImageQueue {
     /// The value of a setting; its ``SettingKey/defaultValue`` when the row is missing.
     /// - Throws: `StoreError`.
     public func setting(_ key: SettingKey) async throws -> Int {
-        try await connection.read { db in try Self.setting(key, db) }
+        try await database.read { db in try Self.setting(key, db) }
     }
 
     /// Sets a setting for every process sharing the database.
@@ -71,7 +71,7 @@ extension ImageQueue {
         guard key.validRange.contains(value) else {
             throw QueueError.settingOutOfRange(key: key.rawValue, value: value, range: key.validRange)
         }
-        try await connection.write { db in
+        try await database.write { db in
             try db.execute(Statements.upsertSetting, [.text(key.rawValue), .int(value)])
         }
     }

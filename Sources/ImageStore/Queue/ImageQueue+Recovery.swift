@@ -8,28 +8,27 @@ extension ImageQueue {
     /// - Returns: what happened to each expired row.
     /// - Throws: `StoreError`.
     @discardableResult
-    public func recoverInterruptedBuilds(now: Int) async throws -> [RecoveredRow] {
-        try await connection.write { db in
+    public func recoverInterruptedBuilds(now: Int? = nil) async throws -> [RecoveredRow] {
+        let time = time(now)
+        return try await database.write { db in
             let maxAttempts = try Self.setting(.maxAttempts, db)
-            let latest = now.addingReportingOverflow(SettingKey.longestLeaseMilliseconds)
-            let bound = latest.overflow ? Int.max : latest.partialValue
-            return try db.query(Statements.expiredLeases, [.int(now), .int(bound)]).map { row in
+            return try db.query(Statements.expiredLeases, [time, .int(SettingKey.longestLeaseMilliseconds)]).map { row in
                 let id = try row.int("id")
                 let token = try row.int("lease_token")
                 let attempts = try row.int("attempts")
                 let stage = try row.text("status")
                 let workerID = try row.optionalText("worker_id")
-                let expires = try row.optionalInt("lease_expires_at")
-                let what = expires.map { $0 < now } ?? false ? "stopped heartbeating" : "holds no valid lease"
+                let what = try row.int("expired") == 1 ? "stopped heartbeating" : "holds no valid lease"
                 let message =
                     "worker \(workerID ?? "unknown") \(what) during \(stage) (attempt \(attempts) of \(maxAttempts))"
-                let fence: [SQLiteValue] = [.int(id), .int(token), .int(now)]
+                // The clock the query used, so every row of this pass is judged at one time.
+                let fence: [SQLValue] = [.int(id), .int(token), .int(try row.int("now"))]
                 let outcome: RecoveredRow.Outcome
                 if attempts >= maxAttempts {
                     try db.execute(Statements.fail, fence + [.text(message), .text("transient")])
                     outcome = .failed
                 } else {
-                    try db.execute(Statements.requeue, fence + [.text(message), .int(now)])
+                    try db.query(Statements.requeue, fence + [.text(message), .int(0)])
                     outcome = .requeued
                 }
                 return RecoveredRow(
@@ -44,9 +43,10 @@ extension ImageQueue {
     /// - Returns: the number of rows requeued.
     /// - Throws: `QueueError.notFound`, `QueueError.notFailed`, `StoreError`.
     @discardableResult
-    public func retry(_ reference: String, now: Int) async throws -> Int {
-        try await connection.write { db in
-            let changed = try db.execute(Statements.retryFailed, [.int(now), .text(reference)])
+    public func retry(_ reference: String, now: Int? = nil) async throws -> Int {
+        let time = time(now)
+        return try await database.write { db in
+            let changed = try db.execute(Statements.retryFailed, [time, .text(reference)])
             if changed > 0 { return changed }
             let rows = try db.query(Statements.imagesMatching, [.text(reference)])
             throw rows.isEmpty ? QueueError.notFound(reference: reference) : QueueError.notFailed(reference: reference)

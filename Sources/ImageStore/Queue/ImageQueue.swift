@@ -12,36 +12,65 @@ import Foundation
 ///     └────────────────────────────── retry ──────────────────────────────────────┘
 /// ```
 ///
-/// Every process opens its own queue on the same file. A claim is one `UPDATE … WHERE id =
-/// (SELECT … LIMIT 1) RETURNING` inside `BEGIN IMMEDIATE`, so two processes never take the
-/// same row, and it refuses while `max_in_flight` rows are pulling or converting. Every later
-/// update of a claim names its lease token and is refused with ``QueueError/leaseLost(id:token:)``
-/// once recovery or another claim took the row: a stopped-then-resumed worker cannot
-/// overwrite newer state. Times are milliseconds since the Unix epoch, passed in by the caller.
+/// Every process opens its own queue on the same database: a SQLite file, or a PostgreSQL
+/// server shared by a fleet of hosts (``DatabaseLocation``). A claim takes the best due row in
+/// one write transaction, so two processes never take the same row, and it refuses while
+/// `max_in_flight` rows are pulling or converting: on SQLite one `UPDATE … WHERE id = (SELECT
+/// … LIMIT 1) RETURNING` inside `BEGIN IMMEDIATE` (the write lock serialises claims); on
+/// PostgreSQL the same UPDATE picks its row `FOR UPDATE SKIP LOCKED` after taking a
+/// transaction-scoped advisory lock that only claims take, so the in-flight count it reads
+/// (in a statement that starts after the lock is granted, hence sees every earlier claim's
+/// commit) cannot be raced past the limit under READ COMMITTED. Every later update of a claim
+/// names its lease token and is refused with ``QueueError/leaseLost(id:token:)`` once recovery
+/// or another claim took the row: a stopped-then-resumed worker cannot overwrite newer state.
+///
+/// Times are milliseconds since the Unix epoch. Every `now:` parameter may be given (tests
+/// advance time by hand) or left `nil`: the database's clock, which for PostgreSQL is the
+/// server's `now()` so that leases, heartbeats and recovery never depend on the clocks of the
+/// hosts (for SQLite, the local clock, which is the database's).
 public struct ImageQueue: Sendable {
     /// Formats a row may ask for.
     public static let formats = ["ext4", "erofs", "cpio"]
     /// Values of `images.status`, in pipeline order.
     public static let statuses = ["pending", "pulling", "converting", "ready", "failed"]
 
-    let connection: SQLiteConnection
+    let database: any QueueDatabase
+    /// PostgreSQL only: the connection that LISTENs for queue changes (opened on first wait).
+    let listener: QueueListener?
 
-    /// The database file.
-    public var path: String { connection.path }
-
-    /// Opens (creating if needed) the database at `path` and applies pending migrations.
-    /// - Throws: `StoreError` when SQLite refuses, `MigrationError` for a newer database.
-    public static func open(path: String) async throws -> ImageQueue {
-        let connection = try await SQLiteConnection.open(path: path)
-        try await Migrator().migrate(connection)
-        return ImageQueue(connection: connection)
+    init(database: any QueueDatabase, listener: QueueListener? = nil) {
+        self.database = database
+        self.listener = listener
     }
 
-    /// Opens the database at `path` and applies pending migrations, nothing else.
+    /// The SQLite database file, or the PostgreSQL URL with its password redacted.
+    public var path: String { database.location }
+
+    /// Opens the database at `path` (a SQLite path, or a `postgres://` / `postgresql://` URL),
+    /// creating a SQLite file if needed, and applies pending migrations.
+    /// - Throws: `StoreError` when the database refuses, `MigrationError` for a newer database.
+    public static func open(path: String) async throws -> ImageQueue {
+        switch DatabaseLocation(path) {
+        case .sqlite(let path):
+            let connection = try await SQLiteConnection.open(path: path)
+            try await Migrator().migrate(connection)
+            return ImageQueue(database: connection)
+        case .postgres(let url):
+            let connection = try await PostgresConnection.open(url: url)
+            try await PostgresMigrator().migrate(connection)
+            return ImageQueue(database: connection, listener: QueueListener(url: url))
+        }
+    }
+
+    /// Opens the database at `path` (a SQLite path, or a `postgres://` URL) and applies pending
+    /// migrations, nothing else.
     /// - Returns: the identifiers of the migrations applied now (empty when up to date).
     /// - Throws: `StoreError`, `MigrationError`.
     public static func migrate(path: String) async throws -> [String] {
-        try await Migrator().migrate(try await SQLiteConnection.open(path: path))
+        switch DatabaseLocation(path) {
+        case .sqlite(let path): return try await Migrator().migrate(try await SQLiteConnection.open(path: path))
+        case .postgres(let url): return try await PostgresMigrator().migrate(try await PostgresConnection.open(url: url))
+        }
     }
 
     /// Milliseconds since the Unix epoch now, for callers without an injected clock.
@@ -55,7 +84,7 @@ public struct ImageQueue: Sendable {
     /// - Returns: the new row's id.
     /// - Throws: `QueueError.unsupportedFormat`, `StoreError`.
     @discardableResult
-    public func enqueue(name: String, format: String = "ext4", priority: Int = 0, now: Int = nowMilliseconds())
+    public func enqueue(name: String, format: String = "ext4", priority: Int = 0, now: Int? = nil)
         async throws -> Int
     {
         try await enqueue(names: [name], format: format, priority: priority, now: now)[0]
@@ -64,14 +93,14 @@ public struct ImageQueue: Sendable {
     /// Adds one pending row per name in a single transaction.
     /// - Returns: the new ids, in the order of `names`.
     /// - Throws: `QueueError.unsupportedFormat`, `StoreError`.
-    public func enqueue(names: [String], format: String = "ext4", priority: Int = 0, now: Int = nowMilliseconds())
+    public func enqueue(names: [String], format: String = "ext4", priority: Int = 0, now: Int? = nil)
         async throws -> [Int]
     {
         guard Self.formats.contains(format) else { throw QueueError.unsupportedFormat(format) }
-        return try await connection.write { db in
+        let time = time(now)
+        return try await database.write { db in
             try names.map { name in
-                let rows = try db.query(
-                    Statements.insertImage, [.text(name), .text(format), .int(priority), .int(now)])
+                let rows = try db.query(Statements.insertImage, [.text(name), .text(format), .int(priority), time])
                 return try rows.first?.int("id") ?? 0
             }
         }
@@ -87,29 +116,34 @@ public struct ImageQueue: Sendable {
     /// A missing `lease_ms` or `max_in_flight` settings row counts as its default.
     /// - Returns: the claim, or `nil` when nothing is due or `max_in_flight` rows are in flight.
     /// - Throws: `StoreError` (`.busy` when the write lock stayed taken through every retry).
-    public func claim(workerID: String, now: Int) async throws -> Claim? {
-        let arguments: [SQLiteValue] = [
-            .text(workerID), .int(now), .int(SettingKey.leaseMilliseconds.defaultValue),
+    public func claim(workerID: String, now: Int? = nil) async throws -> Claim? {
+        let time = time(now)
+        let arguments: [SQLValue] = [
+            .text(workerID), time, .int(SettingKey.leaseMilliseconds.defaultValue),
             .int(SettingKey.maxInFlight.defaultValue),
         ]
-        return try await connection.write { db in
+        return try await database.write(begin: Statements.beginClaim) { db in
             for _ in 0..<Self.unclaimableRowsPerClaim {
-                let rows: [SQLiteRow]
+                let rows: [SQLRow]
                 do {
                     rows = try db.query(Statements.claimNext, arguments)
                 } catch let error as StoreError where error.isRowProblem {
-                    // The failed UPDATE changed nothing; the transaction is still open.
-                    guard let id = try db.query(Statements.headPending, [.int(now)]).first?.int("id") else {
+                    // SQLite: the failed UPDATE changed nothing and the transaction is still
+                    // open. PostgreSQL: back to the savepoint beginClaim (or the last pass) set.
+                    if db.dialect == .postgres { try db.execute(Statements.rollbackToClaimSavepoint) }
+                    guard let id = try db.query(Statements.headPending, [time]).first?.int("id") else {
                         throw error
                     }
-                    let reason = QueueError.unclaimable(id: id, reason: error.sqliteMessage).description
-                    try db.execute(Statements.failUnclaimable, [.int(id), .int(now), .text(reason)])
+                    let reason = QueueError.unclaimable(id: id, reason: error.databaseMessage).description
+                    try db.execute(Statements.failUnclaimable, [.int(id), time, .text(reason)])
+                    if db.dialect == .postgres { try db.execute(Statements.setClaimSavepoint) }
                     continue
                 }
                 guard let row = rows.first else { return nil }
                 return Claim(
                     id: try row.int("id"), name: try row.text("name"), format: try row.text("format"),
-                    token: try row.int("lease_token"), attempts: try row.int("attempts"), workerID: workerID)
+                    token: try row.int("lease_token"), attempts: try row.int("attempts"), workerID: workerID,
+                    verity: try row.int("verity") != 0)
             }
             return nil
         }
@@ -123,29 +157,29 @@ public struct ImageQueue: Sendable {
     ///   within a third of it.
     /// - Throws: `QueueError.leaseLost` when the row is no longer this claim's.
     @discardableResult
-    public func heartbeat(_ claim: Claim, now: Int) async throws -> Int {
-        let arguments = Self.fence(claim, now: now) + [.int(SettingKey.leaseMilliseconds.defaultValue)]
-        let expires = try await connection.write { db in
-            try db.query(Statements.heartbeat, arguments).first?.optionalInt("lease_expires_at")
+    public func heartbeat(_ claim: Claim, now: Int? = nil) async throws -> Int {
+        let arguments = fence(claim, now: now) + [.int(SettingKey.leaseMilliseconds.defaultValue)]
+        let lease = try await database.write { db in
+            try db.query(Statements.heartbeat, arguments).first?.optionalInt("lease_ms")
         }
-        guard let expires else { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
-        return expires - now
+        guard let lease else { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
+        return lease
     }
 
     /// Moves the row from pulling to converting and extends the lease; `bytes_done` restarts
     /// at 0 of `layerBytes` (the layer bytes the conversion will apply), when given.
     /// - Throws: `QueueError.leaseLost`.
-    public func markConverting(_ claim: Claim, layerBytes: Int64? = nil, now: Int) async throws {
+    public func markConverting(_ claim: Claim, layerBytes: Int64? = nil, now: Int? = nil) async throws {
         try await fenced(
             Statements.markConverting, claim, now: now,
-            [.int(SettingKey.leaseMilliseconds.defaultValue), layerBytes.map(SQLiteValue.integer) ?? .null])
+            [.int(SettingKey.leaseMilliseconds.defaultValue), layerBytes.map(SQLValue.integer) ?? .null])
     }
 
     /// Marks the row ready. `nil` arguments leave their columns as they are.
     /// - Throws: `QueueError.leaseLost`.
     public func complete(
         _ claim: Claim, normalizedName: String? = nil, digest: String? = nil, manifestDigest: String? = nil,
-        platform: String? = nil, artifactID: Int? = nil, now: Int
+        platform: String? = nil, artifactID: Int? = nil, now: Int? = nil
     ) async throws {
         try await fenced(
             Statements.complete, claim, now: now,
@@ -157,32 +191,35 @@ public struct ImageQueue: Sendable {
 
     /// Marks the row failed with `error` (one line, shown to people) and its kind.
     /// - Throws: `QueueError.leaseLost`.
-    public func fail(_ claim: Claim, error: String, kind: ErrorKind, now: Int) async throws {
+    public func fail(_ claim: Claim, error: String, kind: ErrorKind, now: Int? = nil) async throws {
         try await fenced(Statements.fail, claim, now: now, [.text(error), .text(kind.columnValue)])
     }
 
-    /// What ``requeue(_:error:notBefore:now:)`` did.
+    /// What ``requeue(_:error:retryAfter:now:)`` did.
     public enum RequeueOutcome: Sendable, Equatable {
-        /// Pending again, not claimed before `notBefore`.
+        /// Pending again, not claimed before `notBefore` (the database's clock).
         case requeued(notBefore: Int)
         /// The claim used the last of `max_attempts`: failed instead.
         case failed
     }
 
-    /// Returns the row to pending after a transient failure, not to be claimed before
-    /// `notBefore` (see ``RetryPolicy``); fails it when this was the last allowed attempt.
+    /// Returns the row to pending after a transient failure, not to be claimed for `delay`
+    /// milliseconds from `now` (see ``RetryPolicy``); fails it when this was the last allowed
+    /// attempt. The delay is counted on the database's clock, like the lease.
     /// - Throws: `QueueError.leaseLost`.
     @discardableResult
-    public func requeue(_ claim: Claim, error: String, notBefore: Int, now: Int) async throws -> RequeueOutcome {
-        let changed: RequeueOutcome? = try await connection.write { db in
+    public func requeue(_ claim: Claim, error: String, retryAfter delay: Int, now: Int? = nil) async throws
+        -> RequeueOutcome
+    {
+        let fence = fence(claim, now: now)
+        let changed: RequeueOutcome? = try await database.write { db in
             let maxAttempts = try Self.setting(.maxAttempts, db)
             if claim.attempts >= maxAttempts {
                 let message = "\(error) (gave up after \(claim.attempts) attempts)"
-                let failArguments = Self.fence(claim, now: now) + [.text(message), .text("transient")]
-                return try db.execute(Statements.fail, failArguments) == 0 ? nil : .failed
+                return try db.execute(Statements.fail, fence + [.text(message), .text("transient")]) == 0 ? nil : .failed
             }
-            let arguments = Self.fence(claim, now: now) + [.text(error), .int(notBefore)]
-            return try db.execute(Statements.requeue, arguments) == 0 ? nil : .requeued(notBefore: notBefore)
+            let rows = try db.query(Statements.requeue, fence + [.text(error), .int(delay)])
+            return try rows.first.map { .requeued(notBefore: try $0.int("next_attempt_at")) }
         }
         guard let changed else { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
         return changed
@@ -190,25 +227,32 @@ public struct ImageQueue: Sendable {
 
     /// Gives the row back to pending without using an attempt (graceful shutdown).
     /// - Throws: `QueueError.leaseLost`.
-    public func release(_ claim: Claim, now: Int) async throws {
+    public func release(_ claim: Claim, now: Int? = nil) async throws {
         try await fenced(Statements.release, claim, now: now)
     }
 
-    func fenced(_ statement: SQLStatement, _ claim: Claim, now: Int, _ extra: [SQLiteValue] = [])
+    func fenced(_ statement: SQLStatement, _ claim: Claim, now: Int?, _ extra: [SQLValue] = [])
         async throws
     {
-        let arguments = Self.fence(claim, now: now) + extra
-        let changed = try await connection.write { db in try db.execute(statement, arguments) }
+        let arguments = fence(claim, now: now) + extra
+        let changed = try await database.write { db in try db.execute(statement, arguments) }
         if changed == 0 { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
     }
 
     /// ?1 id, ?2 lease token, ?3 now: the leading parameters of every fenced statement.
-    static func fence(_ claim: Claim, now: Int) -> [SQLiteValue] {
-        [.int(claim.id), .int(claim.token), .int(now)]
+    func fence(_ claim: Claim, now: Int?) -> [SQLValue] {
+        [.int(claim.id), .int(claim.token), time(now)]
+    }
+
+    /// `now` as a bound value: as given, else the database's clock: for SQLite the local clock
+    /// now, for PostgreSQL NULL, which the statement's `coalesce(…, now())` replaces.
+    func time(_ now: Int?) -> SQLValue {
+        if let now { return .int(now) }
+        return database.dialect == .sqlite ? .int(Self.nowMilliseconds()) : .null
     }
 
     /// The setting's value, or its default when the row is missing.
-    static func setting(_ key: SettingKey, _ db: isolated SQLiteConnection) throws -> Int {
+    static func setting(_ key: SettingKey, _ db: any SQLSession) throws -> Int {
         try db.query(Statements.selectSetting, [.text(key.rawValue)]).first?.int("value") ?? key.defaultValue
     }
 }

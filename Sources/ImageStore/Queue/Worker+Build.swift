@@ -56,28 +56,27 @@ extension Worker {
         let asked = resolved.indexDigest ?? resolved.manifestDigest
         try await queue.recordResolution(
             claim, normalizedName: reference.description, digest: asked.description,
-            manifestDigest: resolved.manifestDigest.description, platform: resolved.platform.description,
-            now: ImageQueue.nowMilliseconds())
+            manifestDigest: resolved.manifestDigest.description, platform: resolved.platform.description)
         log[metadataKey: "digest"] = "\(resolved.manifestDigest)"
         log.info("resolved", metadata: ["normalized": "\(reference)", "platform": "\(resolved.platform)"])
 
-        let finalPath = manager.layout.diskPath(for: reference, manifestDigest: resolved.manifestDigest, format: format)
+        let verity = claim.verity && manager.exportOptions.appendsVerity(for: format)
+        let finalPath = manager.layout.diskPath(
+            for: reference, manifestDigest: resolved.manifestDigest, format: format, verity: verity)
         // A second pass covers an artifact deleted between acquiring and sharing it.
         for _ in 0..<2 {
             let lock = try await queue.acquireBuild(
-                claim, manifestDigest: resolved.manifestDigest.description, format: format.rawValue,
-                path: finalPath.path, now: ImageQueue.nowMilliseconds())
+                claim, manifestDigest: resolved.manifestDigest.description, format: format.rawValue, verity: verity,
+                path: finalPath.path)
             switch lock {
             case .ready(let artifactID, let path):
-                if try await queue.completeSharing(claim, artifactID: artifactID, now: ImageQueue.nowMilliseconds()) {
+                if try await queue.completeSharing(claim, artifactID: artifactID) {
                     metrics.pullFinished(success: true, cacheHit: true)
                     log.info("ready; sharing the disk of the same digest and format", metadata: ["path": "\(path)"])
                     return .shared
                 }
             case .busy:
-                let delay = configuration.busyRetryDelay.wholeMilliseconds
-                let now = ImageQueue.nowMilliseconds()
-                try await queue.deferClaim(claim, until: now + delay, now: now)
+                try await queue.deferClaim(claim, for: configuration.busyRetryDelay.wholeMilliseconds)
                 log.info("deferred; another worker is converting the same digest and format")
                 return .deferred
             case .acquired(let artifactID):
@@ -85,7 +84,8 @@ extension Worker {
                     // Pull by the digest just resolved: the tag may move meanwhile, and the
                     // registry is not asked twice.
                     try await convert(
-                        claim, reference: reference.withDigest(asked), format: format, artifactID: artifactID,
+                        claim, reference: reference.withDigest(asked), format: format, verity: verity,
+                        artifactID: artifactID,
                         finalPath: finalPath, scratch: scratch, progress: progress, log: log)
                     return .ready
                 } catch {
@@ -99,7 +99,7 @@ extension Worker {
 
     /// Pulls, converts and publishes: the claim holds the artifact's conversion.
     private func convert(
-        _ claim: Claim, reference: ImageReference, format: DiskFormat, artifactID: Int, finalPath: URL,
+        _ claim: Claim, reference: ImageReference, format: DiskFormat, verity: Bool, artifactID: Int, finalPath: URL,
         scratch: String, progress: ProgressBox, log: Logger
     ) async throws {
         let queue = manager.queue
@@ -112,7 +112,7 @@ extension Worker {
             throw error
         }
         metrics.downloaded(bytes: progress.downloadedBytes)
-        try await queue.markConverting(claim, layerBytes: image.layerBytes, now: ImageQueue.nowMilliseconds())
+        try await queue.markConverting(claim, layerBytes: image.layerBytes)
         // After the row is converting, so the heartbeat's next figures are applied bytes.
         progress.startConverting(totalBytes: image.layerBytes)
         log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
@@ -121,7 +121,8 @@ extension Worker {
         // can remove a crashed build's partial disk, and publishing it is a same-filesystem rename.
         let output = manager.layout.scratch.appendingPathComponent(scratch, isDirectory: true)
             .appendingPathComponent("disk.\(format.fileExtension)")
-        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output) { applied in
+        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output, verity: verity) {
+            applied in
             progress.recordApplied(applied)
         }
         metrics.converted(format: format.rawValue)
@@ -134,23 +135,27 @@ extension Worker {
         let group = manager.layout.diskGroup
         try await queue.publish(
             claim, artifactID: artifactID, sizeBytes: DiskFile.allocatedBytes(disk.path), configJSON: config,
-            now: ImageQueue.nowMilliseconds(),
+            verity: disk.verity,
             moveIntoPlace: { try DiskFile.moveIntoPlace(source, to: finalPath, group: group) })
-        log.info("ready", metadata: ["path": "\(finalPath.path)", "bytes": "\(disk.allocatedBytes)"])
+        log.info(
+            "ready",
+            metadata: [
+                "path": "\(finalPath.path)", "bytes": "\(disk.allocatedBytes)",
+                "verity_root_hash": "\(disk.verity?.rootHash ?? "none")",
+            ])
     }
 
     /// Records a failed attempt: permanent → failed, transient → pending with backoff,
     /// cancellation (shutdown deadline) → released, lease lost → nothing to record.
     private func settle(_ claim: Claim, error: any Error, log: Logger) async -> Outcome {
         let queue = manager.queue
-        let now = ImageQueue.nowMilliseconds()
         if let queueError = error as? QueueError, case .leaseLost = queueError {
             log.warning("lease lost; another worker or recovery owns the row now, dropping this work")
             return .lost
         }
         if error is CancellationError || Task.isCancelled {
             do {
-                try await queue.release(claim, now: now)
+                try await queue.release(claim)
                 log.notice("released to pending at shutdown")
             } catch {
                 log.warning("release at shutdown failed; recovery will requeue the row", metadata: ["error": "\(error)"])
@@ -163,7 +168,7 @@ extension Worker {
         do {
             switch kind {
             case .permanent:
-                try await recording(log) { try await queue.fail(claim, error: message, kind: .permanent, now: now) }
+                try await recording(log) { try await queue.fail(claim, error: message, kind: .permanent) }
                 log.error("failed", metadata: ["error": "\(message)"])
                 return .failed
             case .transient(let retryAfter):
@@ -172,7 +177,7 @@ extension Worker {
                     afterAttempt: claim.attempts, retryAfterMilliseconds: retryAfterMilliseconds,
                     random: Double.random(in: 0...1))
                 let requeued = try await recording(log) {
-                    try await queue.requeue(claim, error: message, notBefore: now + delay, now: now)
+                    try await queue.requeue(claim, error: message, retryAfter: delay)
                 }
                 switch requeued {
                 case .requeued:

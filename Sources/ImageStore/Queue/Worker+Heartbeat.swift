@@ -35,12 +35,12 @@ extension Worker {
                         if current != reported, current.total > 0, now - lastProgress >= 1_000 {
                             try await queue.recordProgress(
                                 claim, stage: current.stage, bytesDone: current.done, bytesTotal: current.total,
-                                now: now)
+                                now: nil)
                             reported = current
                             lastProgress = now
                         }
                         if now - lastHeartbeat >= lease / 3 {
-                            lease = max(try await queue.heartbeat(claim, now: now), 1)
+                            lease = max(try await queue.heartbeat(claim), 1)
                             lastHeartbeat = now
                         }
                     } catch let error as QueueError {

@@ -51,7 +51,7 @@ public struct Worker: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let claim: Claim?
             do {
-                claim = try await manager.queue.claim(workerID: workerID, now: ImageQueue.nowMilliseconds())
+                claim = try await manager.queue.claim(workerID: workerID)
             } catch {
                 logger.warning("claim failed; retrying", metadata: ["error": "\(error)"])
                 claim = nil
@@ -65,20 +65,35 @@ public struct Worker: Service {
     }
 
     /// Waits until another process commits (an INSERT, a retry, a released row) or the poll
-    /// interval passes (backoff times come due without a commit). Checking `data_version`
-    /// reads no table and takes no lock, so an idle worker answers an enqueue within
-    /// ``WorkerConfiguration/wakeInterval`` without hammering the write lock.
+    /// interval passes (backoff times come due without a commit). SQLite: checking
+    /// `data_version` reads no table and takes no lock, so an idle worker answers an enqueue
+    /// within ``WorkerConfiguration/wakeInterval`` without hammering the write lock.
+    /// PostgreSQL: the queue's listener waits for the schema's NOTIFY, no polling, in waits of at
+    /// most ``listenSlice`` so shutdown is noticed.
     /// - Returns: `false` at shutdown.
     private func waitForWork() async -> Bool {
         let queue = manager.queue
         let start = ContinuousClock.now
         let initial = try? await queue.dataVersion()
         while ContinuousClock.now - start < configuration.pollInterval {
+            if let listener = queue.listener, let initial {
+                guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return false }
+                let slice = min(configuration.pollInterval - (ContinuousClock.now - start), Self.listenSlice)
+                do {
+                    if try await listener.wait(beyond: initial, timeout: slice) { return true }
+                    continue
+                } catch {
+                    logger.warning("listening for queue changes failed; polling", metadata: ["error": "\(error)"])
+                }
+            }
             guard await sleepUnlessShuttingDown(configuration.wakeInterval) else { return false }
             if let initial, let current = try? await queue.dataVersion(), current != initial { return true }
         }
         return true
     }
+
+    /// The longest one LISTEN wait blocks before shutdown is checked again.
+    static let listenSlice = Duration.milliseconds(250)
 
     /// Recovers expired leases and refreshes the gauges; errors are logged, never fatal.
     func housekeeping() async {

@@ -4,7 +4,7 @@ extension Image {
     /// Reads one `image_status` row.
     /// - Throws: `StoreError.columnType` when a column is missing or holds an unexpected type
     ///   (a JSON array column that is not an array of strings counts as one).
-    init(row: SQLiteRow) throws {
+    init(row: SQLRow) throws {
         id = try row.int("id")
         name = try row.text("name")
         normalizedName = try row.optionalText("normalized_name")
@@ -25,6 +25,10 @@ extension Image {
         bytesTotal = try row.optionalInt("bytes_total").map(Int64.init)
         sizeBytes = try row.optionalInt("size_bytes").map(Int64.init)
         diskPath = try row.optionalText("artifact_path")
+        verity = try row.int("verity") != 0
+        verityRootHash = try row.optionalText("verity_root_hash")
+        veritySalt = try row.optionalText("verity_salt")
+        verityHashOffset = try row.optionalInt("verity_hash_offset").map(Int64.init)
         entrypoint = try Self.strings(row, "entrypoint")
         cmd = try Self.strings(row, "cmd")
         env = try Self.strings(row, "env")
@@ -41,7 +45,7 @@ extension Image {
     }
 
     /// A column holding a JSON array of strings (what `json_extract` returns for an array).
-    private static func strings(_ row: SQLiteRow, _ column: String) throws -> [String]? {
+    private static func strings(_ row: SQLRow, _ column: String) throws -> [String]? {
         guard let text = try row.optionalText(column) else { return nil }
         guard let array = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
             throw StoreError.columnType(statement: row.statement, column: column)

@@ -13,8 +13,8 @@ import Foundation
 /// the normalized one; here it is ``normalizedName``); `env` keeps the image's order and its
 /// `KEY=value` text (the seed's map lost both); times are milliseconds since the Unix epoch, as
 /// in every column of the schema (``createdDate`` gives a `Date`); one images row per (name,
-/// format), so one name may have several `Image`s. Fields added later (dm-verity root hash and
-/// hash offset, once disks carry them) are new optional keys: decoders should ignore unknown keys.
+/// format), so one name may have several `Image`s. Fields added later are new keys (the
+/// dm-verity fields came with migration 0004): decoders should ignore unknown keys.
 public struct Image: Sendable, Equatable, Hashable, Codable {
     /// The images row id: a larger id was enqueued later.
     public var id: Int
@@ -52,6 +52,17 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
     public var sizeBytes: Int64?
     /// Absolute path of the disk file (the seed's `GetDiskPath`); `nil` until ready.
     public var diskPath: String?
+    /// The row asks for a dm-verity tree (`images.verity`; ext4 and erofs only).
+    public var verity: Bool
+    /// The disk's dm-verity root hash, lowercase hex: the value a VM platform trusts. `nil`
+    /// until ready, and for a disk without a tree (cpio, `verity = 0`).
+    public var verityRootHash: String?
+    /// The dm-verity salt, lowercase hex.
+    public var veritySalt: String?
+    /// Byte offset of the veritysetup superblock in the disk file, also the size of the
+    /// filesystem area: `veritysetup verify DISK DISK ROOT --hash-offset=N`; a dm table's
+    /// `<hash_start_block>` is `N / 4096 + 1`.
+    public var verityHashOffset: Int64?
     /// The config's `Entrypoint`; `nil` until ready or when the image has none.
     public var entrypoint: [String]?
     /// The config's `Cmd`.
@@ -105,6 +116,10 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
         case bytesTotal = "bytes_total"
         case sizeBytes = "size_bytes"
         case diskPath = "artifact_path"
+        case verity
+        case verityRootHash = "verity_root_hash"
+        case veritySalt = "verity_salt"
+        case verityHashOffset = "verity_hash_offset"
         case entrypoint, cmd, env
         case workingDir = "working_dir"
         case user
@@ -138,6 +153,10 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
         try container.encode(bytesTotal, forKey: .bytesTotal)
         try container.encode(sizeBytes, forKey: .sizeBytes)
         try container.encode(diskPath, forKey: .diskPath)
+        try container.encode(verity, forKey: .verity)
+        try container.encode(verityRootHash, forKey: .verityRootHash)
+        try container.encode(veritySalt, forKey: .veritySalt)
+        try container.encode(verityHashOffset, forKey: .verityHashOffset)
         try container.encode(entrypoint, forKey: .entrypoint)
         try container.encode(cmd, forKey: .cmd)
         try container.encode(env, forKey: .env)

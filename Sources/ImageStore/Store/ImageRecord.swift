@@ -27,6 +27,8 @@ public struct ImageRecord: Sendable, Equatable, Codable {
     public var updatedAt: Int
     public var startedAt: Int?
     public var finishedAt: Int?
+    /// 1 (default): an ext4 or erofs disk gets a dm-verity tree; 0: none.
+    public var verity: Int
 
     enum CodingKeys: String, CodingKey {
         case id, name, format, priority, status
@@ -48,9 +50,10 @@ public struct ImageRecord: Sendable, Equatable, Codable {
         case updatedAt = "updated_at"
         case startedAt = "started_at"
         case finishedAt = "finished_at"
+        case verity
     }
 
-    init(row: SQLiteRow) throws {
+    init(row: SQLRow) throws {
         id = try row.int("id")
         name = try row.text("name")
         format = try row.text("format")
@@ -74,6 +77,7 @@ public struct ImageRecord: Sendable, Equatable, Codable {
         updatedAt = try row.int("updated_at")
         startedAt = try row.optionalInt("started_at")
         finishedAt = try row.optionalInt("finished_at")
+        verity = try row.int("verity")
     }
 
     /// Writes every column, NULL ones as `null` (synthesized Codable would drop them).
@@ -102,5 +106,6 @@ public struct ImageRecord: Sendable, Equatable, Codable {
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(startedAt, forKey: .startedAt)
         try container.encode(finishedAt, forKey: .finishedAt)
+        try container.encode(verity, forKey: .verity)
     }
 }

@@ -52,7 +52,7 @@ struct Migrator: Sendable {
         return appliedNow
     }
 
-    private static func applied(_ db: isolated SQLiteConnection) throws -> Set<String> {
+    private static func applied(_ db: any SQLSession) throws -> Set<String> {
         Set(try db.query(Statements.appliedMigrations).map { try $0.text("identifier") })
     }
 

@@ -3,12 +3,12 @@ import Foundation
 
 /// One SQLite connection: the only code that calls libsqlite3.
 ///
-/// An actor on its own ``SQLiteExecutor`` thread, so a busy wait never blocks the cooperative
+/// An actor on its own ``ConnectionExecutor`` thread, so a busy wait never blocks the cooperative
 /// pool and the handle is used by one thread at a time. Opens with WAL, `foreign_keys=ON`,
 /// `synchronous=NORMAL` and a busy timeout. Statements are prepared once and cached by name.
 /// Writes go through ``write(_:)``: `BEGIN IMMEDIATE` takes the write lock up front (retried
 /// with backoff while another process holds it), so no statement inside fails with SQLITE_BUSY.
-actor SQLiteConnection {
+actor SQLiteConnection: QueueDatabase {
     /// How long one `BEGIN IMMEDIATE` waits inside SQLite for the write lock.
     static let busyTimeoutMilliseconds: Int32 = 5_000
     /// `BEGIN IMMEDIATE` tries before ``StoreError/busy(name:code:message:attempts:)``.
@@ -16,7 +16,9 @@ actor SQLiteConnection {
 
     /// The database file, for error messages.
     nonisolated let path: String
-    private nonisolated let executor: SQLiteExecutor
+    nonisolated var location: String { path }
+    nonisolated let dialect = SQLDialect.sqlite
+    private nonisolated let executor: ConnectionExecutor
     private let handle: SQLiteHandle
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -24,7 +26,7 @@ actor SQLiteConnection {
     private init(path: String, handle: SQLiteHandle) {
         self.path = path
         self.handle = handle
-        self.executor = SQLiteExecutor(name: "image-worker-sqlite")
+        self.executor = ConnectionExecutor(name: "image-worker-sqlite")
     }
 
     deinit {
@@ -42,52 +44,7 @@ actor SQLiteConnection {
 
     private func configure() throws {
         try retryingBusy(name: Statements.configure.name) {
-            try executeScript(Statements.configure.sql, name: Statements.configure.name)
-        }
-    }
-
-    // MARK: - Statements
-
-    /// Runs `statement` to completion.
-    /// - Returns: the rows it produced (a `RETURNING` clause or a query).
-    /// - Throws: `StoreError.statement` with the statement's name and SQLite's code and message.
-    @discardableResult
-    func query(_ statement: SQLStatement, _ arguments: [SQLiteValue] = []) throws -> [SQLiteRow] {
-        let stmt = try prepared(statement)
-        defer {
-            sqlite3_reset(stmt)
-            sqlite3_clear_bindings(stmt)
-        }
-        for (offset, value) in arguments.enumerated() {
-            try check(bind(value, to: stmt, at: Int32(offset + 1)), statement.name)
-        }
-        var rows: [SQLiteRow] = []
-        while true {
-            let code = sqlite3_step(stmt)
-            if code == SQLITE_DONE { return rows }
-            guard code == SQLITE_ROW else { try check(code, statement.name); return rows }
-            rows.append(row(of: stmt, statement: statement.name))
-        }
-    }
-
-    /// Runs a data-changing statement.
-    /// - Returns: the number of rows it changed.
-    /// - Throws: `StoreError.statement`.
-    @discardableResult
-    func execute(_ statement: SQLStatement, _ arguments: [SQLiteValue] = []) throws -> Int {
-        try query(statement, arguments)
-        return Int(sqlite3_changes(handle.db))
-    }
-
-    /// Runs semicolon-separated SQL text (a migration step) with `sqlite3_exec`.
-    /// - Throws: `StoreError.statement` named `name`.
-    func executeScript(_ sql: String, name: String) throws {
-        var message: UnsafeMutablePointer<CChar>?
-        let code = sqlite3_exec(handle.db, sql, nil, nil, &message)
-        let text = message.map { String(cString: $0) } ?? ""
-        sqlite3_free(message)
-        guard code == SQLITE_OK else {
-            throw StoreError.statement(name: name, code: Int(sqlite3_extended_errcode(handle.db)), message: text)
+            try handle.executeScript(Statements.configure.sql, name: Statements.configure.name)
         }
     }
 
@@ -100,17 +57,19 @@ actor SQLiteConnection {
     /// retried with exponential backoff up to ``beginAttempts`` times.
     /// - Throws: what `body` threw, `StoreError.busy` past the retries, or `StoreError.statement`.
     @discardableResult
-    func write<T: Sendable>(_ body: @Sendable (isolated SQLiteConnection) throws -> T) throws -> T {
-        try retryingBusy(name: Statements.beginImmediate.name) {
-            try execute(Statements.beginImmediate)
+    func write<T: Sendable>(begin: SQLStatement = Statements.beginImmediate, _ body: @Sendable (any SQLSession) throws -> T)
+        throws -> T
+    {
+        try retryingBusy(name: begin.name) {
+            try handle.execute(begin, [])
         }
         do {
-            let result = try body(self)
-            try execute(Statements.commit)
+            let result = try body(handle)
+            try handle.execute(Statements.commit, [])
             return result
         } catch {
             if sqlite3_get_autocommit(handle.db) == 0 {
-                _ = try? execute(Statements.rollback)
+                _ = try? handle.execute(Statements.rollback, [])
             }
             throw error
         }
@@ -119,8 +78,8 @@ actor SQLiteConnection {
     /// Runs `body` on the connection (a read, or a single autocommit statement).
     /// - Throws: what `body` threw.
     @discardableResult
-    func read<T: Sendable>(_ body: @Sendable (isolated SQLiteConnection) throws -> T) throws -> T {
-        try retryingBusy(name: "read") { try body(self) }
+    func read<T: Sendable>(_ body: @Sendable (any SQLSession) throws -> T) throws -> T {
+        try retryingBusy(name: "read") { try body(handle) }
     }
 
     @discardableResult
@@ -141,62 +100,14 @@ actor SQLiteConnection {
             }
         }
     }
-
-    // MARK: - C calls
-
-    private func prepared(_ statement: SQLStatement) throws -> OpaquePointer {
-        if let cached = handle.statements[statement.name] { return cached }
-        var stmt: OpaquePointer?
-        let code = sqlite3_prepare_v3(
-            handle.db, statement.sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
-        try check(code, statement.name)
-        guard let stmt else {
-            throw StoreError.statement(name: statement.name, code: Int(code), message: "empty statement")
-        }
-        handle.statements[statement.name] = stmt
-        return stmt
-    }
-
-    private func bind(_ value: SQLiteValue, to stmt: OpaquePointer, at index: Int32) -> Int32 {
-        switch value {
-        case .integer(let number): return sqlite3_bind_int64(stmt, index, number)
-        case .real(let number): return sqlite3_bind_double(stmt, index, number)
-        case .text(let text): return csqlite_bind_text(stmt, index, text, -1)
-        case .null: return sqlite3_bind_null(stmt, index)
-        }
-    }
-
-    private func row(of stmt: OpaquePointer, statement: String) -> SQLiteRow {
-        var values: [String: SQLiteValue] = [:]
-        for column in 0..<sqlite3_column_count(stmt) {
-            let name = String(cString: sqlite3_column_name(stmt, column))
-            switch sqlite3_column_type(stmt, column) {
-            case SQLITE_INTEGER: values[name] = .integer(sqlite3_column_int64(stmt, column))
-            case SQLITE_FLOAT: values[name] = .real(sqlite3_column_double(stmt, column))
-            case SQLITE_NULL: values[name] = .null
-            default:
-                if let text = sqlite3_column_text(stmt, column) {
-                    values[name] = .text(String(cString: text))
-                } else {
-                    values[name] = .null
-                }
-            }
-        }
-        return SQLiteRow(statement: statement, values: values)
-    }
-
-    /// Turns a result code other than OK/ROW/DONE into `StoreError.statement`.
-    private func check(_ code: Int32, _ name: String) throws {
-        guard code != SQLITE_OK && code != SQLITE_ROW && code != SQLITE_DONE else { return }
-        throw StoreError.statement(
-            name: name, code: Int(sqlite3_extended_errcode(handle.db)),
-            message: String(cString: sqlite3_errmsg(handle.db)))
-    }
 }
 
 /// Owns the `sqlite3*` handle and its cached statements; `deinit` finalizes and closes them.
-/// `@unchecked Sendable`: only its ``SQLiteConnection`` touches it, on that actor's executor.
-private final class SQLiteHandle: @unchecked Sendable {
+/// The ``SQLSession`` a transaction body runs on. `@unchecked Sendable`: only its
+/// ``SQLiteConnection`` touches it, on that actor's executor, and lends it to a body only
+/// while the body runs there.
+private final class SQLiteHandle: SQLSession, @unchecked Sendable {
+    let dialect = SQLDialect.sqlite
     let db: OpaquePointer
     var statements: [String: OpaquePointer] = [:]
 
@@ -224,5 +135,101 @@ private final class SQLiteHandle: @unchecked Sendable {
     deinit {
         for stmt in statements.values { sqlite3_finalize(stmt) }
         sqlite3_close_v2(db)
+    }
+
+    // MARK: - Statements (SQLSession)
+
+    /// Runs `statement` to completion.
+    /// - Returns: the rows it produced (a `RETURNING` clause or a query).
+    /// - Throws: `StoreError.statement` with the statement's name and SQLite's code and message.
+    @discardableResult
+    func query(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        let stmt = try prepared(statement)
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        for (offset, value) in arguments.enumerated() {
+            try check(bind(value, to: stmt, at: Int32(offset + 1)), statement.name)
+        }
+        var rows: [SQLRow] = []
+        while true {
+            let code = sqlite3_step(stmt)
+            if code == SQLITE_DONE { return rows }
+            guard code == SQLITE_ROW else { try check(code, statement.name); return rows }
+            rows.append(row(of: stmt, statement: statement.name))
+        }
+    }
+
+    /// Runs a data-changing statement.
+    /// - Returns: the number of rows it changed.
+    /// - Throws: `StoreError.statement`.
+    @discardableResult
+    func execute(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> Int {
+        try query(statement, arguments)
+        return Int(sqlite3_changes(db))
+    }
+
+    /// Runs semicolon-separated SQL text (a migration step) with `sqlite3_exec`.
+    /// - Throws: `StoreError.statement` named `name`.
+    func executeScript(_ sql: String, name: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(db, sql, nil, nil, &message)
+        let text = message.map { String(cString: $0) } ?? ""
+        sqlite3_free(message)
+        guard code == SQLITE_OK else {
+            throw StoreError.statement(name: name, code: Int(sqlite3_extended_errcode(db)), message: text)
+        }
+    }
+
+    // MARK: - C calls
+
+    private func prepared(_ statement: SQLStatement) throws -> OpaquePointer {
+        if let cached = statements[statement.name] { return cached }
+        var stmt: OpaquePointer?
+        let code = sqlite3_prepare_v3(
+            db, statement.sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        try check(code, statement.name)
+        guard let stmt else {
+            throw StoreError.statement(name: statement.name, code: Int(code), message: "empty statement")
+        }
+        statements[statement.name] = stmt
+        return stmt
+    }
+
+    private func bind(_ value: SQLValue, to stmt: OpaquePointer, at index: Int32) -> Int32 {
+        switch value {
+        case .integer(let number): return sqlite3_bind_int64(stmt, index, number)
+        case .real(let number): return sqlite3_bind_double(stmt, index, number)
+        case .text(let text): return csqlite_bind_text(stmt, index, text, -1)
+        case .null: return sqlite3_bind_null(stmt, index)
+        }
+    }
+
+    private func row(of stmt: OpaquePointer, statement: String) -> SQLRow {
+        var values: [String: SQLValue] = [:]
+        for column in 0..<sqlite3_column_count(stmt) {
+            let name = String(cString: sqlite3_column_name(stmt, column))
+            switch sqlite3_column_type(stmt, column) {
+            case SQLITE_INTEGER: values[name] = .integer(sqlite3_column_int64(stmt, column))
+            case SQLITE_FLOAT: values[name] = .real(sqlite3_column_double(stmt, column))
+            case SQLITE_NULL: values[name] = .null
+            default:
+                if let text = sqlite3_column_text(stmt, column) {
+                    values[name] = .text(String(cString: text))
+                } else {
+                    values[name] = .null
+                }
+            }
+        }
+        return SQLRow(statement: statement, values: values)
+    }
+
+    /// Turns a result code other than OK/ROW/DONE into `StoreError.statement`.
+    private func check(_ code: Int32, _ name: String) throws {
+        guard code != SQLITE_OK && code != SQLITE_ROW && code != SQLITE_DONE else { return }
+        throw StoreError.statement(
+            name: name, code: Int(sqlite3_extended_errcode(db)),
+            message: String(cString: sqlite3_errmsg(db)))
     }
 }

@@ -10,7 +10,7 @@ extension Statements {
             UPDATE images SET
                 normalized_name = ?4, digest = ?5, manifest_digest = ?6, platform = ?7, updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
-            """)
+            """, clock: 3)
     /// ?1 id, ?2 lease token, ?3 now, ?4 bytes done, ?5 bytes total, ?6 the stage the figures
     /// belong to ('pulling': downloaded, 'converting': applied). A figure of another stage than
     /// the row's is dropped, so a late download figure never lands on a converting row.
@@ -19,17 +19,23 @@ extension Statements {
         sql: """
             UPDATE images SET bytes_done = ?4, bytes_total = ?5, updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status = ?6
-            """)
-    /// ?1 id, ?2 lease token, ?3 now, ?4 next attempt at. Back to pending without using an
-    /// attempt: another worker is converting the same digest and format.
+            """, clock: 3)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 milliseconds before the next attempt. Back to pending
+    /// without using an attempt: another worker is converting the same digest and format.
     static let deferClaim = SQLStatement(
         name: "deferClaim",
         sql: """
             UPDATE images SET
                 status = 'pending', worker_id = NULL, lease_expires_at = NULL,
-                attempts = max(attempts - 1, 0), next_attempt_at = ?4, updated_at = ?3
+                attempts = max(attempts - 1, 0), next_attempt_at = ?3 + ?4, updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
-            """)
+            """,
+        postgres: """
+            UPDATE images SET
+                status = 'pending', worker_id = NULL, lease_expires_at = NULL,
+                attempts = greatest(attempts - 1, 0), next_attempt_at = $3 + $4, updated_at = $3
+            WHERE id = $1 AND lease_token = $2 AND status IN ('pulling', 'converting')
+            """, clock: 3)
     /// ?1 id, ?2 lease token, ?3 now, ?4 artifact id. Ready by sharing a ready artifact; refused
     /// (0 rows) when the artifact was deleted meanwhile.
     static let completeWithArtifact = SQLStatement(
@@ -40,16 +46,16 @@ extension Statements {
                 artifact_id = ?4, finished_at = ?3, updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
               AND EXISTS (SELECT 1 FROM artifacts WHERE id = ?4 AND state = 'ready')
-            """)
+            """, clock: 3)
 
     // MARK: - Artifacts
 
-    /// ?1 manifest digest, ?2 format. Returns the artifact row.
+    /// ?1 manifest digest, ?2 format, ?3 verity (0 or 1). Returns the artifact row.
     static let artifactFor = SQLStatement(
         name: "artifactFor",
         sql: """
             SELECT id, state, path, size_bytes, builder_image_id, builder_token
-            FROM artifacts WHERE manifest_digest = ?1 AND format = ?2
+            FROM artifacts WHERE manifest_digest = ?1 AND format = ?2 AND verity = ?3
             """)
     /// ?1 image id, ?2 lease token, ?3 now. Returns `alive` (0 or 1): the claim still holds its row.
     static let builderAlive = SQLStatement(
@@ -57,17 +63,17 @@ extension Statements {
         sql: """
             SELECT count(*) AS alive FROM images
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting') AND lease_expires_at >= ?3
-            """)
-    /// ?1 manifest digest, ?2 format, ?3 final path, ?4 builder image id, ?5 builder token, ?6 now.
-    /// Returns id.
+            """, clock: 3)
+    /// ?1 manifest digest, ?2 format, ?3 final path, ?4 builder image id, ?5 builder token, ?6 now,
+    /// ?7 verity (0 or 1). Returns id.
     static let insertArtifact = SQLStatement(
         name: "insertArtifact",
         sql: """
-            INSERT INTO artifacts (manifest_digest, format, state, path, builder_image_id, builder_token,
+            INSERT INTO artifacts (manifest_digest, format, verity, state, path, builder_image_id, builder_token,
                                    conversions, created_at)
-            VALUES (?1, ?2, 'building', ?3, ?4, ?5, 1, ?6)
+            VALUES (?1, ?2, ?7, 'building', ?3, ?4, ?5, 1, ?6)
             RETURNING id
-            """)
+            """, clock: 6)
     /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 final path. Takes over a
     /// conversion whose builder is gone.
     static let takeOverArtifact = SQLStatement(
@@ -83,18 +89,21 @@ extension Statements {
         sql: """
             UPDATE artifacts SET
                 state = 'building', builder_image_id = ?2, builder_token = ?3, path = ?4,
-                size_bytes = NULL, ready_at = NULL, conversions = conversions + 1
+                size_bytes = NULL, ready_at = NULL, conversions = conversions + 1,
+                verity_root_hash = NULL, verity_salt = NULL, verity_hash_offset = NULL
             WHERE id = ?1 AND state = 'ready'
             """)
-    /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 allocated bytes, ?5 config JSON, ?6 now.
+    /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 allocated bytes, ?5 config JSON, ?6 now,
+    /// ?7 verity root hash, ?8 verity salt, ?9 verity hash offset (all NULL without a tree).
     static let publishArtifact = SQLStatement(
         name: "publishArtifact",
         sql: """
             UPDATE artifacts SET
                 state = 'ready', size_bytes = ?4, config_json = ?5, ready_at = ?6,
+                verity_root_hash = ?7, verity_salt = ?8, verity_hash_offset = ?9,
                 builder_image_id = NULL, builder_token = NULL
             WHERE id = ?1 AND state = 'building' AND builder_image_id = ?2 AND builder_token = ?3
-            """)
+            """, clock: 6)
     /// ?1 artifact id, ?2 builder image id, ?3 builder token. Drops a conversion that failed.
     static let abandonArtifact = SQLStatement(
         name: "abandonArtifact",
@@ -112,10 +121,15 @@ extension Statements {
                 WHERE i.id = artifacts.builder_image_id AND i.lease_token = artifacts.builder_token
                   AND i.status IN ('pulling', 'converting'))
             """)
-    /// No parameters. Every artifact: id, state, path, size_bytes, config_json.
+    /// No parameters. Every artifact: id, manifest_digest, format, verity, state, path, size_bytes,
+    /// config_json, verity_root_hash, verity_salt, verity_hash_offset.
     static let allArtifacts = SQLStatement(
         name: "allArtifacts",
-        sql: "SELECT id, manifest_digest, format, state, path, size_bytes, config_json FROM artifacts ORDER BY id")
+        sql: """
+            SELECT id, manifest_digest, format, verity, state, path, size_bytes, config_json,
+                   verity_root_hash, verity_salt, verity_hash_offset
+            FROM artifacts ORDER BY id
+            """)
 
     // MARK: - Delete and GC
 

@@ -36,7 +36,7 @@ extension Statements {
         sql: """
             INSERT INTO images (name, normalized_name, format, priority, created_at, updated_at)
             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id
-            """)
+            """, clock: 5)
     /// ?1 id, ?2 now. A failed row back to pending with fresh attempts.
     static let retryFailedByID = SQLStatement(
         name: "retryFailedByID",
@@ -45,7 +45,7 @@ extension Statements {
                 status = 'pending', attempts = 0, next_attempt_at = 0, error = NULL, error_kind = NULL,
                 finished_at = NULL, updated_at = ?2
             WHERE id = ?1 AND status = 'failed'
-            """)
+            """, clock: 2)
 
     // MARK: - BuildQueue figures
 

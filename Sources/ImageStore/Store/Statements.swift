@@ -1,4 +1,5 @@
-/// Every SQL statement ImageStore runs, by name. Parameters are numbered (`?1`) and always
+/// Every SQL statement ImageStore runs, by name, in the SQLite dialect and, where it differs,
+/// the PostgreSQL one (see ``SQLStatement``). Parameters are numbered (`?1`) and always
 /// bound; times are milliseconds since the Unix epoch. Migration steps live in the
 /// Migrations module; nothing else in Sources holds SQL.
 enum Statements {
@@ -9,7 +10,7 @@ enum Statements {
         name: "configure",
         sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
     /// No parameters.
-    static let beginImmediate = SQLStatement(name: "beginImmediate", sql: "BEGIN IMMEDIATE")
+    static let beginImmediate = SQLStatement(name: "beginImmediate", sql: "BEGIN IMMEDIATE", postgres: "BEGIN")
     /// No parameters.
     static let commit = SQLStatement(name: "commit", sql: "COMMIT")
     /// No parameters.
@@ -64,7 +65,7 @@ enum Statements {
         sql: """
             INSERT INTO images (name, format, priority, created_at, updated_at)
             VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id
-            """)
+            """, clock: 4)
     /// No parameters. Every images row, oldest first.
     static let listImages = SQLStatement(name: "listImages", sql: "SELECT * FROM images ORDER BY id")
     /// ?1 a name, normalized name or digest. Matching images rows, oldest first.
@@ -86,7 +87,9 @@ enum Statements {
     /// ?1 worker id, ?2 now, ?3 default lease_ms, ?4 default max_in_flight (used when the settings
     /// row is missing). Takes the best pending row whose next_attempt_at has come, unless
     /// pulling + converting rows already reach max_in_flight. Returns id, name, format,
-    /// lease_token, attempts.
+    /// lease_token, attempts. Runs in a ``beginClaim`` transaction: on PostgreSQL the row is
+    /// taken `FOR UPDATE SKIP LOCKED` (a row another transaction holds is passed over, not
+    /// waited for), and the count is exact because claims hold the claim advisory lock.
     static let claimNext = SQLStatement(
         name: "claimNext",
         sql: """
@@ -101,15 +104,30 @@ enum Statements {
                 ORDER BY priority DESC, id LIMIT 1)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
                 < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), ?4)
-            RETURNING id, name, format, lease_token, attempts
-            """)
+            RETURNING id, name, format, lease_token, attempts, verity
+            """,
+        postgres: """
+            UPDATE images SET
+                status = 'pulling', worker_id = $1,
+                lease_expires_at = $2 + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), $3),
+                lease_token = lease_token + 1, attempts = attempts + 1,
+                started_at = $2, updated_at = $2, finished_at = NULL, bytes_done = 0, bytes_total = NULL
+            WHERE id = (
+                SELECT id FROM images
+                WHERE status = 'pending' AND next_attempt_at <= $2
+                ORDER BY priority DESC, id LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+              AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
+                < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), $4)
+            RETURNING id, name, format, lease_token, attempts, verity
+            """, clock: 2)
     /// ?1 now. The row ``claimNext`` would take (ignoring max_in_flight): id.
     static let headPending = SQLStatement(
         name: "headPending",
         sql: """
             SELECT id FROM images WHERE status = 'pending' AND next_attempt_at <= ?1
             ORDER BY priority DESC, id LIMIT 1
-            """)
+            """, clock: 1)
     /// ?1 id, ?2 now, ?3 error text. Fails a row that cannot be claimed (a claim of it broke a
     /// constraint or could not be read back), so it never blocks the head of the queue.
     static let failUnclaimable = SQLStatement(
@@ -119,8 +137,8 @@ enum Statements {
                 status = 'failed', worker_id = NULL, lease_expires_at = NULL,
                 error = ?3, error_kind = 'permanent', finished_at = ?2, updated_at = ?2
             WHERE id = ?1 AND status IN ('pending', 'pulling', 'converting')
-            """)
-    /// ?1 id, ?2 lease token, ?3 now, ?4 default lease_ms. Returns lease_expires_at.
+            """, clock: 2)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 default lease_ms. Returns lease_ms, the lease now in force.
     static let heartbeat = SQLStatement(
         name: "heartbeat",
         sql: """
@@ -128,8 +146,8 @@ enum Statements {
                 lease_expires_at = ?3 + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), ?4),
                 updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
-            RETURNING lease_expires_at
-            """)
+            RETURNING lease_expires_at - ?3 AS lease_ms
+            """, clock: 3)
     /// ?1 id, ?2 lease token, ?3 now, ?4 default lease_ms, ?5 layer bytes to apply (NULL keeps
     /// bytes_total). bytes_done restarts at 0: it counts applied bytes from here.
     static let markConverting = SQLStatement(
@@ -140,7 +158,7 @@ enum Statements {
                 lease_expires_at = ?3 + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), ?4),
                 updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
-            """)
+            """, clock: 3)
     /// ?1 id, ?2 lease token, ?3 now, ?4 normalized name, ?5 digest, ?6 manifest digest,
     /// ?7 platform, ?8 artifact id. NULLs keep the column's value.
     static let complete = SQLStatement(
@@ -152,7 +170,7 @@ enum Statements {
                 manifest_digest = coalesce(?6, manifest_digest), platform = coalesce(?7, platform),
                 artifact_id = coalesce(?8, artifact_id), finished_at = ?3, updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
-            """)
+            """, clock: 3)
     /// ?1 id, ?2 lease token, ?3 now, ?4 error text, ?5 error kind ('permanent'/'transient').
     static let fail = SQLStatement(
         name: "fail",
@@ -161,16 +179,18 @@ enum Statements {
                 status = 'failed', worker_id = NULL, lease_expires_at = NULL,
                 error = ?4, error_kind = ?5, finished_at = ?3, updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
-            """)
-    /// ?1 id, ?2 lease token, ?3 now, ?4 error text, ?5 next attempt at.
+            """, clock: 3)
+    /// ?1 id, ?2 lease token, ?3 now, ?4 error text, ?5 milliseconds before the next attempt.
+    /// Returns next_attempt_at.
     static let requeue = SQLStatement(
         name: "requeue",
         sql: """
             UPDATE images SET
                 status = 'pending', worker_id = NULL, lease_expires_at = NULL,
-                error = ?4, error_kind = 'transient', next_attempt_at = ?5, updated_at = ?3
+                error = ?4, error_kind = 'transient', next_attempt_at = ?3 + ?5, updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
-            """)
+            RETURNING next_attempt_at
+            """, clock: 3)
     /// ?1 id, ?2 lease token, ?3 now. Gives the attempt back: the worker stopped, the image did not fail.
     static let release = SQLStatement(
         name: "release",
@@ -179,24 +199,41 @@ enum Statements {
                 status = 'pending', worker_id = NULL, lease_expires_at = NULL,
                 attempts = max(attempts - 1, 0), updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
-            """)
+            """,
+        postgres: """
+            UPDATE images SET
+                status = 'pending', worker_id = NULL, lease_expires_at = NULL,
+                attempts = greatest(attempts - 1, 0), updated_at = $3
+            WHERE id = $1 AND lease_token = $2 AND status IN ('pulling', 'converting')
+            """, clock: 3)
     /// ?1 id. Returns status, lease_token, attempts.
     static let leaseState = SQLStatement(
         name: "leaseState", sql: "SELECT status, lease_token, attempts FROM images WHERE id = ?1")
 
     // MARK: - Recovery and retry
 
-    /// ?1 now, ?2 now + the longest lease_ms. In-flight rows whose lease expired, or that hold
-    /// no lease a worker could have written (none, or one ending after ?2): id, name, status,
-    /// worker_id, lease_expires_at, lease_token, attempts.
+    /// ?1 now, ?2 the longest lease_ms. In-flight rows whose lease expired, or that hold no
+    /// lease a worker could have written (none, or one ending later than ?1 + ?2): id, name,
+    /// status, worker_id, `expired` (1 when the lease ran out), lease_token, attempts, `now`
+    /// (?1, the clock used).
     static let expiredLeases = SQLStatement(
         name: "expiredLeases",
         sql: """
-            SELECT id, name, status, worker_id, lease_expires_at, lease_token, attempts FROM images
+            SELECT id, name, status, worker_id, coalesce(lease_expires_at < ?1, 0) AS expired, lease_token,
+                   attempts, ?1 AS now
+            FROM images
             WHERE status IN ('pulling', 'converting')
-              AND (lease_expires_at IS NULL OR lease_expires_at < ?1 OR lease_expires_at > ?2)
+              AND (lease_expires_at IS NULL OR lease_expires_at < ?1 OR lease_expires_at > ?1 + ?2)
             ORDER BY id
-            """)
+            """,
+        postgres: """
+            SELECT id, name, status, worker_id, coalesce(lease_expires_at < $1, false) AS expired, lease_token,
+                   attempts, $1 AS now
+            FROM images
+            WHERE status IN ('pulling', 'converting')
+              AND (lease_expires_at IS NULL OR lease_expires_at < $1 OR lease_expires_at > $1 + $2)
+            ORDER BY id
+            """, clock: 1)
     /// ?1 now, ?2 a name, normalized name or digest. Failed rows go back to pending with fresh attempts.
     static let retryFailed = SQLStatement(
         name: "retryFailed",
@@ -205,5 +242,5 @@ enum Statements {
                 status = 'pending', attempts = 0, next_attempt_at = 0, error = NULL, error_kind = NULL,
                 finished_at = NULL, updated_at = ?1
             WHERE status = 'failed' AND (name = ?2 OR normalized_name = ?2 OR digest = ?2)
-            """)
+            """, clock: 1)
 }

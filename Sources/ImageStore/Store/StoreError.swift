@@ -1,4 +1,4 @@
-/// A SQLite call failed.
+/// A SQLite or PostgreSQL call failed.
 public enum StoreError: ClassifiedError, Equatable {
     /// `sqlite3_open_v2` refused `path`.
     case open(path: String, code: Int, message: String)
@@ -8,6 +8,10 @@ public enum StoreError: ClassifiedError, Equatable {
     case busy(name: String, code: Int, message: String, attempts: Int)
     /// A column held a type (or NULL) the reader did not expect.
     case columnType(statement: String, column: String)
+    /// libpq could not connect to (or lost) the server at `url` (password redacted).
+    case connect(url: String, message: String)
+    /// A PostgreSQL statement failed with a SQLSTATE and the server's message.
+    case postgres(name: String, sqlstate: String, message: String)
 
     /// SQLITE_BUSY and SQLITE_LOCKED, including their extended codes.
     static func isBusy(code: Int) -> Bool {
@@ -18,8 +22,18 @@ public enum StoreError: ClassifiedError, Equatable {
     /// A constraint, datatype mismatch, too-big or range error: the statement's row is at fault,
     /// not the database, so retrying the same statement fails the same way.
     var isRowProblem: Bool {
-        guard case .statement(_, let code, _) = self else { return false }
-        return [18, 19, 20, 25].contains(code & 0xff)
+        switch self {
+        case .statement(_, let code, _): return [18, 19, 20, 25].contains(code & 0xff)
+        // Class 22 data exception, class 23 integrity constraint violation.
+        case .postgres(_, let sqlstate, _): return sqlstate.hasPrefix("22") || sqlstate.hasPrefix("23")
+        default: return false
+        }
+    }
+
+    /// SQLSTATE classes worth another try: 08 connection, 40 serialization failure or deadlock,
+    /// 53 insufficient resources, 57 operator intervention (shutdown, cancel), 58 system error.
+    static func isTransient(sqlstate: String) -> Bool {
+        ["08", "40", "53", "57", "58"].contains(String(sqlstate.prefix(2)))
     }
 
     /// SQLITE_FULL (disk or quota full) and SQLITE_IOERR: the database could not write now; it
@@ -29,11 +43,12 @@ public enum StoreError: ClassifiedError, Equatable {
         return primary == 13 || primary == 10
     }
 
-    /// SQLite's own message, without the statement name.
-    var sqliteMessage: String {
+    /// The database's own message, without the statement name.
+    var databaseMessage: String {
         switch self {
         case .open(_, _, let message), .statement(_, _, let message), .busy(_, _, let message, _): return message
         case .columnType(_, let column): return "column \(column) has an unexpected type"
+        case .connect(_, let message), .postgres(_, _, let message): return message
         }
     }
 
@@ -44,6 +59,8 @@ public enum StoreError: ClassifiedError, Equatable {
             return StoreError.isBusy(code: code) || StoreError.isStorageTrouble(code: code)
                 ? .transient(retryAfter: nil) : .permanent
         case .columnType: return .permanent
+        case .connect: return .transient(retryAfter: nil)
+        case .postgres(_, let sqlstate, _): return StoreError.isTransient(sqlstate: sqlstate) ? .transient(retryAfter: nil) : .permanent
         }
     }
 
@@ -60,6 +77,10 @@ public enum StoreError: ClassifiedError, Equatable {
         case .columnType(let statement, let column):
             return
                 "sqlite statement \(statement): column \(column) is missing or has an unexpected type; the schema may be newer than this binary"
+        case .connect(let url, let message):
+            return "postgresql \(url): connection failed (\(message)); check the URL, the server and its pg_hba.conf"
+        case .postgres(let name, let sqlstate, let message):
+            return "postgresql statement \(name): failed with SQLSTATE \(sqlstate) (\(message)); check the database and schema"
         }
     }
 }

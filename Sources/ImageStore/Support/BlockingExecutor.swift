@@ -5,7 +5,8 @@ import Foundation
 /// The cooperative pool has about one thread per core; a thread parked in
 /// `curl_easy_perform` or `archive_read_data` there stalls every task. Work is
 /// entered through ``run(_:)``, which suspends the caller until a dedicated
-/// thread has run the closure. No other code in ImageStore makes threads.
+/// thread has run the closure. The only other threads ImageStore makes are InflatePipe's:
+/// one per layer being read, for the whole layer, so that inflating never holds one of these.
 public final class BlockingExecutor: Sendable {
     private let queue: JobQueue
 

@@ -44,6 +44,17 @@ public final class SHA256 {
         return Digest(sha256Hex: String(decoding: text, as: UTF8.self))
     }
 
+    /// Writes the 32 raw digest bytes of everything added so far to the start of `output` and
+    /// starts over: for callers hashing millions of small blocks (the dm-verity tree), without
+    /// building a ``Digest`` each time. `output` must hold at least 32 bytes.
+    func finalize(into output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count >= 32, "a SHA-256 digest needs 32 bytes")
+        guard let base = output.baseAddress else { return }
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, base.assumingMemoryBound(to: UInt8.self), &length)
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+    }
+
     /// The SHA-256 digest of `bytes`.
     public static func digest<Bytes: ContiguousBytes>(of bytes: Bytes) -> Digest {
         let hasher = SHA256()

@@ -190,6 +190,24 @@ def cases(sentinel):
         "sem-sparse": lambda: [[("raw", sparse_small())]],
         "sem-empty": lambda: [[("gzip", tar_bytes([]))]],
         "sem-zstd": lambda: [[("zstd", tar_bytes([reg("z/zst", b"zstd data" * 1000)]))]],
+        # --- directory components through in-root symlinks (compared with umoci) ---
+        "symlink-parent-usrmerge": [
+            [dir_("usr/"), dir_("usr/lib/"), dir_("usr/bin/"), sym("lib", "usr/lib"), sym("bin", "/usr/bin")],
+            [reg("lib/x", b"x"), reg("bin/y", b"y"), dir_("lib/sub/", mode=0o700), reg("lib/sub/z", b"z")],
+        ],
+        "symlink-parent-chain": [
+            [dir_("c/"), dir_("c/d/"), sym("a", "b"), sym("b", "./c//d/"), sym("c/up", "../../../..")],
+            [reg("a/f", b"f"), reg("c/up/c/d/g", b"g"), reg("c/up/top", b"t")],
+        ],
+        "symlink-parent-missing-target": [[sym("lib64", "usr/lib64")], [reg("lib64/ld.so", b"ld")]],
+        "symlink-parent-whiteout": [
+            [dir_("usr/"), dir_("usr/lib/"), reg("usr/lib/old", b"o"), reg("usr/lib/keep", b"k"), sym("lib", "usr/lib")],
+            [reg("lib/.wh.old")],
+        ],
+        "symlink-parent-hardlink": [
+            [dir_("usr/"), dir_("usr/lib/"), reg("usr/lib/a", b"a"), sym("lib", "/usr/lib")],
+            [hard("lib/b", "lib/a"), hard("c", "lib/a")],
+        ],
         # --- hostile corpus ---
         "dotdot-relative": [[reg("../x", b"evil")]],
         "dotdot-nested": [[reg("a/../../x", b"evil")]],

@@ -52,28 +52,6 @@ final class DiskSupportTests {
         #expect(DiskFormat.allCases.map(\.rawValue) == ["ext4", "erofs", "cpio"])
     }
 
-    @Test("superblock backups sit in groups 0, 1 and powers of 3, 5 and 7")
-    func backupGroups() {
-        #expect(Ext4Sizing.backupGroups(below: 1) == 1)
-        #expect(Ext4Sizing.backupGroups(below: 2) == 2)
-        #expect(Ext4Sizing.backupGroups(below: 4) == 3)  // 0 1 3
-        #expect(Ext4Sizing.backupGroups(below: 10) == 6)  // 0 1 3 5 7 9
-        #expect(Ext4Sizing.backupGroups(below: 50) == 9)  // + 25 27 49
-    }
-
-    @Test("sizing grows with content and always leaves headroom")
-    func sizing() {
-        var small = Ext4Sizing()
-        small.addDirectory(entries: 1, nameBytes: 5)
-        small.addRegularFile(size: 1)
-        var large = small
-        large.addRegularFile(size: 1 << 30)
-        #expect(large.totalBlocks > small.totalBlocks + (1 << 30) / 4096)
-        #expect(small.inodeCount == 2 + 11 + 64)
-        #expect(Ext4Sizing.extentTreeBlocks(dataBlocks: 1) == 0)
-        #expect(Ext4Sizing.extentTreeBlocks(dataBlocks: 1 << 20) > 0)
-    }
-
     @Test("disk identities are stable per digest and format, differ otherwise, and are RFC 4122 version 4")
     func diskIdentity() throws {
         let a = try Digest(parsing: "sha256:" + String(repeating: "a", count: 64))

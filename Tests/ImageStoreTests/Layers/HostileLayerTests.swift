@@ -54,7 +54,7 @@ struct HostileLayerTests {
         HostileCase(name: "gzip-bomb", outcome: .rejected("limitExceeded", layer: 0, path: "bomb")),
         HostileCase(name: "too-many-entries", outcome: .rejected("limitExceeded", layer: 0, path: "f1000")),
         HostileCase(name: "truncated-entry", outcome: .rejected("corruptArchive", layer: 0, path: "cut")),
-        HostileCase(name: "garbage", outcome: .rejected("corruptArchive", layer: 0, path: "")),
+        HostileCase(name: "garbage", outcome: .rejected("notATar", layer: 0, path: "not a tar archive")),
         HostileCase(name: "truncated-gzip", outcome: .rejected("corruptArchive", layer: 0, path: "")),
         HostileCase(name: "long-path", outcome: .rejected("limitExceeded", layer: 0, path: "p/xxxx")),
         HostileCase(name: "uid-out-of-range", outcome: .rejected("invalidEntry", layer: 0, path: "f")),

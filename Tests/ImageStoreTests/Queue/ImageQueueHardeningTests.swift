@@ -4,39 +4,28 @@ import Testing
 
 @testable import ImageStore
 
-/// Rows and settings written by hand, a stale builder publishing, a lease changed at runtime:
-/// the queue keeps claiming, and fenced work stays fenced.
+/// Rows and settings written by hand (with the sqlite3 CLI or psql), a stale builder
+/// publishing, a lease changed at runtime: the queue keeps claiming, and fenced work stays
+/// fenced. On both backends (``QueueBackend``).
 @Suite final class ImageQueueHardeningTests: Sendable {
     let directory: URL
-    let database: String
     let start = 1_800_000_000_000
 
     init() throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("queue-hardening-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        database = directory.appendingPathComponent("queue.db").path
     }
 
     deinit {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Runs `sql` with the sqlite3 CLI, as another service would.
-    @discardableResult
-    func sqlite(_ sql: String) async throws -> String {
-        let result = try await ProcessRunner.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", database, sql])
-        guard result.status == 0 else {
-            throw TestSupportError.commandFailed(
-                command: "sqlite3 \(sql)", status: result.status, stderrTail: String(decoding: result.stderr, as: UTF8.self))
-        }
-        return result.output
-    }
-
-    @Test("a row whose claim the schema refuses is failed with the reason; the rows behind it are claimed")
-    func unclaimableHeadIsFailed() async throws {
-        let queue = try await ImageQueue.open(path: database)
-        try await sqlite(
+    @Test("a row whose claim the schema refuses is failed with the reason; the rows behind it are claimed", arguments: QueueBackend.allCases)
+    func unclaimableHeadIsFailed(_ backend: QueueBackend) async throws {
+        let database = try await backend.makeDatabase(in: directory)
+        let queue = try await database.open()
+        try await database.sql(
             """
             INSERT INTO images (name, priority, attempts) VALUES ('at-attempts-bound', 9, 1000000);
             INSERT INTO images (name, priority, lease_token) VALUES ('at-token-bound', 8, 1000000000000000000);
@@ -51,10 +40,11 @@ import Testing
         #expect(rows[0].errorKind == "permanent" && rows[0].workerID == nil && rows[0].leaseExpiresAt == nil)
     }
 
-    @Test("missing settings rows fall back to their defaults: claims get a 60 s lease and stop at 4 in flight")
-    func missingSettings() async throws {
-        let queue = try await ImageQueue.open(path: database)
-        try await sqlite("DELETE FROM settings")
+    @Test("missing settings rows fall back to their defaults: claims get a 60 s lease and stop at 4 in flight", arguments: QueueBackend.allCases)
+    func missingSettings(_ backend: QueueBackend) async throws {
+        let database = try await backend.makeDatabase(in: directory)
+        let queue = try await database.open()
+        try await database.sql("DELETE FROM settings")
         for index in 0..<6 { try await queue.enqueue(name: "img-\(index)", now: start) }
         var claims: [Claim] = []
         while let claim = try await queue.claim(workerID: "t:1:1", now: start) { claims.append(claim) }
@@ -62,37 +52,40 @@ import Testing
         #expect(try await queue.record(id: claims[0].id).leaseExpiresAt == start + 60_000)
         #expect(try await queue.setting(.maxAttempts) == 5)
         #expect(try await queue.heartbeat(claims[0], now: start + 1) == 60_000)
-        let outcome = try await queue.requeue(claims[0], error: "503", notBefore: start + 2, now: start + 1)
+        let outcome = try await queue.requeue(claims[0], error: "503", retryAfter: 1, now: start + 1)
         #expect(outcome == .requeued(notBefore: start + 2))
     }
 
-    @Test("a heartbeat applies the lease_ms of now and reports it")
-    func heartbeatReadsLease() async throws {
-        let queue = try await ImageQueue.open(path: database)
+    @Test("a heartbeat applies the lease_ms of now and reports it", arguments: QueueBackend.allCases)
+    func heartbeatReadsLease(_ backend: QueueBackend) async throws {
+        let database = try await backend.makeDatabase(in: directory)
+        let queue = try await database.open()
         try await queue.enqueue(name: "img", now: start)
         let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
-        try await sqlite("UPDATE settings SET value = 1500 WHERE key = 'lease_ms'")
+        try await database.sql("UPDATE settings SET value = 1500 WHERE key = 'lease_ms'")
         #expect(try await queue.heartbeat(claim, now: start + 10) == 1_500)
         #expect(try await queue.record(id: claim.id).leaseExpiresAt == start + 1_510)
     }
 
-    @Test("settings out of the schema's range are refused by the API and by SQL")
-    func settingRanges() async throws {
-        let queue = try await ImageQueue.open(path: database)
+    @Test("settings out of the schema's range are refused by the API and by SQL", arguments: QueueBackend.allCases)
+    func settingRanges(_ backend: QueueBackend) async throws {
+        let database = try await backend.makeDatabase(in: directory)
+        let queue = try await database.open()
         await #expect(throws: QueueError.settingOutOfRange(key: "max_in_flight", value: -1, range: 0...1_000_000)) {
             try await queue.setSetting(.maxInFlight, to: -1)
         }
         for bad in ["'abc'", "50", "604800001", "1.5"] {
             await #expect(throws: (any Error).self) {
-                try await self.sqlite("UPDATE settings SET value = \(bad) WHERE key = 'lease_ms'")
+                try await database.sql("UPDATE settings SET value = \(bad) WHERE key = 'lease_ms'")
             }
         }
         #expect(try await queue.setting(.leaseMilliseconds) == 60_000)
     }
 
-    @Test("a builder whose lease was taken over cannot rename its disk over the published one")
-    func fencedPublish() async throws {
-        let queue = try await ImageQueue.open(path: database)
+    @Test("a builder whose lease was taken over cannot rename its disk over the published one", arguments: QueueBackend.allCases)
+    func fencedPublish(_ backend: QueueBackend) async throws {
+        let database = try await backend.makeDatabase(in: directory)
+        let queue = try await database.open()
         try await queue.setSetting(.leaseMilliseconds, to: 1_000)
         try await queue.enqueue(name: "img", now: start)
         let finalPath = directory.appendingPathComponent("disks/img.ext4")
@@ -124,9 +117,10 @@ import Testing
         #expect(try await queue.record(id: fresh.id).status == "ready")
     }
 
-    @Test("a failed rename publishes nothing")
-    func renameFailureRollsBack() async throws {
-        let queue = try await ImageQueue.open(path: database)
+    @Test("a failed rename publishes nothing", arguments: QueueBackend.allCases)
+    func renameFailureRollsBack(_ backend: QueueBackend) async throws {
+        let database = try await backend.makeDatabase(in: directory)
+        let queue = try await database.open()
         try await queue.enqueue(name: "img", now: start)
         let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
         let finalPath = directory.appendingPathComponent("disks/img.ext4")
@@ -144,10 +138,11 @@ import Testing
         #expect(try await queue.artifacts().map(\.state) == ["building"])
     }
 
-    @Test("an in-flight row whose lease ends later than any lease_ms allows is recovered")
-    func farFutureLeaseRecovered() async throws {
-        let queue = try await ImageQueue.open(path: database)
-        try await sqlite(
+    @Test("an in-flight row whose lease ends later than any lease_ms allows is recovered", arguments: QueueBackend.allCases)
+    func farFutureLeaseRecovered(_ backend: QueueBackend) async throws {
+        let database = try await backend.makeDatabase(in: directory)
+        let queue = try await database.open()
+        try await database.sql(
             """
             INSERT INTO images (name, status, worker_id, lease_expires_at, attempts)
             VALUES ('ghost', 'converting', 'ghost:1:1', 9000000000000000000, 1)

@@ -1,8 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ImageStore
 
+/// The queue's behaviour, on both backends (``QueueBackend``).
 @Suite final class ImageQueueTests: Sendable {
     let directory: URL
     let start = 1_800_000_000_000
@@ -17,15 +19,15 @@ import Testing
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func makeQueue(maxInFlight: Int = 100) async throws -> ImageQueue {
-        let queue = try await ImageQueue.open(path: directory.appendingPathComponent("queue.db").path)
+    func makeQueue(_ backend: QueueBackend, maxInFlight: Int = 100) async throws -> ImageQueue {
+        let queue = try await backend.makeDatabase(in: directory).open()
         try await queue.setSetting(.maxInFlight, to: maxInFlight)
         return queue
     }
 
-    @Test("claims take higher priority first, then enqueue order")
-    func claimOrder() async throws {
-        let queue = try await makeQueue()
+    @Test("claims take higher priority first, then enqueue order", arguments: QueueBackend.allCases)
+    func claimOrder(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         for (name, priority) in [("a", 0), ("b", 5), ("c", 5), ("d", 0), ("e", -1)] {
             try await queue.enqueue(name: name, priority: priority, now: start)
         }
@@ -34,9 +36,9 @@ import Testing
         #expect(order == ["b", "c", "a", "d", "e"])
     }
 
-    @Test("a claim sets the lease, token and attempt; the row says who holds it")
-    func claimSetsLease() async throws {
-        let queue = try await makeQueue()
+    @Test("a claim sets the lease, token and attempt; the row says who holds it", arguments: QueueBackend.allCases)
+    func claimSetsLease(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         try await queue.enqueue(name: "alpine", format: "erofs", now: start)
         let claim = try #require(try await queue.claim(workerID: "host:1:1", now: start + 10))
         #expect(claim.token == 1 && claim.attempts == 1 && claim.format == "erofs")
@@ -45,22 +47,21 @@ import Testing
         #expect(record.leaseExpiresAt == start + 10 + 60_000 && record.startedAt == start + 10)
     }
 
-    @Test("a requeued row is not claimed before next_attempt_at")
-    func nextAttemptRespected() async throws {
-        let queue = try await makeQueue()
+    @Test("a requeued row is not claimed before next_attempt_at", arguments: QueueBackend.allCases)
+    func nextAttemptRespected(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         try await queue.enqueue(name: "flaky", now: start)
         let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
-        let outcome = try await queue.requeue(
-            claim, error: "registry answered 503", notBefore: start + 5_000, now: start)
+        let outcome = try await queue.requeue(claim, error: "registry answered 503", retryAfter: 5_000, now: start)
         #expect(outcome == .requeued(notBefore: start + 5_000))
         #expect(try await queue.claim(workerID: "t:1:1", now: start + 4_999) == nil)
         let again = try #require(try await queue.claim(workerID: "t:1:1", now: start + 5_000))
         #expect(again.attempts == 2 && again.token == 2)
     }
 
-    @Test("claims stop at max_in_flight rows pulling or converting")
-    func globalLimit() async throws {
-        let queue = try await makeQueue(maxInFlight: 2)
+    @Test("claims stop at max_in_flight rows pulling or converting", arguments: QueueBackend.allCases)
+    func globalLimit(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend, maxInFlight: 2)
         for name in ["a", "b", "c"] { try await queue.enqueue(name: name, now: start) }
         let first = try #require(try await queue.claim(workerID: "p:1:1", now: start))
         let second = try #require(try await queue.claim(workerID: "p:2:1", now: start))
@@ -70,9 +71,9 @@ import Testing
         #expect(try await queue.claim(workerID: "p:3:1", now: start)?.name == "c")
     }
 
-    @Test("an update with a stale lease token is refused after recovery and a new claim")
-    func fencing() async throws {
-        let queue = try await makeQueue()
+    @Test("an update with a stale lease token is refused after recovery and a new claim", arguments: QueueBackend.allCases)
+    func fencing(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         try await queue.setSetting(.leaseMilliseconds, to: 1_000)
         try await queue.enqueue(name: "zombie", now: start)
         let stale = try #require(try await queue.claim(workerID: "old:1:1", now: start))
@@ -94,9 +95,9 @@ import Testing
         #expect(record.status == "ready" && record.digest == "sha256:good" && record.workerID == nil)
     }
 
-    @Test("recovery leaves live leases alone and fails a row at max_attempts, naming the reason")
-    func recoveryFailsAtMaxAttempts() async throws {
-        let queue = try await makeQueue()
+    @Test("recovery leaves live leases alone and fails a row at max_attempts, naming the reason", arguments: QueueBackend.allCases)
+    func recoveryFailsAtMaxAttempts(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         try await queue.setSetting(.maxAttempts, to: 2)
         try await queue.setSetting(.leaseMilliseconds, to: 100)
         try await queue.enqueue(name: "crashy", now: start)
@@ -111,9 +112,9 @@ import Testing
         #expect(record.error == "worker h:8:1 stopped heartbeating during pulling (attempt 2 of 2)")
     }
 
-    @Test("release gives the attempt back; retry resets a failed row")
-    func releaseAndRetry() async throws {
-        let queue = try await makeQueue()
+    @Test("release gives the attempt back; retry resets a failed row", arguments: QueueBackend.allCases)
+    func releaseAndRetry(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         try await queue.enqueue(name: "img", now: start)
         let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
         try await queue.release(claim, now: start)
@@ -128,9 +129,9 @@ import Testing
         await #expect(throws: QueueError.notFound(reference: "nope")) { try await queue.retry("nope", now: start) }
     }
 
-    @Test("status finds a row by the normalized form of what is asked for")
-    func statusNormalizes() async throws {
-        let queue = try await makeQueue()
+    @Test("status finds a row by the normalized form of what is asked for", arguments: QueueBackend.allCases)
+    func statusNormalizes(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         try await queue.enqueue(name: "alpine:latest", now: start)
         let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
         try await queue.recordResolution(
@@ -141,19 +142,19 @@ import Testing
         await #expect(throws: QueueError.notFound(reference: "alpine:3.20")) { try await queue.status("alpine:3.20") }
     }
 
-    @Test("requeue fails the row on its last attempt")
-    func requeueAtLastAttempt() async throws {
-        let queue = try await makeQueue()
+    @Test("requeue fails the row on its last attempt", arguments: QueueBackend.allCases)
+    func requeueAtLastAttempt(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         try await queue.setSetting(.maxAttempts, to: 1)
         try await queue.enqueue(name: "img", now: start)
         let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
-        #expect(try await queue.requeue(claim, error: "timeout", notBefore: start + 1, now: start) == .failed)
+        #expect(try await queue.requeue(claim, error: "timeout", retryAfter: 1, now: start) == .failed)
         #expect(try await queue.status("img").first?.error == "timeout (gave up after 1 attempts)")
     }
 
-    @Test("image_status shows queue_position by priority then age, NULL for claimed rows")
-    func queuePositions() async throws {
-        let queue = try await makeQueue()
+    @Test("image_status shows queue_position by priority then age, NULL for claimed rows", arguments: QueueBackend.allCases)
+    func queuePositions(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         var ids: [String: Int] = [:]
         for (name, priority) in [("a", 0), ("b", 10), ("c", 5), ("d", 0), ("e", 10)] {
             ids[name] = try await queue.enqueue(name: name, priority: priority, now: start)
@@ -164,18 +165,18 @@ import Testing
         #expect(positions == ["a": 3, "b": nil, "c": 2, "d": 4, "e": 1])
     }
 
-    @Test("counts by status include every status")
-    func counts() async throws {
-        let queue = try await makeQueue()
+    @Test("counts by status include every status", arguments: QueueBackend.allCases)
+    func counts(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         for name in ["a", "b", "c"] { try await queue.enqueue(name: name, now: start) }
         _ = try await queue.claim(workerID: "t:1:1", now: start)
         let counts = try await queue.countsByStatus()
         #expect(counts == ["pending": 2, "pulling": 1, "converting": 0, "ready": 0, "failed": 0])
     }
 
-    @Test("an unsupported format is refused")
-    func unsupportedFormat() async throws {
-        let queue = try await makeQueue()
+    @Test("an unsupported format is refused", arguments: QueueBackend.allCases)
+    func unsupportedFormat(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         await #expect(throws: QueueError.unsupportedFormat("zip")) {
             try await queue.enqueue(name: "x", format: "zip", now: start)
         }

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ImageStore
 
-/// createImage's reuse rule, the BuildQueue figures and the conversion-progress columns, on a
-/// real SQLite file.
+/// createImage's reuse rule, the BuildQueue figures and the conversion-progress columns, on
+/// both backends (``QueueBackend``).
 @Suite final class ImageSurfaceQueueTests: Sendable {
     let directory: URL
     let start = 1_800_000_000_000
@@ -19,8 +20,8 @@ import Testing
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func makeQueue() async throws -> ImageQueue {
-        let queue = try await ImageQueue.open(path: directory.appendingPathComponent("queue.db").path)
+    func makeQueue(_ backend: QueueBackend) async throws -> ImageQueue {
+        let queue = try await backend.makeDatabase(in: directory).open()
         try await queue.setSetting(.maxInFlight, to: 100)
         return queue
     }
@@ -32,9 +33,9 @@ import Testing
             try ImageReference(parsing: name), as: name, format: format, priority: 0, now: start)
     }
 
-    @Test("createImage reuses a pending, building or ready row of the same name and format, retries a failed one")
-    func createReuses() async throws {
-        let queue = try await makeQueue()
+    @Test("createImage reuses a pending, building or ready row of the same name and format, retries a failed one", arguments: QueueBackend.allCases)
+    func createReuses(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         let first = try await create(queue, "alpine")
         #expect(first.outcome == .enqueued)
         // The same image typed another way, while pending: the normalized name matches.
@@ -52,9 +53,9 @@ import Testing
         await #expect(throws: QueueError.unsupportedFormat("zip")) { try await self.create(queue, "alpine", format: "zip") }
     }
 
-    @Test("activeCount, pendingCount, queueLength and position(of:) follow the rows")
-    func figures() async throws {
-        let queue = try await makeQueue()
+    @Test("activeCount, pendingCount, queueLength and position(of:) follow the rows", arguments: QueueBackend.allCases)
+    func figures(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         for name in ["a", "b", "c"] { _ = try await create(queue, name) }
         #expect(try await queue.pendingCount() == 3)
         #expect(try await queue.activeCount() == 0)
@@ -72,9 +73,9 @@ import Testing
         #expect(try await queue.position(of: "nope") == nil)
     }
 
-    @Test("progress figures: download while pulling, applied bytes from 0 once converting, late download figures dropped")
-    func conversionProgress() async throws {
-        let queue = try await makeQueue()
+    @Test("progress figures: download while pulling, applied bytes from 0 once converting, late download figures dropped", arguments: QueueBackend.allCases)
+    func conversionProgress(_ backend: QueueBackend) async throws {
+        let queue = try await makeQueue(backend)
         let id = try await create(queue, "img").id
         let claim = try #require(try await queue.claim(workerID: "t:1:1", now: start))
         #expect(try await queue.recordProgress(claim, stage: .pulling, bytesDone: 900, bytesTotal: 1000, now: start))

@@ -36,7 +36,7 @@ import Testing
 
     @Test("values are bound, never parsed as SQL")
     func boundValues() async throws {
-        let queue = ImageQueue(connection: try await open())
+        let queue = ImageQueue(database: try await open())
         let hostile = "x'); DROP TABLE images; --"
         try await queue.enqueue(name: hostile, now: 1)
         #expect(try await queue.list().map(\.name) == [hostile])
@@ -51,7 +51,7 @@ import Testing
                 throw QueueError.notFound(reference: "boom")
             }
         }
-        #expect(try await ImageQueue(connection: connection).list().isEmpty)
+        #expect(try await ImageQueue(database: connection).list().isEmpty)
     }
 
     @Test("a failing statement reports its name and SQLite's code")

@@ -126,7 +126,7 @@ extension EndToEnd {
             let lines = table.split(separator: "\n")
             #expect(lines.count == 4 && lines.allSatisfy { $0.count <= 100 }, "\(table)")
             let hex = try #require(ext4.manifestDigest?.dropFirst("sha256:".count).prefix(12))
-            #expect(lines[1].hasSuffix("/\(hex)….ext4") && lines[2].hasSuffix("/\(hex)….erofs"), "\(table)")
+            #expect(lines[1].hasSuffix("/\(hex)….verity.ext4") && lines[2].hasSuffix("/\(hex)….verity.erofs"), "\(table)")
             #expect(!table.contains(sandbox.data.path), "\(table)")
         }
 

@@ -6,9 +6,9 @@ import Testing
 extension EndToEnd {
     /// delete, gc and usage; the /metrics endpoint.
     @Suite("Maintenance and metrics") struct Maintenance {
-        @Test("delete every name of an image, gc --grace 0: its files are gone and usage is back where it was")
-        func deleteAndCollect() async throws {
-            let sandbox = try await WorkerSandbox.make("gc")
+        @Test("delete every name of an image, gc --grace 0: its files are gone and usage is back where it was", arguments: QueueBackend.allCases)
+        func deleteAndCollect(_ backend: QueueBackend) async throws {
+            let sandbox = try await WorkerSandbox.make("gc", backend: backend)
             let images = PushedImages.shared
             // An image that stays: its layers are the same gzip blobs as multilayer-docker's.
             try await sandbox.insert([(try await images.reference("multilayer"), .ext4)])
@@ -44,9 +44,9 @@ extension EndToEnd {
             try await DiskReadback.verify(kept, format: .ext4, expected: expected, scratch: sandbox.directory)
         }
 
-        @Test("rows deleted with plain SQL: gc drops their artifact and disk file")
-        func sqlDeleteThenCollect() async throws {
-            let sandbox = try await WorkerSandbox.make("sql-delete")
+        @Test("rows deleted with plain SQL: gc drops their artifact and disk file", arguments: QueueBackend.allCases)
+        func sqlDeleteThenCollect(_ backend: QueueBackend) async throws {
+            let sandbox = try await WorkerSandbox.make("sql-delete", backend: backend)
             try await sandbox.insert([(try await PushedImages.shared.reference("multiarch"), .cpio)])
             try await sandbox.drain()
             let disk = try await sandbox.sqlite("SELECT path FROM artifacts")

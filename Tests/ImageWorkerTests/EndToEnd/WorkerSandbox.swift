@@ -1,34 +1,53 @@
 import Foundation
 import ImageStore
 import Synchronization
+import TestSupport
 import Testing
 
 /// One data directory driven the way production drives it: rows inserted with the `sqlite3`
-/// CLI, real `image-worker` processes (the built binary, see ``Child/imageWorker``), and the
-/// CLI's maintenance commands. Every process it started is SIGKILLed when it goes away.
+/// CLI (or psql, on the PostgreSQL backend), real `image-worker` processes (the built binary,
+/// see ``Child/imageWorker``), and the CLI's maintenance commands. Every process it started is
+/// SIGKILLed when it goes away.
 final class WorkerSandbox: Sendable {
     /// Child logs and mount points (outside the data directory, so file listings stay clean).
     let directory: URL
     /// `--data-dir` of every command.
     let data: URL
-    /// `<data>/image-worker.db`.
+    /// `<data>/image-worker.db`, or the PostgreSQL URL of this sandbox's database.
     let database: String
+    /// Which database the queue lives in.
+    let backend: QueueBackend
+    private let cluster: TestPostgres?
     private let children = Mutex<[Child]>([])
 
-    /// Creates the directories and migrates the database with `image-worker migrate`.
-    static func make(_ name: String) async throws -> WorkerSandbox {
-        let sandbox = try WorkerSandbox(name)
+    /// Creates the directories and migrates the database with `image-worker migrate`. On
+    /// `.postgres` the queue is a fresh database of the shared test cluster, passed to every
+    /// command as `--db URL`.
+    static func make(_ name: String, backend: QueueBackend = .sqlite) async throws -> WorkerSandbox {
+        var cluster: TestPostgres?
+        var url: String?
+        if backend == .postgres {
+            let shared = try await SharedPostgres.shared.cluster()
+            cluster = shared
+            url = try await shared.createDatabase(prefix: "e2e")
+        }
+        let sandbox = try WorkerSandbox(name, backend: backend, cluster: cluster, url: url)
         try await sandbox.imageWorker(["migrate"])
         return sandbox
     }
 
-    private init(_ name: String) throws {
+    private init(_ name: String, backend: QueueBackend, cluster: TestPostgres?, url: String?) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("iw-e2e-\(name)-\(UUID().uuidString.prefix(8))")
         data = directory.appendingPathComponent("data")
-        database = data.appendingPathComponent("image-worker.db").path
+        database = url ?? data.appendingPathComponent("image-worker.db").path
+        self.backend = backend
+        self.cluster = cluster
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
     }
+
+    /// `--db URL` on PostgreSQL; nothing on SQLite (the data directory's default file).
+    private var databaseArguments: [String] { cluster == nil ? [] : ["--db", database] }
 
     deinit {
         for child in children.withLock({ $0 }) where child.process.isRunning {
@@ -45,7 +64,8 @@ final class WorkerSandbox: Sendable {
     @discardableResult
     func imageWorker(_ arguments: [String], environment: [String: String] = [:]) async throws -> String {
         try await Child.run(
-            Child.imageWorker, arguments + ["--data-dir", data.path], in: directory, environment: environment)
+            Child.imageWorker, arguments + ["--data-dir", data.path] + databaseArguments, in: directory,
+            environment: environment)
     }
 
     /// Starts `image-worker worker` (polling every 100 ms, debug logs on stderr), with
@@ -55,7 +75,8 @@ final class WorkerSandbox: Sendable {
     ) throws -> Child {
         let child = try Child(
             Child.imageWorker,
-            ["worker", "--data-dir", data.path, "--worker-name", name, "--poll-interval-ms", "100"] + extra,
+            ["worker", "--data-dir", data.path, "--worker-name", name, "--poll-interval-ms", "100"] + databaseArguments
+                + extra,
             in: directory, environment: environment)
         children.withLock { $0.append(child) }
         return child
@@ -78,18 +99,24 @@ final class WorkerSandbox: Sendable {
 
     // MARK: - SQL
 
-    /// Runs `sql` with the `sqlite3` CLI, as another service would.
-    /// - Returns: trimmed output.
+    /// Runs `sql` with the `sqlite3` CLI (psql on PostgreSQL), as another service would.
+    /// - Returns: trimmed output, `|`-separated columns.
     @discardableResult
     func sqlite(_ sql: String) async throws -> String {
-        try await Child.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", database, sql], in: directory)
+        if let cluster { return try await cluster.psql(database, sql) }
+        return try await Child.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", database, sql], in: directory)
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Rows of `sql` as dictionaries (`sqlite3 -json`), values as text.
+    /// Rows of `sql` as dictionaries (`sqlite3 -json`, psql's `json_agg`), values as text.
     func rows(_ sql: String) async throws -> [[String: String]] {
-        let output = try await Child.run(
-            "/usr/bin/sqlite3", ["-json", "-cmd", ".timeout 10000", database, sql], in: directory)
+        let output =
+            if let cluster {
+                try await cluster.psql(database, "SELECT coalesce(json_agg(r), '[]') FROM (\(sql)) AS r")
+            } else {
+                try await Child.run(
+                    "/usr/bin/sqlite3", ["-json", "-cmd", ".timeout 10000", database, sql], in: directory)
+            }
         guard !output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return [] }
         let objects = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
         return objects.map { $0.mapValues { value in value is NSNull ? "" : "\(value)" } }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What makes one ext4 image differ from another besides its files: identity and fixed times.
 ///
 /// The caller derives ``uuid`` and ``hashSeed`` from the manifest digest, so the same image
@@ -17,5 +19,16 @@ public struct EXT4WriterOptions: Sendable, Equatable {
         self.hashSeed = hashSeed
         self.volumeName = volumeName
         self.time = time
+    }
+}
+
+extension EXT4WriterOptions {
+    /// Options carrying `identity`'s UUID and hash seed, with the fixed defaults for the rest.
+    public init(identity: DiskIdentity) {
+        self.init(uuid: EXT4WriterOptions.bytes(identity.uuid), hashSeed: EXT4WriterOptions.bytes(identity.hashSeed))
+    }
+
+    private static func bytes(_ uuid: UUID) -> [UInt8] {
+        withUnsafeBytes(of: uuid.uuid) { Array($0) }
     }
 }

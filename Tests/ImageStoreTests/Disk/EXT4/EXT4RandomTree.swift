@@ -30,10 +30,13 @@ struct EXT4RandomTree {
     let image: EXT4TestImage
     private var directories: [InodeID] = [.root]
     private var linkable: [InodeID] = []
+    /// The largest hole before a data run of a sparse file, and after its last one.
+    let maxHole: Int64
 
-    init(seed: UInt64, image: EXT4TestImage) {
+    init(seed: UInt64, image: EXT4TestImage, maxHole: Int64 = 8 << 20) {
         random = SeededGenerator(seed: seed)
         self.image = image
+        self.maxHole = maxHole
     }
 
     mutating func build(entries: Int) throws {
@@ -108,12 +111,12 @@ struct EXT4RandomTree {
             // Sparse: a few data runs with holes between and maybe after.
             var offset: Int64 = 0
             for _ in 0..<Int.random(in: 1...6, using: &random) {
-                offset += Int64.random(in: 0...(8 << 20), using: &random)
+                offset += Int64.random(in: 0...maxHole, using: &random)
                 let length = Int.random(in: 1...20000, using: &random)
                 chunks.append((offset, bytes(length)))
                 offset += Int64(length)
             }
-            size = offset + (Bool.random(using: &random) ? Int64.random(in: 0...(1 << 24), using: &random) : 0)
+            size = offset + (Bool.random(using: &random) ? Int64.random(in: 0...(2 * maxHole), using: &random) : 0)
         }
         return try image.file(
             name, in: parent, chunks: chunks, size: size, permissions: permissions(), uid: owner(), gid: owner(), time: time(),

@@ -3,8 +3,8 @@ import Foundation
 @testable import ImageStore
 
 /// A model built straight through the ``FilesystemModel`` API and a writer's sink (an
-/// ``EXT4Writer`` or an ``EROFSWriter``), with what every regular file must read back as, for
-/// fsck and mount read-back checks.
+/// ``EXT4Writer`` unless another ``DiskImageWriter`` is given), with what every regular file must
+/// read back as, for e2fsck, mount and extract read-back checks.
 final class EXT4TestImage {
     /// The data chunks of one stored file (holes in between) and its size.
     struct Content {
@@ -25,10 +25,15 @@ final class EXT4TestImage {
         writer = try EXT4Writer(path: path.path, options: options)
     }
 
-    /// An image written by an ``EROFSWriter``.
-    init(path: URL, erofs options: EROFSWriterOptions) throws {
+    /// A model whose files go through `writer` (written to `path`).
+    init(path: URL, writer: any DiskImageWriter) {
         self.path = path
-        writer = try EROFSWriter(path: path.path, options: options)
+        self.writer = writer
+    }
+
+    /// An image written by an ``EROFSWriter``.
+    convenience init(path: URL, erofs options: EROFSWriterOptions) throws {
+        self.init(path: path, writer: try EROFSWriter(path: path.path, options: options))
     }
 
     @discardableResult

@@ -1,25 +1,25 @@
 /// A value bound to a statement parameter or read from a result column.
-enum SQLiteValue: Sendable, Equatable {
+enum SQLValue: Sendable, Equatable {
     case integer(Int64)
     case real(Double)
     case text(String)
     case null
 
     /// `.integer`, for the common case of a Swift `Int`.
-    static func int(_ value: Int) -> SQLiteValue { .integer(Int64(value)) }
+    static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
 
     /// `.text`, or `.null` for `nil`.
-    static func optionalText(_ value: String?) -> SQLiteValue { value.map(SQLiteValue.text) ?? .null }
+    static func optionalText(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
 
     /// `.integer`, or `.null` for `nil`.
-    static func optionalInt(_ value: Int?) -> SQLiteValue { value.map(SQLiteValue.int) ?? .null }
+    static func optionalInt(_ value: Int?) -> SQLValue { value.map(SQLValue.int) ?? .null }
 }
 
 /// One result row, its values by column name.
-struct SQLiteRow: Sendable {
+struct SQLRow: Sendable {
     /// The statement that produced the row, named in errors.
     let statement: String
-    let values: [String: SQLiteValue]
+    let values: [String: SQLValue]
 
     /// The integer in `column`.
     /// - Throws: `StoreError.columnType` when the column is missing, NULL or not an integer.

@@ -1,13 +1,15 @@
 import Foundation
 
-/// The serial executor of one ``SQLiteConnection``: a dedicated thread that runs the
-/// connection actor's jobs one after another.
+/// The serial executor of one database connection (``SQLiteConnection``,
+/// ``PostgresConnection``): a dedicated thread that runs the connection actor's jobs one after
+/// another.
 ///
-/// `sqlite3_step` may sleep in the busy handler for up to `busy_timeout`; on the cooperative
-/// pool (one thread per core) that would stall every task, so each connection gets its own
-/// thread, as GRDB gives each connection a serial DispatchQueue. `@unchecked Sendable`: the
+/// `sqlite3_step` may sleep in the busy handler for up to `busy_timeout`, and every libpq call
+/// waits for the server; on the cooperative pool (one thread per core) that would stall every
+/// task, so each connection gets its own thread, as GRDB gives each connection a serial
+/// DispatchQueue. `@unchecked Sendable`: the
 /// job list and the stop flag are guarded by `condition`.
-final class SQLiteExecutor: SerialExecutor, @unchecked Sendable {
+final class ConnectionExecutor: SerialExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var stopping = false

@@ -1,0 +1,246 @@
+import CPostgres
+import Foundation
+
+/// One PostgreSQL connection: the only code that calls libpq.
+///
+/// An actor on its own ``ConnectionExecutor`` thread, like ``SQLiteConnection``: every libpq
+/// call waits for the server, and that wait must not block the cooperative pool. Statements
+/// are prepared once per connection (`PQprepare`, named after the statement) and run with
+/// `PQexecPrepared`, every value bound as a text parameter, never spliced into SQL. Results
+/// come back as ``SQLRow`` values: integer, boolean (as 0/1) and floating columns as numbers,
+/// everything else as text. Writes go through ``write(_:)``: `BEGIN` (READ COMMITTED),
+/// the body, `COMMIT`; a thrown error rolls back. A connection found broken before a
+/// transaction is reset once (its prepared statements are prepared again).
+actor PostgresConnection: QueueDatabase {
+    /// The server, as given with any password replaced by `***`, for messages.
+    nonisolated let url: String
+    nonisolated var location: String { url }
+    nonisolated let dialect = SQLDialect.postgres
+    private nonisolated let executor: ConnectionExecutor
+    private let handle: PostgresHandle
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private init(url: String) {
+        self.url = DatabaseLocation.redacting(url)
+        self.handle = PostgresHandle(url: self.url)
+        self.executor = ConnectionExecutor(name: "image-worker-postgres")
+    }
+
+    deinit {
+        executor.stop()
+    }
+
+    /// Connects to `url` (`postgres://user:password@host:port/database?…`, any form libpq takes).
+    /// - Throws: `StoreError.connect` with libpq's message.
+    static func open(url: String) async throws -> PostgresConnection {
+        let connection = PostgresConnection(url: url)
+        try await connection.connect(url)
+        return connection
+    }
+
+    private func connect(_ conninfo: String) throws {
+        handle.conn = PQconnectdb(conninfo)
+        guard let conn = handle.conn, PQstatus(conn) == CONNECTION_OK else {
+            throw StoreError.connect(url: url, message: handle.lastError())
+        }
+        // Notices (e.g. "relation already exists, skipping") would go to stderr.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` between `begin` (`BEGIN` by default) and `COMMIT`, rolling back when it throws.
+    /// - Throws: what `body` threw, `StoreError.postgres`, `StoreError.connect`.
+    @discardableResult
+    func write<T: Sendable>(begin: SQLStatement = Statements.beginImmediate, _ body: @Sendable (any SQLSession) throws -> T)
+        throws -> T
+    {
+        try resetIfBroken()
+        // Simple-query protocol: a begin text may hold several statements (BEGIN; a lock; a
+        // savepoint) and costs one round trip.
+        try handle.executeScript(begin.postgresSQL, name: begin.name)
+        do {
+            let result = try body(handle)
+            try handle.execute(Statements.commit, [])
+            return result
+        } catch {
+            if let conn = handle.conn, PQtransactionStatus(conn) != PQTRANS_IDLE {
+                _ = try? handle.execute(Statements.rollback, [])
+            }
+            throw error
+        }
+    }
+
+    /// Runs `body` on the connection in autocommit (a read, or a single statement).
+    /// - Throws: what `body` threw.
+    @discardableResult
+    func read<T: Sendable>(_ body: @Sendable (any SQLSession) throws -> T) throws -> T {
+        try resetIfBroken()
+        return try body(handle)
+    }
+
+    // MARK: - Notifications
+
+    /// Waits up to `timeout` for a `NOTIFY` on a channel this connection listens to (after a
+    /// `LISTEN` statement), blocking only this connection's thread.
+    /// - Returns: whether a notification arrived (all pending ones are consumed).
+    /// - Throws: `StoreError.connect` when the connection broke.
+    func waitForNotification(timeout: Duration) throws -> Bool {
+        let conn = try handle.connection()
+        if drainNotifications(conn) { return true }
+        var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ready = poll(&descriptor, 1, milliseconds)
+        guard ready > 0 else { return false }
+        guard PQconsumeInput(conn) == 1 else { throw StoreError.connect(url: url, message: handle.lastError()) }
+        return drainNotifications(conn)
+    }
+
+    private func drainNotifications(_ conn: OpaquePointer) -> Bool {
+        var any = false
+        while let notice = PQnotifies(conn) {
+            PQfreemem(notice)
+            any = true
+        }
+        return any
+    }
+
+    // MARK: - Connection state
+
+    private func resetIfBroken() throws {
+        let conn = try handle.connection()
+        guard PQstatus(conn) != CONNECTION_OK else { return }
+        PQreset(conn)
+        handle.prepared.removeAll()
+        guard PQstatus(conn) == CONNECTION_OK else { throw StoreError.connect(url: url, message: handle.lastError()) }
+    }
+}
+
+/// Owns the `PGconn*` and the names of its prepared statements; `deinit` closes it. The
+/// ``SQLSession`` a transaction body runs on. `@unchecked Sendable`: only its
+/// ``PostgresConnection`` touches it, on that actor's executor, and lends it to a body only
+/// while the body runs there.
+private final class PostgresHandle: SQLSession, @unchecked Sendable {
+    let dialect = SQLDialect.postgres
+    let url: String
+    var conn: OpaquePointer?
+    var prepared: Set<String> = []
+
+    init(url: String) {
+        self.url = url
+    }
+
+    deinit {
+        if let conn { PQfinish(conn) }
+    }
+
+    // MARK: - Statements (SQLSession)
+
+    /// Runs `statement` (its PostgreSQL text) to completion.
+    /// - Returns: the rows it produced (a `RETURNING` clause or a query).
+    /// - Throws: `StoreError.postgres` with the statement's name, SQLSTATE and message;
+    ///   `StoreError.connect` when the connection is gone.
+    @discardableResult
+    func query(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        let result = try run(statement, arguments)
+        defer { PQclear(result) }
+        return rows(of: result, statement: statement.name)
+    }
+
+    /// Runs a data-changing statement.
+    /// - Returns: the number of rows it changed.
+    /// - Throws: `StoreError.postgres`, `StoreError.connect`.
+    @discardableResult
+    func execute(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> Int {
+        let result = try run(statement, arguments)
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    /// Runs semicolon-separated SQL text without parameters (a migration step) with `PQexec`.
+    /// - Throws: `StoreError.postgres` named `name`.
+    func executeScript(_ sql: String, name: String) throws {
+        let conn = try connection()
+        PQclear(try checked(PQexec(conn, sql), name))
+    }
+
+    // MARK: - C calls
+
+    func connection() throws -> OpaquePointer {
+        guard let conn else { throw StoreError.connect(url: url, message: "not connected") }
+        return conn
+    }
+
+    private func run(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> OpaquePointer {
+        let conn = try connection()
+        if !prepared.contains(statement.name) {
+            PQclear(try checked(PQprepare(conn, statement.name, statement.postgresSQL, 0, nil), statement.name))
+            prepared.insert(statement.name)
+        }
+        let copies: [UnsafeMutablePointer<CChar>?] = arguments.map { $0.postgresText.flatMap { strdup($0) } }
+        defer { for copy in copies { free(copy) } }
+        let values: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+        let result = PQexecPrepared(conn, statement.name, Int32(values.count), values, nil, nil, 0)
+        return try checked(result, statement.name)
+    }
+
+    /// The result when it succeeded; otherwise clears it and throws.
+    private func checked(_ result: OpaquePointer?, _ name: String) throws -> OpaquePointer {
+        guard let result else { throw StoreError.connect(url: url, message: lastError()) }
+        let status = PQresultStatus(result)
+        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK { return result }
+        let sqlstate = cpostgres_sqlstate(result).map { String(cString: $0) } ?? ""
+        let message = cpostgres_primary_message(result).map { String(cString: $0) } ?? lastError()
+        PQclear(result)
+        if sqlstate.isEmpty, let conn = conn, PQstatus(conn) != CONNECTION_OK {
+            throw StoreError.connect(url: url, message: message)
+        }
+        throw StoreError.postgres(name: name, sqlstate: sqlstate, message: message)
+    }
+
+    func lastError() -> String {
+        guard let conn = conn, let text = PQerrorMessage(conn) else { return "out of memory" }
+        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func rows(of result: OpaquePointer, statement: String) -> [SQLRow] {
+        let columns = (0..<PQnfields(result)).map { column in
+            (name: String(cString: PQfname(result, column)), type: PQftype(result, column))
+        }
+        return (0..<PQntuples(result)).map { row in
+            var values: [String: SQLValue] = [:]
+            for (index, column) in columns.enumerated() {
+                let field = Int32(index)
+                guard PQgetisnull(result, row, field) == 0 else {
+                    values[column.name] = .null
+                    continue
+                }
+                values[column.name] = Self.value(String(cString: PQgetvalue(result, row, field)), type: column.type)
+            }
+            return SQLRow(statement: statement, values: values)
+        }
+    }
+
+    /// A column's text as the value its type OID stands for.
+    private static func value(_ text: String, type: Oid) -> SQLValue {
+        switch type {
+        case 20, 21, 23, 26: return Int64(text).map(SQLValue.integer) ?? .text(text)  // int8, int2, int4, oid
+        case 16: return .integer(text == "t" ? 1 : 0)  // bool
+        case 700, 701: return Double(text).map(SQLValue.real) ?? .text(text)  // float4, float8
+        default: return .text(text)
+        }
+    }
+}
+
+extension SQLValue {
+    /// The value as a libpq text parameter; `nil` is SQL NULL.
+    fileprivate var postgresText: String? {
+        switch self {
+        case .integer(let number): return String(number)
+        case .real(let number): return String(number)
+        case .text(let text): return text
+        case .null: return nil
+        }
+    }
+}

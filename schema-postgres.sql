@@ -1,0 +1,240 @@
+-- image-worker schema on PostgreSQL: the same contract as schema.sql, in PostgreSQL's dialect.
+--
+-- Other services enqueue with a plain INSERT and read status with psql:
+--
+--   psql "$IMAGE_WORKER_DB" -c "INSERT INTO images(name) VALUES ('alpine:3.18')"
+--   psql "$IMAGE_WORKER_DB" -c "INSERT INTO images(name, format, priority) VALUES ('localhost:5000/app@sha256:…', 'erofs', 10)"
+--   psql "$IMAGE_WORKER_DB" -x -c 'select * from image_status'
+--
+-- Tables, columns, defaults, CHECKs and the image_status view match schema.sql. Where SQLite
+-- needs a typeof() CHECK (its columns take any type), a PostgreSQL column type refuses the
+-- wrong value itself; range CHECKs keep their names. Every column except `name` has a
+-- default; workers own every other column. Times are integer milliseconds since the Unix
+-- epoch (UTC), defaulting to the database's clock. This file is the result of applying every
+-- step of Migrations.postgres in Sources/Migrations in order; a test keeps the two equal.
+
+-- One disk file per (manifest digest, format, verity), shared by every row that resolves to it.
+-- (Created before images, which refers to it.)
+CREATE TABLE artifacts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- Platform manifest digest converted.
+    manifest_digest TEXT NOT NULL,
+    format TEXT NOT NULL CHECK (format IN ('ext4', 'erofs', 'cpio')),
+    -- building: the claim named by builder_image_id/builder_token converts it; it is alive
+    -- while that images row is in flight under that token (no separate lease).
+    -- ready: `path` is complete and renamed into place.
+    state TEXT NOT NULL DEFAULT 'building' CHECK (state IN ('building', 'ready')),
+    -- Absolute path of the disk file (recorded when the conversion starts, so gc never takes
+    -- it for an orphan; the file exists there only once complete).
+    path TEXT,
+    -- Bytes the disk file takes on disk (allocated, not apparent).
+    size_bytes BIGINT,
+    -- Image config (entrypoint, cmd, env, …) as JSON text.
+    config_json TEXT,
+    -- The images row and token of the conversion in progress.
+    builder_image_id BIGINT,
+    builder_token BIGINT,
+    -- Conversions started for this digest+format+verity (1 when dedupe worked).
+    conversions BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL DEFAULT ((extract(epoch FROM now()) * 1000)::bigint),
+    ready_at BIGINT,
+    -- 1: the disk ends with a dm-verity superblock and hash tree (ext4, erofs); 0: it does not.
+    verity BIGINT NOT NULL DEFAULT 0 CONSTRAINT artifact_verity_is_boolean CHECK (verity IN (0, 1)),
+    -- dm-verity, set when a verity disk is ready, NULL otherwise: the root hash and the salt
+    -- (lowercase hex; SHA-256, format 1, 4096-byte data and hash blocks) and the byte offset
+    -- of the veritysetup superblock, which is also the size of the filesystem area:
+    -- veritysetup verify DISK DISK ROOT --hash-offset=OFFSET.
+    verity_root_hash TEXT,
+    verity_salt TEXT,
+    verity_hash_offset BIGINT,
+    UNIQUE (manifest_digest, format, verity)
+);
+
+-- One row per name somebody asked for. Two rows naming the same image (a tag and a digest, two
+-- tags) share one artifact; each row keeps its own name.
+CREATE TABLE images (
+    -- Enqueue order: a larger id was enqueued later. Never reused (an identity: a hand-written
+    -- INSERT leaves it out).
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- The reference exactly as the user typed it ('alpine', 'alpine:3.18', 'x@sha256:…').
+    name TEXT NOT NULL,
+    -- Output disk format: 'ext4' (default), 'erofs' or 'cpio' (newc initramfs).
+    format TEXT NOT NULL DEFAULT 'ext4' CHECK (format IN ('ext4', 'erofs', 'cpio')),
+    -- Larger runs first; ties go in enqueue order.
+    priority BIGINT NOT NULL DEFAULT 0,
+    -- pending: waiting for a worker (or for next_attempt_at after a transient failure);
+    -- pulling: claimed, resolving and downloading; converting: applying layers and writing the
+    -- disk; ready: artifact complete; failed: gave up, `error` says why.
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'pulling', 'converting', 'ready', 'failed')),
+    -- Normalized reference, set by the worker or `enqueue` ('docker.io/library/alpine:3.18').
+    normalized_name TEXT,
+    -- Digest the name resolved to: the index digest for a multi-platform image, else the
+    -- manifest digest. Looking an image up by this digest works.
+    digest TEXT,
+    -- Digest of the platform manifest that was converted (equals `digest` for single-platform).
+    manifest_digest TEXT,
+    -- Platform converted, 'os/arch[/variant]'.
+    platform TEXT,
+    -- The shared disk file this row points at, once resolved.
+    artifact_id BIGINT REFERENCES artifacts (id) ON DELETE SET NULL,
+    -- Claims so far (each claim counts one attempt). At most 1000000; a row at the bound cannot
+    -- be claimed and is failed by the worker.
+    attempts BIGINT NOT NULL DEFAULT 0 CONSTRAINT attempts_in_range CHECK (attempts BETWEEN 0 AND 1000000),
+    -- A pending row is not claimed before this time (backoff after a transient failure).
+    next_attempt_at BIGINT NOT NULL DEFAULT 0,
+    -- Fencing token: incremented by every claim. A worker's updates name the token it claimed
+    -- with and are refused once the row was claimed again. At most 10^18.
+    lease_token BIGINT NOT NULL DEFAULT 0
+        CONSTRAINT lease_token_in_range CHECK (lease_token BETWEEN 0 AND 1000000000000000000),
+    -- Worker holding the row ('host:pid:n'), NULL when no worker holds it.
+    worker_id TEXT,
+    -- The holder must heartbeat before this time (the database's clock), or recovery requeues
+    -- the row.
+    lease_expires_at BIGINT,
+    -- Human-readable reason of the last failure (also kept while a transient failure is retried).
+    error TEXT,
+    -- 'permanent' or 'transient' for `error`.
+    error_kind TEXT CHECK (error_kind IN ('permanent', 'transient')),
+    -- Progress of the current attempt, in layer bytes: downloaded of bytes_total while pulling,
+    -- applied to the disk of bytes_total while converting (reset to 0 when converting starts).
+    -- Workers write them at most once a second.
+    bytes_done BIGINT NOT NULL DEFAULT 0,
+    bytes_total BIGINT,
+    created_at BIGINT NOT NULL DEFAULT ((extract(epoch FROM now()) * 1000)::bigint),
+    updated_at BIGINT NOT NULL DEFAULT ((extract(epoch FROM now()) * 1000)::bigint),
+    -- When the current or last attempt was claimed, and when the row became ready or failed.
+    started_at BIGINT,
+    finished_at BIGINT,
+    -- 1 (default): an ext4 or erofs disk carries a dm-verity hash tree after its filesystem
+    -- (root hash, salt and offset in image_status); 0: no tree. cpio disks never carry one.
+    -- Rows ready before migration 0002-verity keep their tree-less disk and hold 0.
+    verity BIGINT NOT NULL DEFAULT 1 CONSTRAINT verity_is_boolean CHECK (verity IN (0, 1)),
+    -- A row is in flight exactly when a worker holds a lease on it: pulling/converting rows
+    -- have worker_id and lease_expires_at, other rows have neither.
+    CONSTRAINT worker_id_and_lease_expires_at_iff_in_flight
+        CHECK ((status IN ('pulling', 'converting')) = (worker_id IS NOT NULL AND lease_expires_at IS NOT NULL)),
+    -- A failed row says why.
+    CONSTRAINT failed_has_error CHECK (status <> 'failed' OR error IS NOT NULL)
+);
+
+-- Claim order: the best pending row is the first entry of this index.
+CREATE INDEX images_pending ON images (priority DESC, id) WHERE status = 'pending';
+-- In-flight rows, counted against the global limit at every claim.
+CREATE INDEX images_active ON images (status) WHERE status IN ('pulling', 'converting');
+CREATE INDEX images_name ON images (name);
+CREATE INDEX images_digest ON images (digest);
+CREATE INDEX images_artifact ON images (artifact_id);
+
+-- Settings shared by every worker process.
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value BIGINT NOT NULL,
+    -- max_in_flight: 0 (claiming paused) to 1000000; max_attempts: 1 to 1000000; lease_ms: 100 ms
+    -- to 7 days (heartbeats run every lease_ms / 3).
+    CONSTRAINT value_in_range_for_key CHECK (
+        CASE key
+            WHEN 'max_in_flight' THEN value BETWEEN 0 AND 1000000
+            WHEN 'max_attempts' THEN value BETWEEN 1 AND 1000000
+            WHEN 'lease_ms' THEN value BETWEEN 100 AND 604800000
+            ELSE true
+        END)
+);
+
+-- max_in_flight: rows in pulling/converting across all processes and hosts (claim refuses
+-- beyond it). max_attempts: claims before a row that keeps failing transiently (or crashing)
+-- is failed. lease_ms: how long a claim lives without a heartbeat.
+INSERT INTO settings (key, value) VALUES ('max_in_flight', 4), ('max_attempts', 5), ('lease_ms', 60000);
+
+-- What a person or a VM platform reads: one row per images row, with its disk and the image
+-- config a boot needs. `image-worker status --json` prints exactly these columns;
+-- psql -x -c 'select * from image_status' shows them all.
+CREATE VIEW image_status AS
+SELECT
+    i.id,
+    -- As typed; normalized_name once a worker (or createImage) normalized it.
+    i.name,
+    i.normalized_name,
+    -- What the name resolved to (index digest for a multi-platform image) and the platform
+    -- manifest converted.
+    i.digest,
+    i.manifest_digest,
+    i.platform,
+    i.format,
+    i.priority,
+    i.status,
+    -- 1-based place in claim order among pending rows (priority, then enqueue order);
+    -- NULL unless pending.
+    CASE WHEN i.status = 'pending' THEN (
+        SELECT count(*) FROM images AS p
+        WHERE p.status = 'pending'
+          AND (p.priority > i.priority OR (p.priority = i.priority AND p.id <= i.id))
+    ) END AS queue_position,
+    i.attempts,
+    i.error,
+    i.error_kind,
+    -- Progress of the current stage: layer bytes downloaded (pulling) or applied (converting)
+    -- of bytes_total.
+    i.bytes_done,
+    i.bytes_total,
+    -- Allocated bytes and absolute path of the disk file; NULL until ready.
+    a.size_bytes,
+    a.path AS artifact_path,
+    -- 1 when the row asked for a dm-verity tree (ext4, erofs); the disk has one exactly when
+    -- verity_root_hash is not NULL: root hash and salt (hex) and the superblock's byte offset
+    -- (the filesystem area's size). NULL until ready, and for cpio or verity = 0.
+    i.verity,
+    a.verity_root_hash,
+    a.verity_salt,
+    a.verity_hash_offset,
+    -- The image config, NULL until ready. entrypoint, cmd and env are JSON arrays in image
+    -- order (env entries are 'KEY=value' as the image lists them), as text.
+    nullif((a.config_json::json -> 'Entrypoint')::text, 'null') AS entrypoint,
+    nullif((a.config_json::json -> 'Cmd')::text, 'null') AS cmd,
+    nullif((a.config_json::json -> 'Env')::text, 'null') AS env,
+    a.config_json::json ->> 'WorkingDir' AS working_dir,
+    a.config_json::json ->> 'User' AS "user",
+    a.config_json::json ->> 'StopSignal' AS stop_signal,
+    -- 1 when the command (entrypoint, then cmd) starts with /sbin/init, /lib/systemd/systemd
+    -- or /usr/lib/systemd/systemd: the image wants systemd as init. NULL until ready.
+    CASE WHEN a.id IS NOT NULL THEN
+        (coalesce(a.config_json::json -> 'Entrypoint' ->> 0, a.config_json::json -> 'Cmd' ->> 0, '')
+            IN ('/sbin/init', '/lib/systemd/systemd', '/usr/lib/systemd/systemd'))::integer
+    END AS is_systemd,
+    -- Milliseconds since the epoch: enqueued, last change, current or last claim, ready/failed.
+    i.created_at,
+    i.updated_at,
+    i.started_at,
+    i.finished_at,
+    -- The same times for people, UTC.
+    to_char(to_timestamp(i.created_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS created,
+    to_char(to_timestamp(i.updated_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS updated
+FROM images AS i
+LEFT JOIN artifacts AS a ON a.id = i.artifact_id AND a.state = 'ready';
+
+-- Idle workers LISTEN on channel image_worker_queue instead of polling. A NOTIFY goes out when
+-- a row is inserted or deleted, when a row becomes pending again (release, requeue, retry,
+-- recovery) or leaves pulling/converting (a max_in_flight slot frees), and when settings
+-- change. Several in one transaction arrive as one.
+CREATE FUNCTION image_worker_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('image_worker_queue', TG_TABLE_NAME);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER images_inserted_notify AFTER INSERT OR DELETE ON images
+    FOR EACH STATEMENT EXECUTE FUNCTION image_worker_notify();
+CREATE TRIGGER images_released_notify AFTER UPDATE OF status ON images
+    FOR EACH ROW
+    WHEN (NEW.status IS DISTINCT FROM OLD.status
+          AND (NEW.status = 'pending' OR OLD.status IN ('pulling', 'converting')))
+    EXECUTE FUNCTION image_worker_notify();
+CREATE TRIGGER settings_changed_notify AFTER INSERT OR UPDATE OR DELETE ON settings
+    FOR EACH STATEMENT EXECUTE FUNCTION image_worker_notify();
+
+-- Migrations applied, in order.
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    identifier TEXT PRIMARY KEY,
+    applied_at BIGINT NOT NULL DEFAULT ((extract(epoch FROM now()) * 1000)::bigint)
+);
