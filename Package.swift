@@ -37,12 +37,14 @@ let package = Package(
         .systemLibrary(name: "CXattr"),
         // glibc's fallocate (needs _GNU_SOURCE): the ext4 and cpio writers punch released file data.
         .systemLibrary(name: "CFalloc"),
+        // liblz4: the erofs writer's LZ4 and LZ4HC pclusters.
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
         .target(name: "Migrations", exclude: ["README.md"]),
         .target(
             name: "ImageStore",
             dependencies: [
-                "CSQLite", "CPostgres", "CCurl", "CArchive", "CCrypto", "CIsal", "CZstd", "CXattr", "CFalloc", "Migrations",
+                "CSQLite", "CPostgres", "CCurl", "CArchive", "CCrypto", "CIsal", "CZstd", "CXattr", "CFalloc", "CLZ4", "Migrations",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

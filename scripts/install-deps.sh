@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     # build: the C libraries behind the shim targets
-    pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev libarchive-dev libssl-dev libisal-dev libzstd-dev
+    pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev libarchive-dev libssl-dev libisal-dev libzstd-dev liblz4-dev
     # run: disk formats and the CLI the schema contract is read with
     sqlite3 postgresql-client-15 e2fsprogs erofs-utils zstd gzip
     # tests: a throwaway PostgreSQL cluster (initdb, pg_ctl) for the second backend

@@ -48,6 +48,19 @@ public enum DiskError: ClassifiedError, Equatable {
     case xattrUnsupportedForExt4(path: String, name: String, reason: String)
     /// The model given to a writer contradicts its sink (a writer bug, never bad input).
     case inconsistentModel(reason: String)
+    /// A name is longer than erofs's 255 bytes.
+    case nameTooLongForErofs(path: String)
+    /// A symlink target is empty, holds a NUL byte or is 4,096 bytes or longer.
+    case invalidSymlinkForErofs(path: String, length: Int)
+    /// A device number erofs cannot encode (major ≥ 4096 or minor ≥ 2^20).
+    case deviceNumberTooLargeForErofs(path: String, major: UInt32, minor: UInt32)
+    /// A file's inline xattrs need more than erofs's 262,144 bytes.
+    case xattrsTooLargeForErofs(path: String, bytes: Int)
+    /// An xattr erofs (Linux 6.1) cannot store: a namespace other than user., trusted.,
+    /// security. and the POSIX ACLs, an empty or long name, or a value over 64 KiB.
+    case xattrUnsupportedForErofs(path: String, name: String, reason: String)
+    /// The image needs more than erofs's 2^32 blocks (16 TiB).
+    case imageTooLargeForErofs
 
     /// Out of space or quota, a tool killed by a signal, a missing tool or an I/O failure may pass
     /// on a later attempt; a tool refusing its input, an oversized file or bad options never will.
@@ -65,7 +78,9 @@ public enum DiskError: ClassifiedError, Equatable {
             return DiskError.permanentErrnos.contains(errno) ? .permanent : .transient(retryAfter: nil)
         case .notADirectory, .fileTooLargeForCpio, .nameTooLongForCpio, .reservedNameForCpio, .sparseZerosOverLimitForCpio, .invalidOptions, .lostAndFoundNotDirectory,
             .fileTooLargeForExt4, .imageTooLargeForExt4, .invalidFileData, .nameTooLongForExt4, .tooManyLinksForExt4,
-            .invalidSymlinkForExt4, .xattrsTooLargeForExt4, .xattrUnsupportedForExt4, .inconsistentModel:
+            .invalidSymlinkForExt4, .xattrsTooLargeForExt4, .xattrUnsupportedForExt4, .inconsistentModel,
+            .nameTooLongForErofs, .invalidSymlinkForErofs, .deviceNumberTooLargeForErofs, .xattrsTooLargeForErofs,
+            .xattrUnsupportedForErofs, .imageTooLargeForErofs:
             return .permanent
         }
     }
@@ -119,6 +134,18 @@ public enum DiskError: ClassifiedError, Equatable {
             return "export: xattr \(name) of \(path) cannot be stored in ext4 (\(reason))"
         case .inconsistentModel(let reason):
             return "export: internal error, the model contradicts the writer: \(reason)"
+        case .nameTooLongForErofs(let path):
+            return "export: \(path) has a name longer than erofs's 255 bytes"
+        case .invalidSymlinkForErofs(let path, let length):
+            return "export: symlink \(path) has a target of \(length) bytes that erofs cannot store (empty, NUL byte, or 4096+)"
+        case .deviceNumberTooLargeForErofs(let path, let major, let minor):
+            return "export: device \(path) is \(major):\(minor), beyond erofs's 12-bit major and 20-bit minor"
+        case .xattrsTooLargeForErofs(let path, let bytes):
+            return "export: the xattrs of \(path) need \(bytes) bytes, more than an erofs inode holds (262,144)"
+        case .xattrUnsupportedForErofs(let path, let name, let reason):
+            return "export: xattr \(name) of \(path) cannot be stored in erofs (\(reason))"
+        case .imageTooLargeForErofs:
+            return "export: the image needs more than 2^32 blocks (16 TiB), the erofs limit"
         }
     }
 }

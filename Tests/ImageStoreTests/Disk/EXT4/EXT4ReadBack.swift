@@ -24,10 +24,10 @@ enum EXT4ReadBack {
     }
 
     /// Mounts `image` read-only on a fresh directory under `scratch`, runs `body`, unmounts.
-    static func withMount<T>(_ image: URL, scratch: URL, _ body: (String) throws -> T) throws -> T {
+    static func withMount<T>(_ image: URL, scratch: URL, type: String = "ext4", _ body: (String) throws -> T) throws -> T {
         let mountPoint = scratch.appendingPathComponent("mnt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-        try ShellCommand.run("mount", ["-t", "ext4", "-o", "loop,ro", image.path, mountPoint.path])
+        try ShellCommand.run("mount", ["-t", type, "-o", "loop,ro", image.path, mountPoint.path])
         defer {
             _ = try? ShellCommand.run("umount", [mountPoint.path])
             try? FileManager.default.removeItem(at: mountPoint)
@@ -35,8 +35,32 @@ enum EXT4ReadBack {
         return try body(mountPoint.path)
     }
 
+    /// What a read-back compares besides names, kinds, modes, owners, mtimes, sizes, contents,
+    /// symlink targets and device numbers.
+    struct Checks {
+        /// ext4 adds /lost+found to the root.
+        var lostAndFound = true
+        /// Holes read back as holes (SEEK_DATA / SEEK_HOLE); otherwise only the bytes are compared.
+        var holes = true
+        /// Hardlinks share an inode and link counts match (off for a tool's extraction).
+        var hardlinks = true
+        var xattrs = true
+        /// Size and content of files with holes (off for `fsck.erofs --extract` of erofs-utils
+        /// 1.5, which writes the mapped chunks of a file one after another, skipping the holes).
+        var sparseFiles = true
+        /// setuid and setgid of non-directories (off for a tool that chowns after chmod, which clears them).
+        var setIDBits = true
+
+        static let ext4 = Checks()
+        static let erofsMount = Checks(lostAndFound: false, holes: false)
+        /// `fsck.erofs --extract` of erofs-utils 1.5 restores neither xattrs nor hardlinks, and
+        /// chowns after chmod (so setuid and setgid bits of files are lost), and closes up holes.
+        static let erofsExtract = Checks(
+            lostAndFound: false, holes: false, hardlinks: false, xattrs: false, sparseFiles: false, setIDBits: false)
+    }
+
     /// Every difference between the mounted tree at `root` and `image`'s model; empty when equal.
-    static func differences(mounted root: String, image: EXT4TestImage) throws -> [String] {
+    static func differences(mounted root: String, image: EXT4TestImage, checks: Checks = .ext4) throws -> [String] {
         var problems: [String] = []
         var inodeOf: [InodeID: UInt64] = [:]
         var modelOf: [UInt64: InodeID] = [:]
@@ -45,10 +69,10 @@ enum EXT4ReadBack {
         while let (directory, path) = pending.popLast() {
             let absolute = Array(root.utf8) + path
             var names = Set(try listDirectory(absolute))
-            if directory == .root && model.lookup(Array("lost+found".utf8), in: .root) == nil {
+            if checks.lostAndFound && directory == .root && model.lookup(Array("lost+found".utf8), in: .root) == nil {
                 if names.remove(Array("lost+found".utf8)) == nil { problems.append("/lost+found missing") }
             }
-            try compare(model[directory], id: directory, at: absolute, shown: path, image: image, into: &problems, inodeOf: &inodeOf, modelOf: &modelOf)
+            try compare(model[directory], id: directory, at: absolute, shown: path, image: image, checks: checks, into: &problems, inodeOf: &inodeOf, modelOf: &modelOf)
             for child in model.children(of: directory) {
                 let childPath = path + [UInt8(ascii: "/")] + child.name
                 guard names.remove(child.name) != nil else {
@@ -60,7 +84,7 @@ enum EXT4ReadBack {
                 } else {
                     try compare(
                         model[child.inode], id: child.inode, at: Array(root.utf8) + childPath, shown: childPath, image: image,
-                        into: &problems, inodeOf: &inodeOf, modelOf: &modelOf)
+                        checks: checks, into: &problems, inodeOf: &inodeOf, modelOf: &modelOf)
                 }
             }
             for extra in names { problems.append("\(show(path + [UInt8(ascii: "/")] + extra)): unexpected") }
@@ -70,7 +94,7 @@ enum EXT4ReadBack {
     }
 
     private static func compare(
-        _ inode: Inode, id: InodeID, at path: [UInt8], shown: [UInt8], image: EXT4TestImage, into problems: inout [String],
+        _ inode: Inode, id: InodeID, at path: [UInt8], shown: [UInt8], image: EXT4TestImage, checks: Checks, into problems: inout [String],
         inodeOf: inout [InodeID: UInt64], modelOf: inout [UInt64: InodeID]
     ) throws {
         let name = show(shown)
@@ -80,24 +104,30 @@ enum EXT4ReadBack {
             return
         }
         // Hardlink groups: the same model inode is the same disk inode, and only it.
+        if !checks.hardlinks {
+            inodeOf = [:]
+            modelOf = [:]
+        }
         if let known = inodeOf[id], known != UInt64(info.st_ino) { problems.append("\(name): hardlink split") }
         if let other = modelOf[UInt64(info.st_ino)], other != id { problems.append("\(name): shares an inode it should not") }
         if inodeOf[id] != nil { return }
         inodeOf[id] = UInt64(info.st_ino)
         modelOf[UInt64(info.st_ino)] = id
-        if info.st_mode != inode.mode { problems.append("\(name): mode \(String(info.st_mode, radix: 8)) != \(String(inode.mode, radix: 8))") }
+        let ignored: UInt32 = checks.setIDBits || inode.kind == .directory ? 0 : 0o6000
+        if UInt32(info.st_mode) & ~ignored != inode.mode & ~ignored { problems.append("\(name): mode \(String(info.st_mode, radix: 8)) != \(String(inode.mode, radix: 8))") }
         if info.st_uid != inode.uid || info.st_gid != inode.gid { problems.append("\(name): owner \(info.st_uid):\(info.st_gid) != \(inode.uid):\(inode.gid)") }
         let mtime = Timestamp(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec))
         if mtime != inode.modificationTime { problems.append("\(name): mtime \(mtime) != \(inode.modificationTime)") }
-        if inode.kind != .directory && UInt32(info.st_nlink) != inode.linkCount { problems.append("\(name): nlink \(info.st_nlink) != \(inode.linkCount)") }
+        if checks.hardlinks && inode.kind != .directory && UInt32(info.st_nlink) != inode.linkCount { problems.append("\(name): nlink \(info.st_nlink) != \(inode.linkCount)") }
         let xattrs = try readXattrs(path)
         let expected = Dictionary(inode.xattrs.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
-        if xattrs != expected { problems.append("\(name): xattrs \(xattrs.keys.sorted()) != \(expected.keys.sorted())") }
+        if checks.xattrs && xattrs != expected { problems.append("\(name): xattrs \(xattrs.keys.sorted()) != \(expected.keys.sorted())") }
         switch inode.kind {
         case .regular:
+            if !checks.sparseFiles, let content = inode.content, let stored = image.contents[content], hasHoles(stored) { break }
             if Int64(info.st_size) != inode.size { problems.append("\(name): size \(info.st_size) != \(inode.size)") }
             if let content = inode.content, let stored = image.contents[content] {
-                problems.append(contentsOf: try compareContent(path, stored, name: name))
+                problems.append(contentsOf: try compareContent(path, stored, name: name, holes: checks.holes))
             }
         case .symlink:
             var buffer = [UInt8](repeating: 0, count: 8192)
@@ -114,10 +144,11 @@ enum EXT4ReadBack {
 
     /// Data regions (SEEK_DATA/4)  // SEEK_HOLE must be exactly the blocks the chunks touch, and read
     /// back as the chunks with zeros around them.
-    private static func compareContent(_ path: [UInt8], _ content: EXT4TestImage.Content, name: String) throws -> [String] {
+    private static func compareContent(_ path: [UInt8], _ content: EXT4TestImage.Content, name: String, holes: Bool) throws -> [String] {
         let descriptor = withCString(path) { open($0, O_RDONLY) }
         guard descriptor >= 0 else { return ["\(name): open failed"] }
         defer { close(descriptor) }
+        guard holes else { return compareBytes(descriptor, content, name: name) }
         var expectedRegions: [(Int64, Int64)] = []
         for chunk in content.chunks where !chunk.bytes.isEmpty {
             let start = chunk.offset / 4096 * 4096
@@ -158,6 +189,50 @@ enum EXT4ReadBack {
             }
             if actual != expected { return ["\(name): content differs in \(region)"] }
         }
+        return []
+    }
+
+    /// Whether some 4 KiB block of the file has no data chunk in it.
+    static func hasHoles(_ content: EXT4TestImage.Content) -> Bool {
+        var covered: Int64 = 0
+        for chunk in content.chunks where !chunk.bytes.isEmpty {
+            if chunk.offset / 4096 > (covered + 4095) / 4096 { return true }
+            covered = max(covered, chunk.offset + Int64(chunk.bytes.count))
+        }
+        return (content.size + 4095) / 4096 > (covered + 4095) / 4096
+    }
+
+    /// Reads the whole file in 1 MiB pieces and compares it with the chunks and zeros between.
+    private static func compareBytes(_ descriptor: Int32, _ content: EXT4TestImage.Content, name: String) -> [String] {
+        let piece = 1 << 20
+        var chunkIndex = 0
+        var position: Int64 = 0
+        var actual = [UInt8](repeating: 0, count: piece)
+        while position < content.size {
+            let length = Int(min(Int64(piece), content.size - position))
+            var expected = [UInt8](repeating: 0, count: length)
+            var index = chunkIndex
+            while index < content.chunks.count && content.chunks[index].offset < position + Int64(length) {
+                let chunk = content.chunks[index]
+                let from = max(chunk.offset, position), to = min(chunk.offset + Int64(chunk.bytes.count), position + Int64(length))
+                if from < to {
+                    expected.replaceSubrange(
+                        Int(from - position)..<Int(to - position), with: chunk.bytes[Int(from - chunk.offset)..<Int(to - chunk.offset)])
+                }
+                if chunk.offset + Int64(chunk.bytes.count) <= position + Int64(length) { chunkIndex = index + 1 }
+                index += 1
+            }
+            var done = 0
+            while done < length {
+                let result = actual.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, length - done, off_t(position) + off_t(done)) }
+                guard result > 0 else { return ["\(name): read failed at \(position + Int64(done))"] }
+                done += result
+            }
+            if actual.prefix(length).elementsEqual(expected) == false { return ["\(name): content differs in \(position)..<\(position + Int64(length))"] }
+            position += Int64(length)
+        }
+        var extra: UInt8 = 0
+        if pread(descriptor, &extra, 1, off_t(content.size)) != 0 { return ["\(name): longer than \(content.size)"] }
         return []
     }
 

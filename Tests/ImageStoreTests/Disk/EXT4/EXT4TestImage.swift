@@ -31,6 +31,11 @@ final class EXT4TestImage {
         self.writer = writer
     }
 
+    /// An image written by an ``EROFSWriter``.
+    convenience init(path: URL, erofs options: EROFSWriterOptions) throws {
+        self.init(path: path, writer: try EROFSWriter(path: path.path, options: options))
+    }
+
     @discardableResult
     func directory(
         _ name: String, in parent: InodeID = .root, permissions: UInt16 = 0o755, uid: UInt32 = 0, gid: UInt32 = 0,
