@@ -73,11 +73,8 @@ public struct ImageManager: Sendable {
 
     /// Writes the disk of `image` to `output` (a temp file beside it, renamed when complete).
     ///
-    /// ext4 and cpio (``DiskFormat/isBuiltFromModel``) go layers → in-memory model → native
-    /// writer: no tree, no scratch, no privilege. erofs still applies the layers into
-    /// `<treeScratch>/<name>/rootfs` first; that tree stays until the caller runs
-    /// ``removeScratch(named:)``: the worker does that after the row is ready, so deleting a
-    /// large tree is not on the path to `ready`.
+    /// Every format goes layers → in-memory model → native writer (ext4, erofs, cpio): no
+    /// tree, no scratch, no privilege.
     /// - Parameters:
     ///   - arrivals: when each layer is in the store, for a streaming pull
     ///     (``ImagePuller/pullStreaming(_:platform:progress:)``); `nil` when all of them are.
@@ -98,52 +95,28 @@ public struct ImageManager: Sendable {
         options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)
         options.verity = verity ?? options.verity
         options.veritySalt = options.veritySalt ?? Verity.salt(manifestDigest: image.manifestDigest)
-        if format.isBuiltFromModel {
-            return try await DiskExporter().export(
-                layers: sources, format: format, to: output, options: options, limits: layerLimits,
-                arrivals: arrivals, progress: progress)
-        }
-        // The tree path applies after the pull: wait for every layer first.
-        if let arrivals { for index in sources.indices { _ = try await arrivals.wait(index) } }
-        let rootfs = treeScratch.appendingPathComponent(name, isDirectory: true)
-            .appendingPathComponent("rootfs", isDirectory: true)
-        try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
-        _ = try await LayerApplier(limits: layerLimits).apply(layers: sources, to: rootfs, progress: progress)
-        return try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: options)
+        return try await DiskExporter().export(
+            layers: sources, format: format, to: output, options: options, limits: layerLimits,
+            arrivals: arrivals, progress: progress)
     }
 
-    /// Pull, apply and export in the foreground, writing the disk to `output` (what
-    /// `image-worker export` runs). For erofs the tree is unpacked under ``treeScratch`` and
-    /// removed; ext4 and cpio need no tree.
+    /// Pull and export in the foreground, writing the disk to `output` (what
+    /// `image-worker export` runs); each layer is applied to the model as soon as it is stored.
     /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:name:output:)``.
     @discardableResult
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
-        if format.isBuiltFromModel {
-            // Layer N is applied while layers N+1… download (docs/layers.md, "Apply while downloading").
-            let pull = try await puller.pullStreaming(reference, platform: platform, progress: progress)
-            do {
-                let result = try await buildDisk(pull.image, format: format, name: "", output: output, arrivals: pull.arrivals)
-                _ = try await pull.finish()
-                return result
-            } catch {
-                pull.cancel()
-                throw error
-            }
-        }
-        let image = try await pull(reference, progress: progress)
-        let name = "export-\(UUID().uuidString)"
-        let result: ExportResult
+        // Layer N is applied while layers N+1… download (docs/layers.md, "Apply while downloading").
+        let pull = try await puller.pullStreaming(reference, platform: platform, progress: progress)
         do {
-            result = try await buildDisk(image, format: format, name: name, output: output)
+            let result = try await buildDisk(pull.image, format: format, name: "", output: output, arrivals: pull.arrivals)
+            _ = try await pull.finish()
+            return result
         } catch {
-            try? await BlockingExecutor.shared.run { [self] in try removeScratch(named: name) }
+            pull.cancel()
             throw error
         }
-        // A tree that cannot be removed is an error of its own, not a silent leftover.
-        try await BlockingExecutor.shared.run { [self] in try removeScratch(named: name) }
-        return result
     }
 
     /// The scratch name of one claim, `build-<id>-<token>`: a directory of that name under the
