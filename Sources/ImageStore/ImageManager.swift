@@ -19,35 +19,18 @@ public struct ImageManager: Sendable {
     public let layerLimits: LayerLimits
     /// How disks are written.
     public let exportOptions: ExportOptions
-    /// Where layer trees are unpacked while a disk is built: the data directory's `tmp/` by
-    /// default, or `<dir>/image-worker-scratch` (``DataLayout/ownedScratchName``) inside a
-    /// faster filesystem such as a tmpfs (`--scratch-dir dir`). That subdirectory is 0700 and
-    /// image-worker's own: gc and recovery never look at anything else of `dir`, which may be
-    /// shared (`/dev/shm`). Disk files are always written under the data directory, so
-    /// publishing them is a rename.
-    public let treeScratch: URL
 
-    /// Makes the data directory and the scratch private (0700), opens the content store under
+    /// Makes the data directory and its `tmp/` private (0700), opens the content store under
     /// `layout` (creating it) and prepares a registry client.
-    /// - Parameter treeScratch: the `--scratch-dir`; trees go to its `image-worker-scratch`
-    ///   subdirectory.
     /// - Throws: `FileSystemError` when a directory cannot be made private (another user's
-    ///   directory or a symlink planted in a shared scratch dir), `ContentStoreError` when the
-    ///   layout cannot be created.
+    ///   directory), `ContentStoreError` when the layout cannot be created.
     public init(
         layout: DataLayout, queue: ImageQueue, registry: RegistryConfiguration = RegistryConfiguration(),
         platform: Platform = .current, layerLimits: LayerLimits = .default,
-        exportOptions: ExportOptions = ExportOptions(), downloadConcurrency: Int = 3, treeScratch: URL? = nil
+        exportOptions: ExportOptions = ExportOptions(), downloadConcurrency: Int = 3
     ) throws {
         self.layout = layout
         try layout.prepare()
-        if let treeScratch {
-            let owned = treeScratch.appendingPathComponent(DataLayout.ownedScratchName, isDirectory: true)
-            try FileTree.makePrivateDirectory(owned.path, followSymlinks: false)
-            self.treeScratch = owned
-        } else {
-            self.treeScratch = layout.scratch
-        }
         self.queue = queue
         self.store = try ContentStore(layout: layout)
         self.puller = ImagePuller(
@@ -120,22 +103,13 @@ public struct ImageManager: Sendable {
     }
 
     /// The scratch name of one claim, `build-<id>-<token>`: a directory of that name under the
-    /// data directory's `tmp/` holds the disk being written, and one under ``treeScratch`` the tree.
+    /// data directory's `tmp/` holds the disk being written.
     public func scratchName(for claim: Claim) -> String { "build-\(claim.id)-\(claim.token)" }
 
-    /// Removes the scratch directories named `name` (both roots) with ``FileTree/remove(_:)``,
-    /// which handles trees of any depth. Blocking.
-    /// - Throws: `FileSystemError` naming the entry that could not be removed (both roots are
-    ///   tried first).
+    /// Removes the scratch directory named `name` under the data directory's `tmp/` with
+    /// ``FileTree/remove(_:)``. Blocking.
+    /// - Throws: `FileSystemError` naming the entry that could not be removed.
     public func removeScratch(named name: String) throws(FileSystemError) {
-        var failure: FileSystemError?
-        for root in Set([layout.scratch, treeScratch]) {
-            do {
-                try FileTree.remove(root.appendingPathComponent(name, isDirectory: true).path)
-            } catch {
-                failure = failure ?? error
-            }
-        }
-        if let failure { throw failure }
+        try FileTree.remove(layout.scratch.appendingPathComponent(name, isDirectory: true).path)
     }
 }
