@@ -27,7 +27,7 @@ struct ExportTreeCommand: AsyncParsableCommand {
     @Option(help: "cpio only: none, gzip or zstd.")
     var compression: ExportOptions.Compression = .none
 
-    @Option(name: .customLong("erofs-level"), help: "erofs only: lz4hc level 0...12.")
+    @Option(name: .customLong("erofs-level"), help: "erofs only: lz4hc level 0...12 (0 or none: 9).")
     var erofsLevel: Int?
 
     @Flag(name: .customLong("erofs-uncompressed"), help: "erofs only: store files uncompressed.")

@@ -37,7 +37,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-timeout"), help: "Seconds in-flight builds get to finish at shutdown (0-86400).")
     var shutdownTimeout = 60
 
-    @Option(name: .customLong("erofs-level"), help: "lz4hc level for erofs disks (0-12).")
+    @Option(name: .customLong("erofs-level"), help: "lz4hc level for erofs disks (0-12; 0 or none: 9).")
     var erofsLevel: Int?
 
     @Flag(name: .customLong("erofs-uncompressed"), help: "Write erofs disks without compression.")
