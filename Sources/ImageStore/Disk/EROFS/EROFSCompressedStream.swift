@@ -33,7 +33,7 @@ final class EROFSCompressedStream {
         var left = count
         while left > 0 {
             let take = min(left, Int64(EROFSDataSink.batchSize - batch.count))
-            batch.append(contentsOf: [UInt8](repeating: 0, count: Int(take)))
+            batch.append(contentsOf: repeatElement(0, count: Int(take)))
             left -= take
             if batch.count == EROFSDataSink.batchSize { try flush() }
         }

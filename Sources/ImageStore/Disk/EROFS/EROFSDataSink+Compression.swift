@@ -37,7 +37,7 @@ extension EROFSDataSink {
             }
             if offset > end { sawGap = true }
             if offset + Int64(bytes.count) <= Int64(EROFSDataSink.batchSize) {
-                buffer.append(contentsOf: [UInt8](repeating: 0, count: Int(offset) - buffer.count))
+                buffer.append(contentsOf: repeatElement(0, count: Int(offset) - buffer.count))
                 buffer.append(contentsOf: bytes)
                 ranges.append(Int(offset)..<buffer.count)
                 return
