@@ -22,7 +22,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Builds this process runs at once (1-256).")
     var concurrency = 1
 
-    @Option(name: .customLong("worker-name"), help: "Name in images.worker_id (default host:pid).")
+    @Option(name: .customLong("worker-name"), help: "Name in images.worker_id (default <host id or hostname>:pid).")
     var workerName: String?
 
     @Option(name: .customLong("poll-interval-ms"), help: "How often an idle slot looks for new rows (10-3600000).")
@@ -77,7 +77,8 @@ struct WorkerCommand: AsyncParsableCommand {
         if let maxInFlight {
             try await reportingErrors { try await manager.queue.setSetting(.maxInFlight, to: maxInFlight) }
         }
-        let name = workerName ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        let host = global.explicitHostID ?? ProcessInfo.processInfo.hostName
+        let name = workerName ?? "\(host):\(ProcessInfo.processInfo.processIdentifier)"
         let worker = Worker(
             configuration: WorkerConfiguration(
                 workerName: name, concurrency: concurrency, pollInterval: .milliseconds(pollIntervalMilliseconds)),

@@ -1,0 +1,23 @@
+/// Host ids: what a fleet calls each host (`--host-id`), what a row is pinned to
+/// (`images.target_host`) and whose data directory holds a disk (`artifacts.host`).
+extension ImageQueue {
+    /// The longest host id, in UTF-8 bytes (a DNS name is at most 253).
+    public static let maximumHostLength = 255
+
+    /// Refuses a host id a row could be pinned to but no worker could be named with.
+    /// - Throws: `QueueError.invalidHost` for an empty id, one longer than
+    ///   ``maximumHostLength`` bytes, or one holding whitespace or control characters.
+    public static func validateTargetHost(_ host: String) throws(QueueError) {
+        let acceptable =
+            !host.isEmpty && host.utf8.count <= maximumHostLength
+            && !host.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
+        guard acceptable else { throw QueueError.invalidHost(host) }
+    }
+
+    /// The same queue, acting as host `host`: claims, shares and collects that host's work.
+    /// - Throws: `QueueError.invalidHost` (``localHost`` is accepted).
+    public func acting(asHost host: String) throws(QueueError) -> ImageQueue {
+        if host != Self.localHost { try Self.validateTargetHost(host) }
+        return ImageQueue(database: database, listener: listener, host: host)
+    }
+}
