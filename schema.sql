@@ -100,6 +100,11 @@ CREATE INDEX images_active ON images (status) WHERE status IN ('pulling', 'conve
 CREATE INDEX images_name ON images (name);
 CREATE INDEX images_digest ON images (digest);
 CREATE INDEX images_artifact ON images (artifact_id);
+-- Claims read the best unpinned row and the best row pinned to the claimer's host, each from
+-- its own index, so a backlog pinned to other hosts is never scanned.
+CREATE INDEX images_pending_any ON images (priority DESC, id) WHERE status = 'pending' AND target_host IS NULL;
+CREATE INDEX images_pending_pinned ON images (target_host, priority DESC, id)
+    WHERE status = 'pending' AND target_host IS NOT NULL;
 
 -- One disk file per (host, manifest digest, format, verity), shared by every row of that host
 -- that resolves to it.

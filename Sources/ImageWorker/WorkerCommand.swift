@@ -43,7 +43,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("erofs-uncompressed"), help: "Write erofs disks without compression.")
     var erofsUncompressed = false
 
-    @Flag(name: .customLong("exit-when-idle"), help: "Stop once no row is pending or in flight (demo, batch).")
+    @Flag(
+        name: .customLong("exit-when-idle"),
+        help: "Stop once no row this host may build is pending or in flight (demo, batch).")
     var exitWhenIdle = false
 
     func validate() throws {
@@ -122,15 +124,14 @@ struct MetricsService: Service {
     }
 }
 
-/// Returns (shutting the group down) once nothing is pending or in flight.
+/// Returns (shutting the group down) once nothing this host may build is pending or in flight
+/// (rows pinned to other hosts do not count).
 struct IdleWatcher: Service {
     let queue: ImageQueue
 
     func run() async throws {
         while !Task.isShuttingDownGracefully {
-            let counts = try await queue.countsByStatus()
-            let busy = ["pending", "pulling", "converting"].reduce(0) { $0 + (counts[$1] ?? 0) }
-            if busy == 0 { return }
+            if try await queue.outstandingCount() == 0 { return }
             // Shutdown cuts the sleep short: return, not throw, so SIGTERM stays a quiet exit 0.
             guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: .milliseconds(500)) })) != nil
             else { return }

@@ -9,6 +9,8 @@
 ///   sharing, collecting and counting its disks whatever the machine's hostname is or becomes.
 ///   SQLite cannot change a table's UNIQUE constraint, so `artifacts` is rebuilt as 0004 rebuilt
 ///   it (links saved and restored, AUTOINCREMENT sequence kept).
+/// - Two partial indexes let a claim take the best unpinned row and the best row pinned to its
+///   host without scanning rows pinned elsewhere.
 /// - `image_status` shows `target_host` and the artifact's host as `artifact_host`.
 extension Migrations {
     static let hosts = """
@@ -83,6 +85,11 @@ extension Migrations {
     ALTER TABLE images ADD COLUMN target_host TEXT
         CONSTRAINT target_host_is_host_id
         CHECK (target_host IS NULL OR (typeof(target_host) = 'text' AND target_host <> ''));
+    -- Claims read the best unpinned row and the best row pinned to the claimer's host, each from
+    -- its own index, so a backlog pinned to other hosts is never scanned.
+    CREATE INDEX images_pending_any ON images (priority DESC, id) WHERE status = 'pending' AND target_host IS NULL;
+    CREATE INDEX images_pending_pinned ON images (target_host, priority DESC, id)
+        WHERE status = 'pending' AND target_host IS NOT NULL;
 
     -- What a person or a VM platform reads: one row per images row, with its disk and the image
     -- config a boot needs. `image-worker status --json` prints exactly these columns.

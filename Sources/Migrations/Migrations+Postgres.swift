@@ -308,6 +308,11 @@ extension Migrations {
         UNIQUE (host, manifest_digest, format, verity);
 
     ALTER TABLE images ADD COLUMN target_host TEXT CONSTRAINT target_host_is_host_id CHECK (target_host <> '');
+    -- Claims read the best unpinned row and the best row pinned to the claimer's host, each from
+    -- its own index, so a backlog pinned to other hosts is never scanned.
+    CREATE INDEX images_pending_any ON images (priority DESC, id) WHERE status = 'pending' AND target_host IS NULL;
+    CREATE INDEX images_pending_pinned ON images (target_host, priority DESC, id)
+        WHERE status = 'pending' AND target_host IS NOT NULL;
 
     CREATE VIEW image_status AS
     SELECT

@@ -14,6 +14,16 @@ extension ImageQueue {
         guard acceptable else { throw QueueError.invalidHost(host) }
     }
 
+    /// Rows this host may still have to build: pending or in flight, and pinned to nobody or
+    /// to ``host``. Rows pinned to other hosts are theirs: `worker --exit-when-idle` stops when
+    /// this is 0, however long another host's backlog is.
+    /// - Throws: `StoreError`.
+    public func outstandingCount() async throws -> Int {
+        try await database.read { db in
+            try db.query(Statements.outstandingForHost, [.text(host)]).first?.int("count") ?? 0
+        }
+    }
+
     /// The same queue, acting as host `host`: claims, shares and collects that host's work.
     /// - Throws: `QueueError.invalidHost` (``localHost`` is accepted).
     public func acting(asHost host: String) throws(QueueError) -> ImageQueue {

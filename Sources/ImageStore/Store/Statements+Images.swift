@@ -52,6 +52,14 @@ extension Statements {
 
     // MARK: - BuildQueue figures
 
+    /// ?1 host. Returns `count`: pending and in-flight rows pinned to nobody or to ?1.
+    static let outstandingForHost = SQLStatement(
+        name: "outstandingForHost",
+        sql: """
+            SELECT count(*) AS count FROM images
+            WHERE status IN ('pending', 'pulling', 'converting') AND (target_host IS NULL OR target_host = ?1)
+            """)
+
     /// No parameters. Returns `active` (pulling + converting) and `pending`, from the two
     /// partial indexes.
     static let queueFigures = SQLStatement(

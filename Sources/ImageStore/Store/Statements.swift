@@ -86,7 +86,9 @@ enum Statements {
 
     /// ?1 worker id, ?2 now, ?3 default lease_ms, ?4 default max_in_flight (used when the settings
     /// row is missing), ?5 the claimer's host id. Takes the best pending row whose next_attempt_at
-    /// has come and whose target_host is NULL or ?5, unless
+    /// has come and whose target_host is NULL or ?5 (the better of the heads of
+    /// images_pending_any and of ?5's part of images_pending_pinned, so rows pinned to other
+    /// hosts are never scanned), unless
     /// pulling + converting rows already reach max_in_flight. Returns id, name, format,
     /// lease_token, attempts. Runs in a ``beginClaim`` transaction: on PostgreSQL the row is
     /// taken `FOR UPDATE SKIP LOCKED` (a row another transaction holds is passed over, not
@@ -100,8 +102,16 @@ enum Statements {
                 lease_token = lease_token + 1, attempts = attempts + 1,
                 started_at = ?2, updated_at = ?2, finished_at = NULL, bytes_done = 0, bytes_total = NULL
             WHERE id = (
-                SELECT id FROM images
-                WHERE status = 'pending' AND next_attempt_at <= ?2 AND (target_host IS NULL OR target_host = ?5)
+                SELECT id FROM (
+                    SELECT id, priority FROM (
+                        SELECT id, priority FROM images
+                        WHERE status = 'pending' AND target_host IS NULL AND next_attempt_at <= ?2
+                        ORDER BY priority DESC, id LIMIT 1) AS unpinned
+                    UNION ALL
+                    SELECT id, priority FROM (
+                        SELECT id, priority FROM images
+                        WHERE status = 'pending' AND target_host = ?5 AND next_attempt_at <= ?2
+                        ORDER BY priority DESC, id LIMIT 1) AS pinned) AS heads
                 ORDER BY priority DESC, id LIMIT 1)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
                 < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), ?4)
@@ -114,10 +124,17 @@ enum Statements {
                 lease_token = lease_token + 1, attempts = attempts + 1,
                 started_at = $2, updated_at = $2, finished_at = NULL, bytes_done = 0, bytes_total = NULL
             WHERE id = (
-                SELECT id FROM images
-                WHERE status = 'pending' AND next_attempt_at <= $2 AND (target_host IS NULL OR target_host = $5)
-                ORDER BY priority DESC, id LIMIT 1
-                FOR UPDATE SKIP LOCKED)
+                SELECT id FROM (
+                    SELECT id, priority FROM (
+                        SELECT id, priority FROM images
+                        WHERE status = 'pending' AND target_host IS NULL AND next_attempt_at <= $2
+                        ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS unpinned
+                    UNION ALL
+                    SELECT id, priority FROM (
+                        SELECT id, priority FROM images
+                        WHERE status = 'pending' AND target_host = $5 AND next_attempt_at <= $2
+                        ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS pinned) AS heads
+                ORDER BY priority DESC, id LIMIT 1)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
                 < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), $4)
             RETURNING id, name, format, lease_token, attempts, verity
@@ -127,8 +144,16 @@ enum Statements {
     static let headPending = SQLStatement(
         name: "headPending",
         sql: """
-            SELECT id FROM images
-            WHERE status = 'pending' AND next_attempt_at <= ?1 AND (target_host IS NULL OR target_host = ?2)
+            SELECT id FROM (
+                SELECT id, priority FROM (
+                    SELECT id, priority FROM images
+                    WHERE status = 'pending' AND target_host IS NULL AND next_attempt_at <= ?1
+                    ORDER BY priority DESC, id LIMIT 1) AS unpinned
+                UNION ALL
+                SELECT id, priority FROM (
+                    SELECT id, priority FROM images
+                    WHERE status = 'pending' AND target_host = ?2 AND next_attempt_at <= ?1
+                    ORDER BY priority DESC, id LIMIT 1) AS pinned) AS heads
             ORDER BY priority DESC, id LIMIT 1
             """, clock: 1)
     /// ?1 id, ?2 now, ?3 error text. Fails a row that cannot be claimed (a claim of it broke a

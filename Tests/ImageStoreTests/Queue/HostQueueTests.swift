@@ -170,6 +170,37 @@ import Testing
         #expect(again.token == claim.token + 1)
     }
 
+    @Test("outstanding work counts unpinned rows and the host's own, pending or in flight", arguments: QueueBackend.allCases)
+    func outstandingPerHost(_ backend: QueueBackend) async throws {
+        let (_, a, b) = try await makeHosts(backend)
+        try await a.enqueue(name: "mine", targetHost: "host-a", now: start)
+        try await a.enqueue(name: "theirs", targetHost: "host-b", now: start)
+        try await a.enqueue(name: "anyone", now: start)
+        #expect(try await a.outstandingCount() == 2)
+        #expect(try await b.outstandingCount() == 2)
+        let claim = try #require(try await a.claim(workerID: "a:1:1", now: start))
+        try await a.complete(claim, now: start)
+        #expect(try await a.outstandingCount() == 1, "host-a still has the unpinned row")
+        let unpinned = try #require(try await a.claim(workerID: "a:1:1", now: start))
+        #expect(try await a.outstandingCount() == 1, "in flight counts")
+        try await a.complete(unpinned, now: start)
+        #expect(try await a.outstandingCount() == 0, "host-b's backlog is not host-a's")
+        #expect(try await b.outstandingCount() == 1)
+    }
+
+    @Test("SQLite: a claim reads the heads of the unpinned and of its own host's pending rows, never the others' backlog")
+    func claimPlanSkipsOtherHosts() async throws {
+        let database = try await QueueBackend.sqlite.makeDatabase(in: directory)
+        _ = try await ImageQueue.open(path: database.location, host: "host-a")
+        for statement in [Statements.claimNext.sql, Statements.headPending.sql] {
+            // Unbound parameters are NULL; the plan does not depend on their values.
+            let plan = try await database.sql("EXPLAIN QUERY PLAN \(statement)")
+            #expect(plan.contains("USING INDEX images_pending_any"), "\(plan)")
+            #expect(plan.contains("USING INDEX images_pending_pinned (target_host=?)"), "\(plan)")
+            #expect(!plan.split(separator: "\n").contains { $0.hasSuffix("USING INDEX images_pending") }, "\(plan)")
+        }
+    }
+
     @Test("createImage reuses a row only when pinned the same way", arguments: QueueBackend.allCases)
     func createImageRespectsPinning(_ backend: QueueBackend) async throws {
         let (_, a, _) = try await makeHosts(backend)
