@@ -31,11 +31,10 @@ extension ImageManager {
     /// and each disk file no remaining row shares (the seed's `DeleteImage`, which removed one
     /// tag's image for every tag). A file an in-flight build is writing lives in that build's
     /// scratch directory, so it is never removed here; the build finds its row gone and drops
-    /// its work.
+    /// its work. Only this host's disks (``ImageQueue/host``) are removed: another host's
+    /// artifacts of the deleted rows stay until `image-worker gc` runs there.
     /// - Returns: the number of rows deleted.
     /// - Throws: `QueueError.notFound`, `StoreError`.
-    /// Only this host's disks (``ImageQueue/host``) are removed: another host's artifacts of
-    /// the deleted rows stay until `image-worker gc` runs there.
     @discardableResult
     public func deleteImage(_ reference: String) async throws -> Int {
         let deleted = try await queue.delete(reference)

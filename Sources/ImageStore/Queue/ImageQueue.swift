@@ -24,6 +24,11 @@ import Foundation
 /// names its lease token and is refused with ``QueueError/leaseLost(id:token:)`` once recovery
 /// or another claim took the row: a stopped-then-resumed worker cannot overwrite newer state.
 ///
+/// Hosts: each queue acts as one ``host``. A claim takes only rows pinned to nobody or to it
+/// (`images.target_host`), and artifacts are per host (``acquireBuild(_:manifestDigest:format:verity:path:now:)``
+/// shares only this host's disks), because a disk file is in the data directory of the host that
+/// built it.
+///
 /// Times are milliseconds since the Unix epoch. Every `now:` parameter may be given (tests
 /// advance time by hand) or left `nil`: the database's clock, which for PostgreSQL is the
 /// server's `now()` so that leases, heartbeats and recovery never depend on the clocks of the
