@@ -126,7 +126,8 @@ CREATE TABLE images (
     CONSTRAINT failed_has_error CHECK (status <> 'failed' OR error IS NOT NULL)
 );
 
--- Claim order: the best pending row is the first entry of this index.
+-- Every pending row in claim order (priority, then id): queue positions and pending counts read it;
+-- claims read the two indexes below.
 CREATE INDEX images_pending ON images (priority DESC, id) WHERE status = 'pending';
 -- In-flight rows, counted against the global limit at every claim.
 CREATE INDEX images_active ON images (status) WHERE status IN ('pulling', 'converting');
