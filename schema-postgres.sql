@@ -178,11 +178,13 @@ SELECT
     i.priority,
     i.status,
     -- 1-based place in claim order among pending rows (priority, then enqueue order);
-    -- NULL unless pending.
+    -- NULL unless pending. A row pinned to a host counts only the rows that host may
+    -- claim (unpinned, or pinned to it); an unpinned row counts every pending row.
     CASE WHEN i.status = 'pending' THEN (
         SELECT count(*) FROM images AS p
         WHERE p.status = 'pending'
           AND (p.priority > i.priority OR (p.priority = i.priority AND p.id <= i.id))
+          AND (i.target_host IS NULL OR p.target_host IS NULL OR p.target_host = i.target_host)
     ) END AS queue_position,
     i.attempts,
     i.error,

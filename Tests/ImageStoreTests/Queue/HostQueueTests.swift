@@ -201,6 +201,20 @@ import Testing
         }
     }
 
+    @Test("a pinned row's queue position counts only what its host may claim ahead of it", arguments: QueueBackend.allCases)
+    func queuePositionPerHost(_ backend: QueueBackend) async throws {
+        let (_, a, _) = try await makeHosts(backend)
+        try await a.enqueue(name: "b-first", priority: 5, targetHost: "host-b", now: start)
+        try await a.enqueue(name: "anyone", priority: 1, now: start)
+        try await a.enqueue(name: "a-mine", targetHost: "host-a", now: start)
+        try await a.enqueue(name: "b-second", targetHost: "host-b", now: start)
+        let positions = try await a.images().map { "\($0.name) \($0.queuePosition ?? 0)" }
+        #expect(positions == ["b-first 1", "anyone 2", "a-mine 2", "b-second 3"])
+        // What host-a's next claims take, in order, agrees with its rows' positions.
+        #expect(try await a.claim(workerID: "a:1:1", now: start)?.name == "anyone")
+        #expect(try await a.claim(workerID: "a:1:1", now: start)?.name == "a-mine")
+    }
+
     @Test("createImage reuses a row only when pinned the same way", arguments: QueueBackend.allCases)
     func createImageRespectsPinning(_ backend: QueueBackend) async throws {
         let (_, a, _) = try await makeHosts(backend)
