@@ -226,26 +226,13 @@ class Bench:
         self.results.add(name, step, seconds, rss, rss_self)
         return True
 
-    def ours_cold(self, name, fmt, tmpfs=True):
+    def ours_cold(self, name, fmt):
         for _ in range(self.args.rounds):
             data = fresh(os.path.join(self.work, "data-cold"))
             disk = os.path.join(self.work, "ours." + fmt)
             if not self.measure(name, "ours-cold-" + fmt, self.worker(
                     "export", "--data-dir", data, "--format", fmt, "-o", disk, self.ref(name))):
                 break
-        # The same with --scratch-dir on a tmpfs: the tree is unpacked in RAM, the disk still
-        # goes to the output's filesystem (README: Benchmarks).
-        if tmpfs and os.path.isdir("/dev/shm"):
-            scratch = "/dev/shm/image-worker-bench"
-            for _ in range(self.args.rounds):
-                data = fresh(os.path.join(self.work, "data-cold"))
-                fresh(scratch)
-                disk = os.path.join(self.work, "ours." + fmt)
-                if not self.measure(name, "ours-cold-tmpfs-" + fmt, self.worker(
-                        "export", "--data-dir", data, "--scratch-dir", scratch, "--format", fmt, "-o", disk,
-                        self.ref(name))):
-                    break
-            shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(os.path.join(self.work, "data-cold"), ignore_errors=True)
 
     def ours_warm_export(self, name, fmt, data):
@@ -423,7 +410,7 @@ class Bench:
                 with open(stages) as f:
                     self.extra.setdefault("timeline", {}).setdefault(name, []).append(json.load(f))
         if os.path.isdir("/dev/shm"):
-            # The same warm export with the data directory (scratch rootfs and output) on tmpfs.
+            # The same warm export with the data directory (temp disk and output) on tmpfs.
             data = fresh("/dev/shm/image-worker-bench")
             try:
                 subprocess.run(self.worker("fetch", "--data-dir", data, self.ref(name)), check=True,
@@ -506,7 +493,7 @@ class Bench:
             # mke2fs -d is quadratic in one directory's entries (80,000 took 542 s): the peer
             # and the floor would only time out. Ours, default settings, is the figure.
             for fmt in self.formats:
-                self.ours_cold(name, fmt, tmpfs=False)
+                self.ours_cold(name, fmt)
             return
         for fmt in self.formats:
             self.ours_cold(name, fmt)

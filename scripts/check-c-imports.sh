@@ -12,8 +12,6 @@ allowed=(
     "Sources/ImageStore/Layers/Inflate/GzipInflater.swift:CIsal"
     "Sources/ImageStore/Layers/Inflate/ZstdInflater.swift:CZstd"
     "Sources/ImageStore/Support/SHA256.swift:CCrypto"
-    "Sources/ImageStore/Layers/ContainedDirectory.swift:CXattr"
-    "Sources/ImageStore/Disk/TreeWalker.swift:CXattr"
     "Sources/ImageStore/Disk/DirectoryModelBuilder.swift:CXattr"
     "Sources/ImageStore/Disk/EXT4/EXT4BlockFile.swift:CFalloc"
     "Sources/ImageStore/Disk/CPIO/CPIOSpoolFile.swift:CFalloc"

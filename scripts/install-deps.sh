@@ -6,12 +6,12 @@ set -euo pipefail
 packages=(
     # build: the C libraries behind the shim targets
     pkg-config libsqlite3-dev libpq-dev libcurl4-openssl-dev libarchive-dev libssl-dev libisal-dev libzstd-dev liblz4-dev
-    # run: disk formats and the CLI the schema contract is read with
-    sqlite3 postgresql-client-15 e2fsprogs erofs-utils zstd gzip
+    # run: mkfs.ext4 for empty volumes, cpio compressors, the CLI the schema contract is read with
+    sqlite3 postgresql-client-15 e2fsprogs zstd gzip
     # tests: a throwaway PostgreSQL cluster (initdb, pg_ctl) for the second backend
     postgresql-15
-    # tests: real registry, fixture builders, disk read-back, boot check
-    docker-registry apache2-utils python3 python3-cryptography busybox-static umoci skopeo
+    # tests: real registry, fixture builders, disk read-back (fsck.erofs, umoci as the oracle), boot check
+    erofs-utils docker-registry apache2-utils python3 python3-cryptography busybox-static umoci skopeo
     cpio libarchive-tools attr curl qemu-system-x86 linux-image-cloud-amd64 kmod prometheus
     # tests: veritysetup checks the dm-verity trees; dmsetup maps them in the boot check's guest
     cryptsetup-bin dmsetup

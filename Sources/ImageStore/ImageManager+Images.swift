@@ -21,13 +21,12 @@ extension ImageManager {
     /// - Throws: `StoreError`, `MigrationError`, `ContentStoreError`.
     public static func open(
         layout: DataLayout, database: String? = nil, host: String? = nil,
-        registry: RegistryConfiguration = RegistryConfiguration(), platform: Platform = .current,
-        treeScratch: URL? = nil
+        registry: RegistryConfiguration = RegistryConfiguration(), platform: Platform = .current
     ) async throws -> ImageManager {
         try FileManager.default.createDirectory(at: layout.root, withIntermediateDirectories: true)
         let queue = try await ImageQueue.open(path: database ?? layout.database.path, host: host)
         return try ImageManager(
-            layout: layout, queue: queue, registry: registry, platform: platform, treeScratch: treeScratch)
+            layout: layout, queue: queue, registry: registry, platform: platform)
     }
 
     /// Every image, oldest first: pending, in flight, ready and failed (the seed's `ListImages`,

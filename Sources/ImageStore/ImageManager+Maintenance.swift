@@ -182,19 +182,16 @@ extension ImageManager {
 
     /// Removes `build-<id>-<token>` directories whose claim is not in flight, and (when
     /// `olderThan` is given) foreground `export-*` directories older than it, under the data
-    /// directory's `tmp/` and under ``treeScratch``.
-    /// Only image-worker's own directories are listed (the data directory's `tmp/` and the
-    /// `image-worker-scratch` inside `--scratch-dir`), never the rest of a shared scratch dir.
+    /// directory's `tmp/` (image-worker's own directory: nothing else is ever listed).
     /// - Returns: how many were removed, and a description of each that could not be.
     private func removeStaleScratch(olderThan cutoff: Date?, now: Int) async throws
         -> (removed: Int, failures: [String])
     {
         // List before asking which claims are live: a directory made after the query would
         // otherwise look orphaned.
-        let entries = Set([layout.scratch, treeScratch]).flatMap { root in
-            ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).map {
-                (name: $0, path: root.appendingPathComponent($0))
-            }
+        let root = layout.scratch
+        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).map {
+            (name: $0, path: root.appendingPathComponent($0))
         }
         let live = try await queue.inFlightClaims()
         var removed = 0

@@ -19,35 +19,18 @@ public struct ImageManager: Sendable {
     public let layerLimits: LayerLimits
     /// How disks are written.
     public let exportOptions: ExportOptions
-    /// Where layer trees are unpacked while a disk is built: the data directory's `tmp/` by
-    /// default, or `<dir>/image-worker-scratch` (``DataLayout/ownedScratchName``) inside a
-    /// faster filesystem such as a tmpfs (`--scratch-dir dir`). That subdirectory is 0700 and
-    /// image-worker's own: gc and recovery never look at anything else of `dir`, which may be
-    /// shared (`/dev/shm`). Disk files are always written under the data directory, so
-    /// publishing them is a rename.
-    public let treeScratch: URL
 
-    /// Makes the data directory and the scratch private (0700), opens the content store under
+    /// Makes the data directory and its `tmp/` private (0700), opens the content store under
     /// `layout` (creating it) and prepares a registry client.
-    /// - Parameter treeScratch: the `--scratch-dir`; trees go to its `image-worker-scratch`
-    ///   subdirectory.
     /// - Throws: `FileSystemError` when a directory cannot be made private (another user's
-    ///   directory or a symlink planted in a shared scratch dir), `ContentStoreError` when the
-    ///   layout cannot be created.
+    ///   directory), `ContentStoreError` when the layout cannot be created.
     public init(
         layout: DataLayout, queue: ImageQueue, registry: RegistryConfiguration = RegistryConfiguration(),
         platform: Platform = .current, layerLimits: LayerLimits = .default,
-        exportOptions: ExportOptions = ExportOptions(), downloadConcurrency: Int = 3, treeScratch: URL? = nil
+        exportOptions: ExportOptions = ExportOptions(), downloadConcurrency: Int = 3
     ) throws {
         self.layout = layout
         try layout.prepare()
-        if let treeScratch {
-            let owned = treeScratch.appendingPathComponent(DataLayout.ownedScratchName, isDirectory: true)
-            try FileTree.makePrivateDirectory(owned.path, followSymlinks: false)
-            self.treeScratch = owned
-        } else {
-            self.treeScratch = layout.scratch
-        }
         self.queue = queue
         self.store = try ContentStore(layout: layout)
         self.puller = ImagePuller(
@@ -73,11 +56,8 @@ public struct ImageManager: Sendable {
 
     /// Writes the disk of `image` to `output` (a temp file beside it, renamed when complete).
     ///
-    /// ext4 and cpio (``DiskFormat/isBuiltFromModel``) go layers → in-memory model → native
-    /// writer: no tree, no scratch, no privilege. erofs still applies the layers into
-    /// `<treeScratch>/<name>/rootfs` first; that tree stays until the caller runs
-    /// ``removeScratch(named:)``: the worker does that after the row is ready, so deleting a
-    /// large tree is not on the path to `ready`.
+    /// Every format goes layers → in-memory model → native writer (ext4, erofs, cpio): no
+    /// tree, no scratch, no privilege.
     /// - Parameters:
     ///   - arrivals: when each layer is in the store, for a streaming pull
     ///     (``ImagePuller/pullStreaming(_:platform:progress:)``); `nil` when all of them are.
@@ -98,71 +78,38 @@ public struct ImageManager: Sendable {
         options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)
         options.verity = verity ?? options.verity
         options.veritySalt = options.veritySalt ?? Verity.salt(manifestDigest: image.manifestDigest)
-        if format.isBuiltFromModel {
-            return try await DiskExporter().export(
-                layers: sources, format: format, to: output, options: options, limits: layerLimits,
-                arrivals: arrivals, progress: progress)
-        }
-        // The tree path applies after the pull: wait for every layer first.
-        if let arrivals { for index in sources.indices { _ = try await arrivals.wait(index) } }
-        let rootfs = treeScratch.appendingPathComponent(name, isDirectory: true)
-            .appendingPathComponent("rootfs", isDirectory: true)
-        try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
-        _ = try await LayerApplier(limits: layerLimits).apply(layers: sources, to: rootfs, progress: progress)
-        return try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: options)
+        return try await DiskExporter().export(
+            layers: sources, format: format, to: output, options: options, limits: layerLimits,
+            arrivals: arrivals, progress: progress)
     }
 
-    /// Pull, apply and export in the foreground, writing the disk to `output` (what
-    /// `image-worker export` runs). For erofs the tree is unpacked under ``treeScratch`` and
-    /// removed; ext4 and cpio need no tree.
+    /// Pull and export in the foreground, writing the disk to `output` (what
+    /// `image-worker export` runs); each layer is applied to the model as soon as it is stored.
     /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:name:output:)``.
     @discardableResult
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
-        if format.isBuiltFromModel {
-            // Layer N is applied while layers N+1… download (docs/layers.md, "Apply while downloading").
-            let pull = try await puller.pullStreaming(reference, platform: platform, progress: progress)
-            do {
-                let result = try await buildDisk(pull.image, format: format, name: "", output: output, arrivals: pull.arrivals)
-                _ = try await pull.finish()
-                return result
-            } catch {
-                pull.cancel()
-                throw error
-            }
-        }
-        let image = try await pull(reference, progress: progress)
-        let name = "export-\(UUID().uuidString)"
-        let result: ExportResult
+        // Layer N is applied while layers N+1… download (docs/layers.md, "Apply while downloading").
+        let pull = try await puller.pullStreaming(reference, platform: platform, progress: progress)
         do {
-            result = try await buildDisk(image, format: format, name: name, output: output)
+            let result = try await buildDisk(pull.image, format: format, name: "", output: output, arrivals: pull.arrivals)
+            _ = try await pull.finish()
+            return result
         } catch {
-            try? await BlockingExecutor.shared.run { [self] in try removeScratch(named: name) }
+            pull.cancel()
             throw error
         }
-        // A tree that cannot be removed is an error of its own, not a silent leftover.
-        try await BlockingExecutor.shared.run { [self] in try removeScratch(named: name) }
-        return result
     }
 
     /// The scratch name of one claim, `build-<id>-<token>`: a directory of that name under the
-    /// data directory's `tmp/` holds the disk being written, and one under ``treeScratch`` the tree.
+    /// data directory's `tmp/` holds the disk being written.
     public func scratchName(for claim: Claim) -> String { "build-\(claim.id)-\(claim.token)" }
 
-    /// Removes the scratch directories named `name` (both roots) with ``FileTree/remove(_:)``,
-    /// which handles trees of any depth. Blocking.
-    /// - Throws: `FileSystemError` naming the entry that could not be removed (both roots are
-    ///   tried first).
+    /// Removes the scratch directory named `name` under the data directory's `tmp/` with
+    /// ``FileTree/remove(_:)``. Blocking.
+    /// - Throws: `FileSystemError` naming the entry that could not be removed.
     public func removeScratch(named name: String) throws(FileSystemError) {
-        var failure: FileSystemError?
-        for root in Set([layout.scratch, treeScratch]) {
-            do {
-                try FileTree.remove(root.appendingPathComponent(name, isDirectory: true).path)
-            } catch {
-                failure = failure ?? error
-            }
-        }
-        if let failure { throw failure }
+        try FileTree.remove(layout.scratch.appendingPathComponent(name, isDirectory: true).path)
     }
 }

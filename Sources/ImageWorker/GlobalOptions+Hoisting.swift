@@ -1,6 +1,6 @@
 extension GlobalOptions {
     /// Options given before the verb, valued: `image-worker --data-dir X migrate`.
-    static let valuedNames: Set<String> = ["--data-dir", "--db", "--scratch-dir", "--disk-group", "--log-level"]
+    static let valuedNames: Set<String> = ["--data-dir", "--db", "--disk-group", "--log-level"]
     /// Flags given before the verb.
     static let flagNames: Set<String> = ["--json"]
 

@@ -10,7 +10,7 @@ extension GlobalOptions {
         return try await reportingErrors {
             try ImageManager(
                 layout: layout, queue: queue, registry: try registry.configuration(),
-                platform: try registry.resolvedPlatform(), exportOptions: exportOptions, treeScratch: treeScratch)
+                platform: try registry.resolvedPlatform(), exportOptions: exportOptions)
         }
     }
 
@@ -19,7 +19,7 @@ extension GlobalOptions {
     func openManager() async throws -> ImageManager {
         let queue = try await openQueue()
         return try await reportingErrors {
-            try ImageManager(layout: layout, queue: queue, treeScratch: treeScratch)
+            try ImageManager(layout: layout, queue: queue)
         }
     }
 }

@@ -27,13 +27,6 @@ struct GlobalOptions: ParsableArguments {
     var hostID: String?
 
     @Option(
-        name: .customLong("scratch-dir"),
-        help: ArgumentHelp(
-            "Where layer trees are unpacked while a disk is built (env IMAGE_WORKER_SCRATCH; default <data-dir>/tmp).",
-            discussion: "A dedicated directory on a tmpfs (e.g. /dev/shm/image-worker) skips disk writes of the tree; it needs RAM for the largest unpacked image."))
-    var scratchDir: String?
-
-    @Option(
         name: .customLong("disk-group"),
         help: ArgumentHelp(
             "Group (name or gid) that may read finished disks, e.g. the VM manager's (env IMAGE_WORKER_DISK_GROUP).",
@@ -85,15 +78,6 @@ struct GlobalOptions: ParsableArguments {
         if let number = gid_t(name) { return number }
         guard let entry = getgrnam(name) else { return nil }
         return entry.pointee.gr_gid
-    }
-
-    /// The tree scratch directory: `--scratch-dir`, `$IMAGE_WORKER_SCRATCH`, or nil (the layout's).
-    var treeScratch: URL? {
-        if let scratchDir { return URL(fileURLWithPath: scratchDir) }
-        if let env = ProcessInfo.processInfo.environment["IMAGE_WORKER_SCRATCH"], !env.isEmpty {
-            return URL(fileURLWithPath: env)
-        }
-        return nil
     }
 
     /// The database path: `--db`, `$IMAGE_WORKER_DB`, or the layout's default.

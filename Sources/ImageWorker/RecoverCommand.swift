@@ -8,7 +8,7 @@ struct RecoverCommand: AsyncParsableCommand {
         commandName: "recover",
         abstract: "Requeue rows whose worker stopped heartbeating (fail them at max_attempts), drop their "
             + "unfinished conversions and remove their scratch and temp files.",
-        discussion: "Give it the same --data-dir and --scratch-dir as the workers.")
+        discussion: "Give it the same --data-dir (and --db) as the workers.")
 
     @OptionGroup var global: GlobalOptions
 

@@ -7,6 +7,7 @@ Usage: special-image.py OUTDIR CASE
   sparse-60g      a 5 KiB layer declaring a 60 GB GNU sparse file with one 512-byte chunk
   lost-found-file a regular file at /lost+found
   lost-found-dir  /lost+found as a directory holding a file, mode 0700
+  old-times       files with a pre-1970 mtime and nanosecond mtimes (PAX `mtime` records)
 """
 import gzip, io, os, sys, tarfile
 
@@ -48,6 +49,10 @@ def write(out, case):
         elif case == "lost-found-dir":
             tar.addfile(info("lost+found", tarfile.DIRTYPE, mode=0o700))
             tar.addfile(info("lost+found/kept", size=5), io.BytesIO(b"kept\n"))
+        elif case == "old-times":
+            for name, mtime in [("old", "-31536000.123456789"), ("nano", "1700000000.987654321"),
+                                ("epoch-minus-one", "-1")]:
+                tar.addfile(info(name, size=1, pax={"mtime": mtime}), io.BytesIO(b"t"))
         else:
             raise SystemExit(f"unknown case {case}")
     digest = make_layout.write_layout(os.path.join(out, "layout"), [layer])

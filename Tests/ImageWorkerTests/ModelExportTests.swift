@@ -3,10 +3,10 @@ import ImageStore
 import TestSupport
 import Testing
 
-/// ext4 disks written from the model (layers → FilesystemModel → EXT4Writer), through the real
-/// `image-worker export`: reproducible bytes, identities per image, unprivileged runs, bounded
-/// memory, sparse files and a hostile `/lost+found`.
-@Suite("ext4 exports from the model", .serialized)
+/// Disks written from the model (layers → FilesystemModel → EXT4Writer / EROFSWriter /
+/// CPIOWriter), through the real `image-worker export`: reproducible bytes, identities per
+/// image, unprivileged runs, bounded memory, sparse files, old times and a hostile `/lost+found`.
+@Suite("exports from the model", .serialized)
 final class ModelExportTests {
     let scratch: TemporaryDirectory
 
@@ -47,15 +47,15 @@ final class ModelExportTests {
         return (disk, run)
     }
 
-    /// `s_uuid` of an ext4 image: 16 bytes at 1024 + 0x68.
-    private func uuid(_ disk: URL) throws -> Data {
+    /// The filesystem UUID: 16 bytes at 1024 + 0x68 (ext4 `s_uuid`) or 1024 + 0x30 (erofs `uuid`).
+    private func uuid(_ disk: URL, format: String = "ext4") throws -> Data {
         let handle = try FileHandle(forReadingFrom: disk)
         defer { try? handle.close() }
-        try handle.seek(toOffset: 1024 + 0x68)
+        try handle.seek(toOffset: 1024 + (format == "erofs" ? 0x30 : 0x68))
         return try handle.read(upToCount: 16) ?? Data()
     }
 
-    @Test("the same digest exported in two data directories is byte-identical (ext4, cpio); other images get other UUIDs")
+    @Test("the same digest exported in two data directories is byte-identical (ext4, erofs, cpio); other images get other UUIDs")
     func reproducible() async throws {
         let multilayer = try await pushed("multilayer")
         let first = try await export(multilayer, to: "a")
@@ -73,6 +73,18 @@ final class ModelExportTests {
         let cpioB = try await export(multilayer, to: "cpio-b", format: "cpio")
         try #require(cpioA.run.status == 0 && cpioB.run.status == 0, "\(String(decoding: cpioA.run.stderr, as: UTF8.self))")
         #expect(try Data(contentsOf: cpioA.disk) == Data(contentsOf: cpioB.disk), "two cpio builds of one digest differ")
+        let erofsA = try await export(multilayer, to: "erofs-a", format: "erofs")
+        let erofsB = try await export(multilayer, to: "erofs-b", format: "erofs")
+        let erofsOther = try await export(try await pushed("multilayer-zstd"), to: "erofs-c", format: "erofs")
+        for result in [erofsA, erofsB, erofsOther] {
+            try #require(result.run.status == 0, "\(String(decoding: result.run.stderr, as: UTF8.self))")
+        }
+        #expect(try Data(contentsOf: erofsA.disk) == Data(contentsOf: erofsB.disk), "two erofs builds of one digest differ")
+        #expect(try uuid(erofsA.disk, format: "erofs") != uuid(erofsOther.disk, format: "erofs"))
+        #expect(try uuid(erofsA.disk, format: "erofs") != Data(count: 16))
+        #expect(try uuid(erofsA.disk, format: "erofs") != uuid(first.disk), "erofs and ext4 of one image share a UUID")
+        let erofsFsck = try await ProcessRunner.run("fsck.erofs", [erofsA.disk.path])
+        #expect(erofsFsck.status == 0, "\(erofsFsck.output)")
     }
 
     @Test("an unprivileged export gives the same disk as root's, owners, devices and setuid bits included")
@@ -86,6 +98,14 @@ final class ModelExportTests {
         var info = stat()
         #expect(stat(nobody.disk.path, &info) == 0 && info.st_uid == 65534, "not written by the unprivileged user")
         #expect(try Data(contentsOf: root.disk) == Data(contentsOf: nobody.disk), "the unprivileged disk differs")
+        let erofsRoot = try await export(reference, to: "erofs-root", format: "erofs")
+        let erofsNobody = try await export(
+            reference, to: "erofs-nobody", format: "erofs",
+            prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"], owner: 65534)
+        try #require(erofsRoot.run.status == 0, "\(String(decoding: erofsRoot.run.stderr, as: UTF8.self))")
+        try #require(erofsNobody.run.status == 0, "\(String(decoding: erofsNobody.run.stderr, as: UTF8.self))")
+        #expect(
+            try Data(contentsOf: erofsRoot.disk) == Data(contentsOf: erofsNobody.disk), "the unprivileged erofs disk differs")
         let home = try await ProcessRunner.check("debugfs", ["-R", "ls -l /home", nobody.disk.path])
         #expect(home.output.contains(" 1000   1000 "), "owner 1000 of the fixture is missing: \(home.output)")
         let devices = try await ProcessRunner.check("debugfs", ["-R", "ls -l /dev", nobody.disk.path])
@@ -103,7 +123,7 @@ final class ModelExportTests {
         return result
     }
 
-    /// A worker's disks of fixture multilayer, ext4 and cpio, from an imported layout, by format.
+    /// A worker's disks of fixture multilayer, ext4, erofs and cpio, from an imported layout, by format.
     private func workerDisks(_ name: String, asNobody: Bool) async throws -> [String: Data] {
         let data = scratch.url.appendingPathComponent("worker-\(name)")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
@@ -112,7 +132,7 @@ final class ModelExportTests {
         try await imageWorker(
             ["import", try await FixtureImages.layout("multilayer").path, "--name", "offline/multilayer:v1",
              "--data-dir", data.path], asNobody: asNobody)
-        for format in ["ext4", "cpio"] {
+        for format in ["ext4", "erofs", "cpio"] {
             try await imageWorker(
                 ["enqueue", "127.0.0.1:9/offline/multilayer@\(digest)", "--format", format, "--data-dir", data.path],
                 asNobody: asNobody)
@@ -131,11 +151,11 @@ final class ModelExportTests {
         return disks
     }
 
-    @Test("an unprivileged worker builds ext4 and cpio disks byte-identical to a root worker's")
+    @Test("an unprivileged worker builds ext4, erofs and cpio disks byte-identical to a root worker's")
     func unprivilegedWorker() async throws {
         let root = try await workerDisks("root", asNobody: false)
         let nobody = try await workerDisks("nobody", asNobody: true)
-        #expect(Set(root.keys) == ["ext4", "cpio"])
+        #expect(Set(root.keys) == ["ext4", "erofs", "cpio"])
         for format in root.keys.sorted() {
             #expect(root[format] == nobody[format], "\(format) differs between root and uid 65534")
         }
@@ -189,6 +209,65 @@ final class ModelExportTests {
         #expect(stat.output.contains("Size: 60000000000"), "\(stat.output)")
         // One data block, at the logical block of the last 512 bytes: the rest is a hole.
         #expect(stat.output.contains("(14648437):"), "\(stat.output)")
+    }
+
+    @Test("a 5 KiB layer declaring a 60 GB sparse file gives a small erofs disk whose file reads back with its hole")
+    func erofsSparseKeepsHoles() async throws {
+        let image = try await special("sparse-60g")
+        let disk = scratch.url.appendingPathComponent("sparse.erofs")
+        try await ProcessRunner.check(
+            Child.imageWorker,
+            ["export", image.reference, "--format", "erofs", "-o", disk.path, "--data-dir", image.data.path])
+        var info = stat()
+        #expect(stat(disk.path, &info) == 0)
+        #expect(Int64(info.st_size) < 64 << 20, "apparent \(info.st_size) bytes: the hole was written out")
+        #expect(Int64(info.st_blocks) * 512 < 8 << 20, "allocated \(Int64(info.st_blocks) * 512) bytes")
+        let fsck = try await ProcessRunner.run("fsck.erofs", [disk.path])
+        #expect(fsck.status == 0, "\(fsck.output)")
+        let mount = scratch.url.appendingPathComponent("sparse-mount")
+        try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
+        try await ProcessRunner.check("mount", ["-o", "loop,ro", "-t", "erofs", disk.path, mount.path])
+        let huge = mount.appendingPathComponent("huge").path
+        let size = try await ProcessRunner.run("stat", ["-c", "%s", huge])
+        // 4 KiB before the data read as zeros (the hole), the last 512 bytes are the data.
+        let hole = try await ProcessRunner.run(
+            "sh", ["-c", "dd if=\"$1\" bs=512 skip=117187491 count=8 status=none | tr -d '\\0' | wc -c", "sh", huge])
+        let data = try await ProcessRunner.run(
+            "sh", ["-c", "dd if=\"$1\" bs=512 skip=117187499 count=1 status=none | tr -d x | wc -c", "sh", huge])
+        try await ProcessRunner.check("umount", [mount.path])
+        #expect(size.output.trimmingCharacters(in: .whitespacesAndNewlines) == "60000000000", "\(size.output)")
+        #expect(hole.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the hole holds data: \(hole.output)")
+        #expect(data.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the last 512 bytes are not the data")
+    }
+
+    @Test("pre-1970 and nanosecond mtimes survive into ext4 and erofs (mount and fsck.erofs --extract)")
+    func oldTimes() async throws {
+        let image = try await special("old-times")
+        let expected = ["old": "-31536000.123456789", "nano": "1700000000.987654321", "epoch-minus-one": "-1.000000000"]
+        for format in ["ext4", "erofs"] {
+            let disk = scratch.url.appendingPathComponent("times.\(format)")
+            try await ProcessRunner.check(
+                Child.imageWorker,
+                ["export", image.reference, "--format", format, "-o", disk.path, "--data-dir", image.data.path])
+            let mount = scratch.url.appendingPathComponent("times-\(format)")
+            try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
+            try await ProcessRunner.check("mount", ["-o", "loop,ro", "-t", format, disk.path, mount.path])
+            var roots = [mount]
+            if format == "erofs" {
+                let extracted = scratch.url.appendingPathComponent("times-extract")
+                try await ProcessRunner.check("fsck.erofs", ["--extract=" + extracted.path, disk.path])
+                roots.append(extracted)
+            }
+            for root in roots {
+                for (name, time) in expected {
+                    let seen = try await ProcessRunner.run("stat", ["-c", "%.9Y", root.appendingPathComponent(name).path])
+                    #expect(
+                        seen.output.trimmingCharacters(in: .whitespacesAndNewlines) == time,
+                        "\(format) \(root.lastPathComponent)/\(name): \(seen.output)")
+                }
+            }
+            try await ProcessRunner.check("umount", [mount.path])
+        }
     }
 
     @Test("a regular file at /lost+found is refused with a clear error; an image's lost+found directory is kept")

@@ -96,3 +96,27 @@ public struct TreeNode: Sendable, Codable, Equatable {
     /// Base64 of the raw path bytes when the path is not valid UTF-8 (the key then shows `\xNN`).
     public let rawPath: String?
 }
+
+extension TreeNode {
+    /// Equality, or equality of everything but ``xattrs`` when `ignoringXattrs` (a cpio
+    /// archive cannot carry them; `fsck.erofs --extract` of erofs-utils 1.5 does not restore them).
+    public func matches(_ other: TreeNode, ignoringXattrs: Bool) -> Bool {
+        guard ignoringXattrs else { return self == other }
+        return type == other.type && mode == other.mode && uid == other.uid && gid == other.gid && size == other.size
+            && sha256 == other.sha256 && target == other.target && link == other.link && devMajor == other.devMajor
+            && devMinor == other.devMinor && rawPath == other.rawPath
+    }
+
+    /// The differences between two trees (`""` and `"."`, the root, ignored), one line per path.
+    public static func differences(
+        expected: [String: TreeNode], actual: [String: TreeNode], ignoringXattrs: Bool = false
+    ) -> [String] {
+        Set(expected.keys).union(actual.keys).subtracting(["", "."]).sorted().compactMap { path in
+            switch (expected[path], actual[path]) {
+            case (let want?, let got?) where want.matches(got, ignoringXattrs: ignoringXattrs): return nil
+            case (let want, let got):
+                return "\(path): expected \(want.map { "\($0)" } ?? "nothing"), found \(got.map { "\($0)" } ?? "nothing")"
+            }
+        }
+    }
+}

@@ -8,8 +8,8 @@ extension DiskExporter {
     /// ```
     /// layer blobs ─ArchiveReader─▶ LayerModelBuilder ─metadata─▶ FilesystemModel ─┐
     ///                                  └─file data─▶ writer.sink                      │
-    ///                                  EXT4Writer / CPIOWriter .finish(model:) ◀──────┘
-    ///         ─▶ ext4: dm-verity tree appended (DiskExporter+Verity)
+    ///                                  EXT4Writer / EROFSWriter / CPIOWriter .finish(model:) ◀──────┘
+    ///         ─▶ ext4, erofs: dm-verity tree appended (DiskExporter+Verity)
     ///         ─▶ .<name>.tmp-<random> ─fsync─▶ rename ─▶ output ─▶ fsync(dir)
     /// ```
     ///
@@ -20,18 +20,17 @@ extension DiskExporter {
     ///
     /// - Parameters:
     ///   - layers: the manifest's layers, base first.
-    ///   - format: a format written from the model (``DiskFormat/isBuiltFromModel``: ext4, cpio).
+    ///   - format: ext4, erofs or cpio.
     ///   - output: the final path; its directory is created if needed.
     ///   - options: identity (UUID and hash seed; default derived from the output name), cpio
-    ///     compression, dm-verity.
+    ///     and erofs compression, dm-verity.
     ///   - limits: bounds for hostile layers.
     ///   - arrivals: when each layer's blob is in the store (``ImagePuller/pullStreaming(_:platform:progress:)``);
     ///     `nil` when every blob is there already.
     ///   - progress: called from the applying thread with the layer-file bytes read so far
     ///     over all layers; at the end it equals the blobs' total size.
     /// - Returns: the size and duration of the export.
-    /// - Throws: ``DiskError/invalidOptions(format:reason:)`` (also for a format not built from
-    ///   the model), ``LayerError`` for the layers, the writer's ``DiskError`` cases (such as
+    /// - Throws: ``DiskError/invalidOptions(format:reason:)``, ``LayerError`` for the layers, the writer's ``DiskError`` cases (such as
     ///   ``DiskError/lostAndFoundNotDirectory(kind:)``, ``DiskError/io(path:operation:errno:)``),
     ///   `CancellationError`.
     public func export(
@@ -40,9 +39,6 @@ extension DiskExporter {
         progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
     ) async throws -> ExportResult {
         try options.validate(for: format)
-        guard format.isBuiltFromModel else {
-            throw DiskError.invalidOptions(format: format, reason: "this format is still built from a directory tree")
-        }
         try LayerSource.checkMediaTypes(layers)
         let clock = ContinuousClock()
         let start = clock.now

@@ -12,8 +12,7 @@ import Foundation
 /// is removed. `rootfs` is only read: scratch the caller passes stays the caller's to remove.
 ///
 /// ```
-/// rootfs/ ──walk──▶ ext4, cpio: DirectoryModelBuilder ─▶ FilesystemModel ─▶ EXT4Writer / CPIOWriter
-///                   erofs:      mkfs.erofs -zlz4hc (or plain)
+/// rootfs/ ──walk──▶ DirectoryModelBuilder ─▶ FilesystemModel ─▶ EXT4Writer / EROFSWriter / CPIOWriter
 ///         ─▶ ext4, erofs: dm-verity superblock + hash tree appended (DiskExporter+Verity)
 ///         ─▶ .<name>.tmp-<random> ─fsync─▶ rename ─▶ output ─▶ fsync(dir)
 /// ```
@@ -44,16 +43,11 @@ public struct DiskExporter: Sendable {
         let identity = options.identity ?? DiskIdentity(name: output.lastPathComponent)
         var verity: VerityInfo?
         do {
-            if format.isBuiltFromModel {
-                try await CancellationFlag.runBlocking { flag in
-                    let writer = try DiskExporter.writer(format, path: target.tempPath, identity: identity, options: options)
-                    let model = try DirectoryModelBuilder(root: rootfs.path)
-                        .build(into: writer.sink, isCancelled: { flag.isCancelled })
-                    try writer.finish(model: model)
-                }
-            } else {
-                try await ErofsExporter(compressed: options.erofsCompressed, level: options.erofsLevel)
-                    .export(rootfs: rootfs, to: target.tempPath, uuid: identity.uuid)
+            try await CancellationFlag.runBlocking { flag in
+                let writer = try DiskExporter.writer(format, path: target.tempPath, identity: identity, options: options)
+                let model = try DirectoryModelBuilder(root: rootfs.path)
+                    .build(into: writer.sink, isCancelled: { flag.isCancelled })
+                try writer.finish(model: model)
             }
             verity = try await DiskExporter.appendVerity(to: target.tempPath, format: format, options: options, output: output)
             try await BlockingExecutor.shared.run { try target.commit() }
@@ -75,14 +69,19 @@ public struct DiskExporter: Sendable {
             apparentBytes: UInt64(info.st_size), duration: duration, verity: verity)
     }
 
-    /// The native writer of a format built from the model (ext4, cpio).
+    /// The native writer of `format`; the build time of an erofs image is the model's most common
+    /// mtime (never the clock), so the image depends only on the layers and `identity`.
     static func writer(
         _ format: DiskFormat, path: String, identity: DiskIdentity, options: ExportOptions
     ) throws -> any DiskImageWriter {
         switch format {
         case .ext4: return try EXT4Writer(path: path, options: EXT4WriterOptions(identity: identity))
         case .cpio: return try CPIOWriter(path: path, options: CPIOWriterOptions(compression: options.compression))
-        case .erofs: throw DiskError.invalidOptions(format: format, reason: "erofs is still built from a directory tree")
+        case .erofs:
+            return try EROFSWriter(
+                path: path,
+                options: EROFSWriterOptions(
+                    uuid: identity.uuidBytes, compression: options.erofsWriterCompression))
         }
     }
 }

@@ -15,7 +15,4 @@ public enum DiskFormat: String, Sendable, CaseIterable, Codable, CustomStringCon
 
     public var description: String { rawValue }
 
-    /// Whether disks of this format are written from the in-memory model of the layers (no
-    /// host tree, no privilege): ext4 and cpio. erofs is still built by mkfs.erofs from a tree.
-    public var isBuiltFromModel: Bool { self != .erofs }
 }

@@ -19,6 +19,9 @@ public struct DiskIdentity: Sendable, Equatable, Hashable {
     /// The ext4 directory hash seed (`s_hash_seed`).
     public var hashSeed: UUID
 
+    /// ``uuid`` as its 16 bytes, in the order an on-disk superblock stores them.
+    public var uuidBytes: [UInt8] { withUnsafeBytes(of: uuid.uuid) { Array($0) } }
+
     /// An explicit identity.
     public init(uuid: UUID, hashSeed: UUID) {
         self.uuid = uuid

@@ -12,11 +12,22 @@ public struct ExportOptions: Sendable, Equatable {
         case zstd
     }
 
+    /// The compressor of compressed erofs.
+    public enum ErofsCompressor: String, Sendable, CaseIterable, Codable {
+        /// LZ4 (liblz4's fast mode): quicker to build, larger.
+        case lz4
+        /// LZ4HC at ``ExportOptions/erofsLevel``: the default, as mkfs.erofs's `-zlz4hc`.
+        case lz4hc
+    }
+
     /// Compression of a cpio archive; `.none` for the other formats.
     public var compression: Compression
-    /// erofs only: compress with lz4hc (`true`, the default) or store uncompressed.
+    /// erofs only: compress with ``erofsCompressor`` (`true`, the default) or store
+    /// uncompressed (plain blocks, the last partial block inline).
     public var erofsCompressed: Bool
-    /// erofs only: lz4hc level 0…12; `nil` uses mkfs.erofs's default (9).
+    /// erofs only: LZ4HC (the default) or LZ4, when ``erofsCompressed``.
+    public var erofsCompressor: ErofsCompressor
+    /// erofs only: lz4hc level 0…12; `nil` and 0 use liblz4's (and mkfs.erofs's) default, 9.
     public var erofsLevel: Int?
     /// The filesystem UUID and ext4 hash seed; ``ImageManager`` sets
     /// ``DiskIdentity/init(manifestDigest:format:)`` for every image it builds. `nil` (a bare
@@ -33,11 +44,12 @@ public struct ExportOptions: Sendable, Equatable {
     /// Options with the defaults: no cpio compression, lz4hc erofs at the default level,
     /// dm-verity on for ext4 and erofs.
     public init(
-        compression: Compression = .none, erofsCompressed: Bool = true, erofsLevel: Int? = nil,
-        identity: DiskIdentity? = nil, verity: Bool = true, veritySalt: [UInt8]? = nil
+        compression: Compression = .none, erofsCompressed: Bool = true, erofsCompressor: ErofsCompressor = .lz4hc,
+        erofsLevel: Int? = nil, identity: DiskIdentity? = nil, verity: Bool = true, veritySalt: [UInt8]? = nil
     ) {
         self.compression = compression
         self.erofsCompressed = erofsCompressed
+        self.erofsCompressor = erofsCompressor
         self.erofsLevel = erofsLevel
         self.identity = identity
         self.verity = verity
@@ -47,6 +59,20 @@ public struct ExportOptions: Sendable, Equatable {
     /// Whether a disk of `format` gets a dm-verity tree with these options.
     public func appendsVerity(for format: DiskFormat) -> Bool { verity && format != .cpio }
 
+    /// The compression of ``EROFSWriter`` these options ask for.
+    var erofsWriterCompression: EROFSWriterOptions.Compression {
+        guard erofsCompressed else { return .none }
+        switch erofsCompressor {
+        case .lz4: return .lz4
+        case .lz4hc:
+            let level = erofsLevel ?? 0
+            return .lz4hc(level: level == 0 ? Self.defaultErofsLevel : level)
+        }
+    }
+
+    /// The lz4hc level used when none is given (liblz4's `LZ4HC_CLEVEL_DEFAULT`).
+    public static let defaultErofsLevel = 9
+
     /// Checks that the options make sense for `format`.
     ///
     /// - Throws: ``DiskError/invalidOptions(format:reason:)``.
@@ -55,8 +81,8 @@ public struct ExportOptions: Sendable, Equatable {
             throw .invalidOptions(format: format, reason: "compression \(compression.rawValue) applies to cpio only")
         }
         if let level = erofsLevel {
-            guard format == .erofs, erofsCompressed else {
-                throw .invalidOptions(format: format, reason: "an erofs level needs compressed erofs")
+            guard format == .erofs, erofsCompressed, erofsCompressor == .lz4hc else {
+                throw .invalidOptions(format: format, reason: "an erofs level needs lz4hc-compressed erofs")
             }
             guard (0...12).contains(level) else {
                 throw .invalidOptions(format: format, reason: "erofs lz4hc level \(level) is outside 0...12")

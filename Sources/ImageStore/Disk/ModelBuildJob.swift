@@ -1,4 +1,4 @@
-/// The native writer (ext4 or cpio) and the model builder of one export from layers, handed from one blocking
+/// The native writer (ext4, erofs or cpio) and the model builder of one export from layers, handed from one blocking
 /// job to the next, one layer at a time (``DiskExporter/export(layers:format:to:options:limits:arrivals:progress:)``).
 ///
 /// `@unchecked Sendable`: the jobs that use it run one after another (each awaited before the

@@ -324,6 +324,7 @@ final class ArchiveReader {
                 xattrs.append((String(cString: name), data))
             }
         }
+        let mtime = ArchiveReader.mtime(seconds: Int64(archive_entry_mtime(entry)), nanoseconds: Int64(archive_entry_mtime_nsec(entry)))
         return ArchiveEntry(
             path: path,
             kind: kind,
@@ -331,14 +332,25 @@ final class ArchiveReader {
             uid: Int64(archive_entry_uid(entry)),
             gid: Int64(archive_entry_gid(entry)),
             size: archive_entry_size_is_set(entry) != 0 ? Int64(archive_entry_size(entry)) : 0,
-            mtimeSeconds: Int64(archive_entry_mtime(entry)),
-            mtimeNanoseconds: Int64(archive_entry_mtime_nsec(entry)),
+            mtimeSeconds: mtime.seconds,
+            mtimeNanoseconds: mtime.nanoseconds,
             symlinkTarget: kind == .symlink ? (symlink ?? []) : nil,
             hardlinkTarget: hardlink,
             rdev: UInt64(archive_entry_rdev(entry)),
             rdevMajor: UInt32(truncatingIfNeeded: archive_entry_rdevmajor(entry)),
             rdevMinor: UInt32(truncatingIfNeeded: archive_entry_rdevminor(entry)),
             xattrs: xattrs)
+    }
+
+    /// The mtime libarchive 3.6.2 reports, corrected for its pax parser: a pax `mtime` of
+    /// `-31536000.25` comes back as seconds -31536000 and nanoseconds +250,000,000 (the fraction
+    /// keeps its sign), where GNU tar and Go's archive/tar read -31536000.25 s, that is
+    /// -31536001 s + 750,000,000 ns. Only pax carries a fraction in a tar, so a negative time
+    /// with a positive fraction is always that case. (A time between -1 and 0 s loses its sign
+    /// inside libarchive and cannot be told apart.)
+    static func mtime(seconds: Int64, nanoseconds: Int64) -> (seconds: Int64, nanoseconds: Int64) {
+        guard seconds < 0, nanoseconds > 0 else { return (seconds, nanoseconds) }
+        return (seconds - 1, 1_000_000_000 - nanoseconds)
     }
 
     private static func bytes(_ text: UnsafePointer<CChar>?) -> [UInt8]? {

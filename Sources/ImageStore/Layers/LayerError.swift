@@ -1,4 +1,4 @@
-/// Why a layer could not be applied to a root filesystem directory.
+/// Why a layer could not be applied to the filesystem model.
 ///
 /// Every case that comes from the layer's content names the layer digest and the entry path.
 public enum LayerError: ClassifiedError, Equatable {
@@ -20,8 +20,6 @@ public enum LayerError: ClassifiedError, Equatable {
     case diffIDCount(layers: Int, diffIDs: Int)
     /// The entry path is empty, contains `..`, or would otherwise leave the root.
     case unsafePath(layer: Digest, path: String, reason: String)
-    /// A directory component of the entry path is a symlink; writing through it is refused.
-    case symlinkInPath(layer: Digest, path: String, component: String)
     /// Resolving a directory component through in-root symlinks followed more than 255 of
     /// them (a loop), or met a symlink with an empty target.
     case symlinkLoop(layer: Digest, path: String, component: String)
@@ -33,27 +31,16 @@ public enum LayerError: ClassifiedError, Equatable {
     case invalidEntry(layer: Digest, path: String, reason: String)
     /// A configured limit (bytes, entries, path length) would be exceeded.
     case limitExceeded(layer: Digest, path: String, limit: String)
-    /// The process lacks a privilege needed for exact ownership or device nodes.
-    case missingPrivilege(capabilities: [String])
-    /// A file system call failed on an entry.
-    case fileSystem(layer: Digest, path: String, operation: String, errno: Int32, message: String)
-    /// The root filesystem directory cannot be opened.
-    case rootUnusable(path: String, message: String)
 
-    /// Content problems are permanent; running out of space, memory or descriptors is transient.
+    /// Content problems are permanent; a blob that cannot be opened is transient.
     public var kind: ErrorKind {
         switch self {
-        case .fileSystem(_, _, _, let code, _) where LayerError.transientErrnos.contains(code):
-            return .transient(retryAfter: nil)
         case .unreadable:
             return .transient(retryAfter: nil)
         default:
             return .permanent
         }
     }
-
-    /// ENOSPC, EDQUOT, EIO, ENOMEM, EMFILE, ENFILE.
-    private static let transientErrnos: Set<Int32> = [28, 122, 5, 12, 24, 23]
 
     public var description: String {
         switch self {
@@ -77,8 +64,6 @@ public enum LayerError: ClassifiedError, Equatable {
             return "image config: rootfs.diff_ids lists \(diffIDs) diff_id(s) for \(layers) manifest layer(s); rebuild the image"
         case .unsafePath(let layer, let path, let reason):
             return "layer \(layer) entry \"\(path)\": refused, \(reason); the layer is hostile or broken, rebuild the image"
-        case .symlinkInPath(let layer, let path, let component):
-            return "layer \(layer) entry \"\(path)\": refused, \"\(component)\" is a symlink and is never followed; rebuild the image"
         case .symlinkLoop(let layer, let path, let component):
             return "layer \(layer) entry \"\(path)\": refused, the symlink \"\(component)\" does not resolve "
                 + "(a loop of more than 255 links, or an empty target); rebuild the image"
@@ -90,14 +75,6 @@ public enum LayerError: ClassifiedError, Equatable {
             return "layer \(layer) entry \"\(path)\": \(reason); rebuild the image"
         case .limitExceeded(let layer, let path, let limit):
             return "layer \(layer) entry \"\(path)\": \(limit); raise the limit only if the image is trusted"
-        case .missingPrivilege(let capabilities):
-            return "apply layers: process lacks \(capabilities.joined(separator: ", ")), needed for exact owners, "
-                + "modes and device nodes; run the worker as root"
-        case .fileSystem(let layer, let path, let operation, let code, let message):
-            return "layer \(layer) entry \"\(path)\": \(operation) failed with errno \(code) (\(message)); "
-                + "check free space and permissions of the scratch directory"
-        case .rootUnusable(let path, let message):
-            return "apply layers: cannot open root directory \(path): \(message); check the scratch directory"
         }
     }
 }

@@ -1,7 +1,7 @@
 /// Bounds that stop a hostile or broken image from filling the disk or memory.
 ///
 /// Checked while streaming, before anything past a limit is written. Bytes and entries are
-/// counted over all layers of one ``LayerApplier/apply(layers:to:)`` call.
+/// counted over all layers of one image (one ``LayerModelBuilder``).
 public struct LayerLimits: Sendable, Equatable {
     /// Sum of the declared (apparent) sizes of all regular files. Default 64 GiB.
     public var maxTotalBytes: Int64

@@ -11,13 +11,13 @@ import Foundation
 ///   disks/<repository>/<hex>.<format>
 ///                              finished disk files: repository of the first build, platform
 ///                              manifest digest hex, format (ext4, erofs, cpio)
-///   tmp/                       scratch trees and temp files of builds in progress; anything here
+///   tmp/                       temp files of builds in progress; anything here
 ///                              that no live lease owns is removed by recovery and gc
 /// ```
 ///
 /// The data directory and `tmp/` are 0700 (``prepare()`` creates them so and tightens them when
-/// found wider): an image's device nodes and setuid binaries are unpacked below, and blobs and
-/// disks are files of other people's images, so no other local user may enter.
+/// found wider): blobs and disks are files of other people's images, so no other local user may
+/// enter. Nothing of an image is ever unpacked here: disks are written from an in-memory model.
 ///
 /// Every path the worker writes is below `root`; a path from a layer or a registry never
 /// chooses a location outside it.
@@ -51,12 +51,8 @@ public struct DataLayout: Sendable, Equatable {
     public var ociLayout: URL { root.appendingPathComponent("oci") }
     /// Finished disk files.
     public var disks: URL { root.appendingPathComponent("disks") }
-    /// Scratch trees and temp files.
+    /// Temp files of builds in progress.
     public var scratch: URL { root.appendingPathComponent("tmp") }
-
-    /// The name of the directory image-worker owns inside a `--scratch-dir` it is given: that
-    /// directory may be shared (`/dev/shm`), so gc and recovery look only in here.
-    public static let ownedScratchName = "image-worker-scratch"
 
     /// Creates the data directory, `tmp/`, `oci/` and `disks/` with mode 0700, or tightens them
     /// to 0700 (with a ``diskGroup``: the data directory 0710 and `disks/` 0750 of that group).

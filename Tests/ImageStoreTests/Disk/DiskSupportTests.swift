@@ -73,14 +73,14 @@ final class DiskSupportTests {
     @Test("out of space and killed tools are transient; refused input is permanent")
     func classification() {
         let full = DiskError.toolFailed(tool: "mkfs.ext4", command: "mkfs.ext4", status: 1, stderrTail: "write: No space left on device")
-        let refused = DiskError.toolFailed(tool: "mkfs.erofs", command: "mkfs.erofs", status: 1, stderrTail: "invalid option")
+        let refused = DiskError.toolFailed(tool: "zstd", command: "zstd -T0", status: 1, stderrTail: "invalid option")
         let killed = DiskError.toolFailed(tool: "mkfs.ext4", command: "mkfs.ext4", status: 137, stderrTail: "")
         #expect(full.kind.isTransient)
         #expect(!refused.kind.isTransient)
         #expect(killed.kind.isTransient)
         #expect(DiskError.io(path: "/x", operation: "write", errno: ENOSPC).kind.isTransient)
         #expect(!DiskError.notADirectory(path: "/x").kind.isTransient)
-        #expect(refused.description.hasPrefix("export: mkfs.erofs exited with status 1"))
+        #expect(refused.description.hasPrefix("export: zstd exited with status 1"))
     }
 
     @Test("a failing tool reports its status, stderr tail and command")

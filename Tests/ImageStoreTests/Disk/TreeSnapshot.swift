@@ -9,7 +9,7 @@ import Foundation
 /// Everything `lstat` and the xattr calls say about a directory tree, for comparing a source
 /// tree with what came back out of a disk image (mounted or extracted).
 ///
-/// Independent of the product's TreeWalker on purpose: a bug there must not hide in both sides
+/// Independent of the product's DirectoryModelBuilder walk on purpose: a bug there must not hide in both sides
 /// of a comparison. Paths are relative (`.` for the root); directory sizes are not recorded (they
 /// depend on the filesystem), nor are atime and ctime.
 struct TreeSnapshot: Equatable, CustomStringConvertible {

@@ -3,13 +3,12 @@ import Testing
 
 @testable import ImageStore
 
-/// A temp directory per test: `outside/` (a sentinel tree the hostile tars aim at),
-/// `scratch/root/` (the root filesystem) and `tars/` (layers written by make-hostile.py).
+/// A temp directory per test: `outside/` (a sentinel tree the hostile tars aim at) and `tars/`
+/// (layers written by make-hostile.py). Layers are applied to a model (``model(_:limits:)``),
+/// never to a host directory.
 final class LayerScratch {
     let base: URL
     var outside: URL { base.appendingPathComponent("outside") }
-    var scratch: URL { base.appendingPathComponent("scratch") }
-    var root: URL { scratch.appendingPathComponent("root") }
     var tars: URL { base.appendingPathComponent("tars") }
 
     static let script = URL(fileURLWithPath: #filePath)
@@ -19,7 +18,6 @@ final class LayerScratch {
     init() throws {
         base = FileManager.default.temporaryDirectory.appendingPathComponent("layers-\(UUID().uuidString)")
         let manager = FileManager.default
-        try manager.createDirectory(at: root, withIntermediateDirectories: true)
         try manager.createDirectory(at: tars, withIntermediateDirectories: true)
         try manager.createDirectory(at: outside.appendingPathComponent("sub"), withIntermediateDirectories: true)
         try Data("sentinel file\n".utf8).write(to: outside.appendingPathComponent("file"))
@@ -54,20 +52,12 @@ final class LayerScratch {
         Digest(sha256Hex: String(repeating: String(index % 10), count: 64))
     }
 
-    /// Applies the layers of `name` to ``root``.
-    @discardableResult
-    func apply(_ name: String, limits: LayerLimits = .default) async throws -> LayerStatistics {
-        try await LayerApplier(limits: limits).apply(layers: try layers(name), to: root)
-    }
-
-    /// Everything outside the root filesystem: the sentinel tree (its own directory included)
-    /// and the names in the base and scratch directories.
+    /// Everything outside the model: the sentinel tree (its own directory included) and the
+    /// names in the base directory.
     func outsideSnapshot() throws -> [String: FileNode] {
         var snapshot = RawTreeSnapshot.take(outside)
         let manager = FileManager.default
-        let names =
-            try manager.contentsOfDirectory(atPath: base.path).map { "base:" + $0 }
-            + manager.contentsOfDirectory(atPath: scratch.path).map { "scratch:" + $0 }
+        let names = try manager.contentsOfDirectory(atPath: base.path).map { "base:" + $0 }
         for name in names {
             snapshot[name] = FileNode(
                 type: "?", mode: 0, uid: 0, gid: 0, size: 0, content: nil, linkTarget: nil, rdevMajor: 0, rdevMinor: 0,
@@ -75,7 +65,4 @@ final class LayerScratch {
         }
         return snapshot
     }
-
-    /// The tree of the root filesystem.
-    func tree() -> [String: FileNode] { RawTreeSnapshot.take(root) }
 }

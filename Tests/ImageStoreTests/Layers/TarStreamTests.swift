@@ -91,7 +91,7 @@ struct TarStreamTests {
             #expect(blob.tarDigest != nil)
         case .refused(let kind, let mentions):
             let error = try #require(read.error, "expected \(kind); read \(read.entries.map { $0.path })")
-            #expect(HostileLayerTests.caseName(error) == kind, "\(error)")
+            #expect(HostileCase.caseName(error) == kind, "\(error)")
             #expect(error.kind == .permanent)
             #expect(error.description.contains(TarStreamRead.layer.description), "\(error)")
             for text in mentions { #expect(error.description.contains(text), "\(text): \(error)") }

@@ -30,8 +30,7 @@ extension EndToEnd {
         func killedWhileConverting() async throws {
             let sandbox = try await WorkerSandbox.make("kill-convert")
             try await sandbox.setSetting(.leaseMilliseconds, 2_000)
-            // 200 MiB of incompressible data: unpacking and mkfs.ext4 take seconds. (Not erofs:
-            // mkfs.erofs 1.5 spends minutes compressing it with lz4hc.)
+            // 200 MiB of incompressible data: the ext4 build takes seconds, long enough to kill.
             let layout = try await FixtureImages.layout("large")
             try await FaultServer.with(layout: layout) { server in
                 try await sandbox.insert([(server.reference(repository: "e2e/large"), .ext4)])

@@ -122,10 +122,8 @@ extension EndToEnd {
                 var sameBytes = offset == second["verity_hash_offset"]
                 if sameBytes { sameBytes = try await ProcessRunner.run("cmp", ["-s", "-n", offset] + paths).status == 0 }
                 let sameRoot = first["verity_root_hash"] == second["verity_root_hash"]
-                if DiskFormat(rawValue: first["format"] ?? "")?.isBuiltFromModel == true {
-                    // The native writers are byte-reproducible: the same digest, the same root hash.
-                    #expect(sameRoot, "\(first["format"] ?? ""): root hashes differ between two builds")
-                }
+                // The native writers are byte-reproducible: the same digest, the same root hash.
+                #expect(sameRoot, "\(first["format"] ?? ""): root hashes differ between two builds")
                 #expect(sameRoot == sameBytes, "\(first["format"] ?? ""): same bytes \(sameBytes), same root \(sameRoot)")
                 if sameBytes {
                     // Then the whole file is the same, tree and superblock included.

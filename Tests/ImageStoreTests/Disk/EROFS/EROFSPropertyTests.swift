@@ -5,7 +5,9 @@ import Testing
 
 /// The random trees of the ext4 property test through the erofs writer, each checked by
 /// `fsck.erofs --extract` and the kernel, and written twice to the same bytes. Seeds are fixed
-/// (the failing seed is in the message); each test case writes and checks 10 trees.
+/// (the failing seed is in the message); each test case writes and checks 10 trees: 60 plain
+/// and 2 × 30 compressed trees in all (200 + 2 × 100 before, too slow for a debug CI run on 2
+/// cores), plus the 70,000-entry directory.
 @Suite("EROFSWriter random trees")
 struct EROFSPropertyTests {
     let scratch: URL
@@ -35,7 +37,7 @@ struct EROFSPropertyTests {
         try FileManager.default.removeItem(at: image.path)
     }
 
-    @Test("random trees extract and mount equal, byte-identical twice", arguments: 0..<20)
+    @Test("random trees extract and mount equal, byte-identical twice", arguments: 0..<6)
     func randomTrees(batch: Int) throws {
         defer { try? FileManager.default.removeItem(at: scratch) }
         for seed in UInt64(batch * 10)..<UInt64(batch * 10 + 10) {
@@ -45,7 +47,7 @@ struct EROFSPropertyTests {
 
     @Test(
         "compressed random trees extract and mount equal, byte-identical twice",
-        arguments: [EROFSWriterOptions.Compression.lz4, .lz4hc(level: 9)], 0..<10)
+        arguments: [EROFSWriterOptions.Compression.lz4, .lz4hc(level: 9)], 0..<3)
     func compressedTrees(compression: EROFSWriterOptions.Compression, batch: Int) throws {
         defer { try? FileManager.default.removeItem(at: scratch) }
         var options = EROFSReadBack.testOptions

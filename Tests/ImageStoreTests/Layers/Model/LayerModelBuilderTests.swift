@@ -18,15 +18,23 @@ struct LayerModelBuilderTests {
         "dir-over-symlink", "file-over-symlink", "symlink-replaced-by-dir", "absolute-contained",
     ]
 
-    @Test("the model equals the tree the directory applier writes, entry by entry", arguments: semanticCases)
-    func equalsDirectoryApplier(_ name: String) async throws {
-        let oracle = try await scratch.apply(name)
-        let host = scratch.tree()
+    /// The semantic cases umoci 0.4.7 can judge: it reads no zstd layer, and it does not create
+    /// the missing parent of an opaque marker (`sem-whiteout-no-parent-entry`, where the model
+    /// creates it; `LayerSemanticsTests` holds that expectation).
+    static let umociCases = semanticCases.filter { !["sem-zstd", "sem-whiteout-no-parent-entry"].contains($0) }
+
+    @Test("the model equals the tree umoci unpacks from the same layers, entry by entry", arguments: umociCases)
+    func equalsUmoci(_ name: String) throws {
+        let layers = try scratch.layers(name)
         let (model, sink, statistics) = try scratch.model(name)
-        let differences = ModelSnapshot.differences(host: host, model: ModelSnapshot.take(model, sink: sink))
+        let layout = scratch.base.appendingPathComponent("layout")
+        let rootfs = scratch.base.appendingPathComponent("umoci-rootfs")
+        try ShellCommand.run("python3", [SymlinkParentTests.makeLayout.path, layout.path] + layers.map(\.file.path))
+        try ShellCommand.run("umoci", ["raw", "unpack", "--image", layout.path + ":latest", rootfs.path])
+        let umoci = RawTreeSnapshot.take(rootfs)
+        let differences = ModelSnapshot.differences(host: umoci, model: ModelSnapshot.take(model, sink: sink))
         #expect(differences == [], "\(differences.joined(separator: "\n"))")
-        #expect(statistics.entries == oracle.entries && statistics.bytes == oracle.bytes)
-        #expect(statistics.layers == oracle.layers && statistics.whiteouts == oracle.whiteouts)
+        #expect(statistics.layers == layers.count)
     }
 
     @Test("a replaced or deleted file's content is released, a content still linked elsewhere is not")

@@ -3,7 +3,7 @@ import Testing
 
 @testable import ImageStore
 
-/// The hostile corpus of HostileLayerTests, applied to the model. Nothing is ever written to
+/// The hostile corpus (make-hostile.py), applied to the model. Nothing is ever written to
 /// the host; writes through in-root symlinks now land inside the rootfs (`$S` stands for the
 /// sentinel directory's path without its leading `/`, where an absolute symlink to it leads).
 @Suite("Hostile layer corpus on the model")
@@ -69,11 +69,10 @@ struct ModelHostileLayerTests {
             thrown = error
         }
         #expect(try scratch.outsideSnapshot() == before, "something outside the model changed")
-        #expect(scratch.tree().keys.sorted() == ["."], "the root directory on the host was written")
         switch testCase.outcome {
         case .rejected(let kind, let layer, let path):
             let error = try #require(thrown, "expected \(kind), the layer was applied")
-            #expect(HostileLayerTests.caseName(error) == kind, "\(error)")
+            #expect(HostileCase.caseName(error) == kind, "\(error)")
             #expect(error.kind == .permanent)
             #expect(error.description.contains(LayerScratch.digest(layer).description), "\(error)")
             if !path.isEmpty { #expect(error.description.contains(path), "\(error)") }

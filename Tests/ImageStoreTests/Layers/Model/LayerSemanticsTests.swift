@@ -3,48 +3,52 @@ import Testing
 
 @testable import ImageStore
 
-@Suite("LayerApplier semantics")
-struct LayerApplierTests {
+/// The layer semantics (whiteouts, opaque directories, hardlinks, replacement, metadata,
+/// names, compression) as hand-written expectations on the model the layers build: nothing is
+/// written to the host.
+@Suite("Layer semantics on the model")
+struct LayerSemanticsTests {
     let scratch: LayerScratch
 
     init() throws {
         scratch = try LayerScratch()
     }
 
+    /// The model of make-hostile.py case `name` as a path → node table.
+    private func tree(_ name: String) throws -> [String: FileNode] {
+        let (model, sink, _) = try scratch.model(name)
+        return ModelSnapshot.take(model, sink: sink)
+    }
+
     private func names(_ tree: [String: FileNode]) -> Set<String> { Set(tree.keys) }
 
     @Test("a whiteout removes the lower entry, whole directories included, and never appears itself")
-    func whiteout() async throws {
-        try await scratch.apply("sem-whiteout")
-        #expect(names(scratch.tree()) == [".", "a", "a/f2"])
+    func whiteout() throws {
+        #expect(names(try tree("sem-whiteout")) == [".", "a", "a/f2"])
     }
 
     @Test("an opaque marker hides lower children wherever it sits in the tar", arguments: ["sem-opaque-first", "sem-opaque-last"])
-    func opaque(_ name: String) async throws {
-        try await scratch.apply(name)
-        let tree = scratch.tree()
+    func opaque(_ name: String) throws {
+        let tree = try tree(name)
         #expect(names(tree) == [".", "d", "d/new", "d/sub", "d/sub/new2", "keep"])
         #expect(tree["d/sub/new2"]?.content == Array("n2".utf8))
     }
 
     @Test("whiteouts never remove entries of their own layer, only the lower children under them")
-    func sameLayer() async throws {
-        try await scratch.apply("sem-whiteout-same-layer")
-        let tree = scratch.tree()
+    func sameLayer() throws {
+        let tree = try tree("sem-whiteout-same-layer")
         #expect(names(tree) == [".", "d", "d/g", "f"])
         #expect(tree["f"]?.content == Array("same".utf8))
     }
 
     @Test("a whiteout works without an entry for its parent; a missing parent is not created, an opaque one is")
-    func noParentEntry() async throws {
-        try await scratch.apply("sem-whiteout-no-parent-entry")
-        #expect(names(scratch.tree()) == [".", "p", "p/q", "p/q/keep", "opq"])
+    func noParentEntry() throws {
+        #expect(names(try tree("sem-whiteout-no-parent-entry")) == [".", "p", "p/q", "p/q/keep", "opq"])
     }
 
     @Test("hardlinks reach this and lower layers and keep the inode they were made from")
-    func hardlinks() async throws {
-        try await scratch.apply("sem-hardlinks")
-        let tree = scratch.tree()
+    func hardlinks() throws {
+        let tree = try tree("sem-hardlinks")
         #expect(RawTreeSnapshot.inodeGroups(tree) == [["f1", "h1", "h3"]])
         #expect(tree["h2"]?.content == Array("B".utf8))
         #expect(tree["f2"]?.content == Array("C".utf8))
@@ -53,9 +57,8 @@ struct LayerApplierTests {
     }
 
     @Test("a directory replaced by a file and back; a directory over a directory keeps children and takes metadata")
-    func replacement() async throws {
-        try await scratch.apply("sem-replace")
-        let tree = scratch.tree()
+    func replacement() throws {
+        let tree = try tree("sem-replace")
         #expect(names(tree) == [".", "x", "y", "y/c", "s"])
         #expect(tree["x"]?.type == "f")
         #expect(tree["x"]?.content == Array("now a file".utf8))
@@ -67,10 +70,10 @@ struct LayerApplierTests {
     }
 
     @Test("owners, setuid/setgid/sticky, capabilities, devices, FIFOs, times, symlinks and odd names are exact")
-    func metadata() async throws {
-        let statistics = try await scratch.apply("sem-metadata")
+    func metadata() throws {
+        let (model, sink, statistics) = try scratch.model("sem-metadata")
         #expect(statistics.entries == 16)
-        let tree = scratch.tree()
+        let tree = ModelSnapshot.take(model, sink: sink)
         let setuid = try #require(tree["bin/setuid"])
         #expect(setuid.mode == 0o4755 && setuid.uid == 1000 && setuid.gid == 1000)
         #expect(tree["shared"]?.mode == 0o2775 && tree["shared"]?.gid == 50)
@@ -96,93 +99,49 @@ struct LayerApplierTests {
     }
 
     @Test("GNU long names and non-UTF-8 names survive byte for byte")
-    func gnuNames() async throws {
-        try await scratch.apply("sem-gnu-names")
-        let tree = scratch.tree()
+    func gnuNames() throws {
+        let tree = try tree("sem-gnu-names")
         #expect(tree["gnu/caf\\xe9"]?.content == Array("gnu-latin1".utf8))
         #expect(tree["gnu/" + String(repeating: "n", count: 180)]?.content == Array("gnu-long".utf8))
     }
 
     @Test("gzip and zstd layers are read", arguments: [("sem-gzip", "z/gz", "gzip data"), ("sem-zstd", "z/zst", "zstd data")])
-    func compressed(_ name: String, _ path: String, _ unit: String) async throws {
-        let statistics = try await scratch.apply(name)
-        #expect(scratch.tree()[path]?.content == Array(String(repeating: unit, count: 1000).utf8))
+    func compressed(_ name: String, _ path: String, _ unit: String) throws {
+        let (model, sink, statistics) = try scratch.model(name)
+        #expect(ModelSnapshot.take(model, sink: sink)[path]?.content == Array(String(repeating: unit, count: 1000).utf8))
         #expect(statistics.bytes == Int64(unit.utf8.count * 1000))
     }
 
-    @Test("a media type that is not a tar layer is refused before anything is written")
+    @Test("a media type that is not a tar layer is refused before any disk file is made")
     func mediaType() async throws {
         let source = LayerSource(
             digest: LayerScratch.digest(1), mediaType: "application/vnd.oci.image.config.v1+json",
             file: scratch.tars.appendingPathComponent("none"))
+        let output = scratch.base.appendingPathComponent("out/disk.erofs")
         await #expect(throws: LayerError.unsupportedMediaType(layer: LayerScratch.digest(1), mediaType: source.mediaType)) {
-            try await LayerApplier().apply(layers: [source], to: scratch.root)
+            try await DiskExporter().export(layers: [source], format: .erofs, to: output)
         }
-    }
-
-    @Test("a missing blob is a transient error naming the layer")
-    func missingBlob() async throws {
-        let source = LayerSource(
-            digest: LayerScratch.digest(2), mediaType: MediaType.ociLayer, file: scratch.tars.appendingPathComponent("none"))
-        let error = await #expect(throws: LayerError.self) {
-            try await LayerApplier().apply(layers: [source], to: scratch.root)
-        }
-        #expect(error?.kind.isTransient == true)
-        #expect(error?.description.contains(LayerScratch.digest(2).description) == true)
+        #expect(!FileManager.default.fileExists(atPath: output.deletingLastPathComponent().path))
     }
 }
 
-@Suite("LayerApplier cancellation")
-struct LayerApplierCancellationTests {
-    @Test("a cancelled task applies nothing and throws CancellationError")
-    func cancelled() async throws {
-        let scratch = try LayerScratch()
-        let layers = try scratch.layers("sem-whiteout")
-        withUnsafeCurrentTask { $0?.cancel() }
-        await #expect(throws: CancellationError.self) {
-            try await LayerApplier().apply(layers: layers, to: scratch.root)
-        }
-        #expect(Set(scratch.tree().keys) == ["."])
-    }
-}
-
-@Suite("LayerApplier privileges")
-struct LayerApplierPrivilegeTests {
-    @Test("without capabilities the applier names each one it misses; root's set misses none")
-    func capabilities() {
-        #expect(
-            LayerApplier.missingCapabilities(effective: 0)
-                == ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_MKNOD", "CAP_SETFCAP"])
-        #expect(LayerApplier.missingCapabilities(effective: 0x1ff_feff_ffff).isEmpty)
-        #expect(LayerApplier.missingCapabilities(effective: 0x1ff_feff_ffff & ~(1 << 27)) == ["CAP_MKNOD"])
-        #expect(LayerApplier.missingCapabilities().isEmpty, "the tests run as root")
-    }
-
-    @Test("missing privileges are reported before anything is written, as a permanent error")
-    func description() {
-        let error = LayerError.missingPrivilege(capabilities: ["CAP_CHOWN", "CAP_MKNOD"])
-        #expect(error.kind == .permanent)
-        #expect(error.description.contains("CAP_CHOWN, CAP_MKNOD"))
-    }
-}
-
-@Suite("LayerApplier edge layers")
-struct LayerApplierEdgeTests {
+@Suite("Edge layers on the model")
+struct LayerEdgeTests {
     @Test("a sparse file keeps its data at the right offset and its size")
-    func sparse() async throws {
+    func sparse() throws {
         let scratch = try LayerScratch()
-        let statistics = try await scratch.apply("sem-sparse")
+        let (model, sink, statistics) = try scratch.model("sem-sparse")
         var expected = [UInt8](repeating: 0, count: 1 << 20)
         expected.replaceSubrange(524_288..<524_800, with: [UInt8](repeating: 0x79, count: 512))
-        #expect(scratch.tree()["holes"]?.content == expected)
+        #expect(ModelSnapshot.take(model, sink: sink)["holes"]?.content == expected)
         #expect(statistics.bytes == 1 << 20)
     }
 
     @Test("an empty gzip layer (an empty tar) applies and changes nothing")
-    func empty() async throws {
+    func empty() throws {
         let scratch = try LayerScratch()
-        let statistics = try await scratch.apply("sem-empty")
+        let (model, sink, statistics) = try scratch.model("sem-empty")
         #expect(statistics.entries == 0 && statistics.layers == 1)
-        #expect(Set(scratch.tree().keys) == ["."])
+        #expect(Set(ModelSnapshot.take(model, sink: sink).keys) == ["."])
     }
 }
