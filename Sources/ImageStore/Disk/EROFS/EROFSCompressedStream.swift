@@ -19,7 +19,7 @@ final class EROFSCompressedStream {
         var offset = 0
         while offset < bytes.count {
             let take = min(bytes.count - offset, EROFSDataSink.batchSize - batch.count)
-            batch.append(contentsOf: bytes[offset..<(offset + take)])
+            batch.appendBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + take)]))
             offset += take
             if batch.count == EROFSDataSink.batchSize { try flush() }
         }
@@ -33,7 +33,7 @@ final class EROFSCompressedStream {
         var left = count
         while left > 0 {
             let take = min(left, Int64(EROFSDataSink.batchSize - batch.count))
-            batch.append(contentsOf: repeatElement(0, count: Int(take)))
+            batch.appendZeros(Int(take))
             left -= take
             if batch.count == EROFSDataSink.batchSize { try flush() }
         }

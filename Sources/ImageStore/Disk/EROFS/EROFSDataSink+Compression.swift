@@ -37,8 +37,8 @@ extension EROFSDataSink {
             }
             if offset > end { sawGap = true }
             if offset + Int64(bytes.count) <= Int64(EROFSDataSink.batchSize) {
-                buffer.append(contentsOf: repeatElement(0, count: Int(offset) - buffer.count))
-                buffer.append(contentsOf: bytes)
+                buffer.appendZeros(Int(offset) - buffer.count)
+                buffer.appendBytes(bytes)
                 ranges.append(Int(offset)..<buffer.count)
                 return
             }

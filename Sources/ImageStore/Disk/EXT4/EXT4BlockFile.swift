@@ -40,7 +40,7 @@ final class EXT4BlockFile {
         }
         buffer.append(contentsOf: bytes)
         let tail = buffer.count % blockSize
-        if tail != 0 { buffer.append(contentsOf: repeatElement(0, count: blockSize - tail)) }
+        if tail != 0 { buffer.appendZeros(blockSize - tail) }
     }
 
     /// Writes `bytes` at block `block`, zero-padded to a whole block.
