@@ -13,7 +13,8 @@
 -- epoch (UTC), defaulting to the database's clock. This file is the result of applying every
 -- step of Migrations.postgres in Sources/Migrations in order; a test keeps the two equal.
 
--- One disk file per (manifest digest, format, verity), shared by every row that resolves to it.
+-- One disk file per (host, manifest digest, format, verity), shared by every row of that host
+-- that resolves to it.
 -- (Created before images, which refers to it.)
 CREATE TABLE artifacts (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -47,7 +48,11 @@ CREATE TABLE artifacts (
     verity_root_hash TEXT,
     verity_salt TEXT,
     verity_hash_offset BIGINT,
-    UNIQUE (manifest_digest, format, verity)
+    -- Host id of the worker that built it, whose data directory holds `path` (`--host-id`).
+    -- '' for artifacts built before migration 0003-hosts. Only workers of that host share,
+    -- delete, collect or count it.
+    host TEXT NOT NULL DEFAULT '',
+    UNIQUE (host, manifest_digest, format, verity)
 );
 
 -- One row per name somebody asked for. Two rows naming the same image (a tag and a digest, two
@@ -110,6 +115,9 @@ CREATE TABLE images (
     -- (root hash, salt and offset in image_status); 0: no tree. cpio disks never carry one.
     -- Rows ready before migration 0002-verity keep their tree-less disk and hold 0.
     verity BIGINT NOT NULL DEFAULT 1 CONSTRAINT verity_is_boolean CHECK (verity IN (0, 1)),
+    -- Host id (a worker's --host-id) this row must be built on, NULL (default): any host. Only
+    -- workers of that host claim it, and its disk is in that host's data directory.
+    target_host TEXT CONSTRAINT target_host_is_host_id CHECK (target_host <> ''),
     -- A row is in flight exactly when a worker holds a lease on it: pulling/converting rows
     -- have worker_id and lease_expires_at, other rows have neither.
     CONSTRAINT worker_id_and_lease_expires_at_iff_in_flight
@@ -118,13 +126,19 @@ CREATE TABLE images (
     CONSTRAINT failed_has_error CHECK (status <> 'failed' OR error IS NOT NULL)
 );
 
--- Claim order: the best pending row is the first entry of this index.
+-- Every pending row in claim order (priority, then id): queue positions and pending counts read it;
+-- claims read the two indexes below.
 CREATE INDEX images_pending ON images (priority DESC, id) WHERE status = 'pending';
 -- In-flight rows, counted against the global limit at every claim.
 CREATE INDEX images_active ON images (status) WHERE status IN ('pulling', 'converting');
 CREATE INDEX images_name ON images (name);
 CREATE INDEX images_digest ON images (digest);
 CREATE INDEX images_artifact ON images (artifact_id);
+-- Claims read the best unpinned row and the best row pinned to the claimer's host, each from
+-- its own index, so a backlog pinned to other hosts is never scanned.
+CREATE INDEX images_pending_any ON images (priority DESC, id) WHERE status = 'pending' AND target_host IS NULL;
+CREATE INDEX images_pending_pinned ON images (target_host, priority DESC, id)
+    WHERE status = 'pending' AND target_host IS NOT NULL;
 
 -- Settings shared by every worker process.
 CREATE TABLE settings (
@@ -164,11 +178,13 @@ SELECT
     i.priority,
     i.status,
     -- 1-based place in claim order among pending rows (priority, then enqueue order);
-    -- NULL unless pending.
+    -- NULL unless pending. A row pinned to a host counts only the rows that host may
+    -- claim (unpinned, or pinned to it); an unpinned row counts every pending row.
     CASE WHEN i.status = 'pending' THEN (
         SELECT count(*) FROM images AS p
         WHERE p.status = 'pending'
           AND (p.priority > i.priority OR (p.priority = i.priority AND p.id <= i.id))
+          AND (i.target_host IS NULL OR p.target_host IS NULL OR p.target_host = i.target_host)
     ) END AS queue_position,
     i.attempts,
     i.error,
@@ -180,6 +196,10 @@ SELECT
     -- Allocated bytes and absolute path of the disk file; NULL until ready.
     a.size_bytes,
     a.path AS artifact_path,
+    -- The host the row is pinned to (NULL: any host) and the host whose data directory holds
+    -- the disk; NULL until ready.
+    i.target_host,
+    a.host AS artifact_host,
     -- 1 when the row asked for a dm-verity tree (ext4, erofs); the disk has one exactly when
     -- verity_root_hash is not NULL: root hash and salt (hex) and the superblock's byte offset
     -- (the filesystem area's size). NULL until ready, and for cpio or verity = 0.

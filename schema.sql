@@ -38,7 +38,7 @@ CREATE TABLE images (
     manifest_digest TEXT CONSTRAINT manifest_digest_is_text CHECK (typeof(manifest_digest) IN ('text', 'null')),
     -- Platform converted, 'os/arch[/variant]'.
     platform TEXT CONSTRAINT platform_is_text CHECK (typeof(platform) IN ('text', 'null')),
-    -- The shared disk file this row points at, once resolved.
+    -- The shared disk file this row points at, once resolved (on the host that built it).
     artifact_id INTEGER REFERENCES artifacts (id) ON DELETE SET NULL
         CONSTRAINT artifact_id_is_integer CHECK (typeof(artifact_id) IN ('integer', 'null')),
     -- Claims so far (each claim counts one attempt). At most 1000000: a claim adds 1 and must
@@ -80,6 +80,11 @@ CREATE TABLE images (
     -- Rows ready before migration 0004 keep their tree-less disk and hold 0.
     verity INTEGER NOT NULL DEFAULT 1
         CONSTRAINT verity_is_boolean CHECK (typeof(verity) = 'integer' AND verity IN (0, 1)),
+    -- Host id (a worker's --host-id) this row must be built on, NULL (default): any host. Only
+    -- workers of that host claim it, and its disk is in that host's data directory.
+    target_host TEXT
+        CONSTRAINT target_host_is_host_id
+        CHECK (target_host IS NULL OR (typeof(target_host) = 'text' AND target_host <> '')),
     -- A row is in flight exactly when a worker holds a lease on it: pulling/converting rows
     -- have worker_id and lease_expires_at, other rows have neither.
     CONSTRAINT worker_id_and_lease_expires_at_iff_in_flight
@@ -88,17 +93,29 @@ CREATE TABLE images (
     CONSTRAINT failed_has_error CHECK (status <> 'failed' OR error IS NOT NULL)
 );
 
--- Claim order: the best pending row is the first entry of this index.
+-- Every pending row in claim order (priority, then id): queue positions and pending counts read it;
+-- claims read the two indexes below.
 CREATE INDEX images_pending ON images (priority DESC, id) WHERE status = 'pending';
 -- In-flight rows, counted against the global limit at every claim.
 CREATE INDEX images_active ON images (status) WHERE status IN ('pulling', 'converting');
 CREATE INDEX images_name ON images (name);
 CREATE INDEX images_digest ON images (digest);
 CREATE INDEX images_artifact ON images (artifact_id);
+-- Claims read the best unpinned row and the best row pinned to the claimer's host, each from
+-- its own index, so a backlog pinned to other hosts is never scanned.
+CREATE INDEX images_pending_any ON images (priority DESC, id) WHERE status = 'pending' AND target_host IS NULL;
+CREATE INDEX images_pending_pinned ON images (target_host, priority DESC, id)
+    WHERE status = 'pending' AND target_host IS NOT NULL;
 
--- One disk file per (manifest digest, format, verity), shared by every row that resolves to it.
+-- One disk file per (host, manifest digest, format, verity), shared by every row of that host
+-- that resolves to it.
 CREATE TABLE artifacts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- Host id of the worker that built it, whose data directory holds `path` (`--host-id`).
+    -- '' is "the host of this database file": a SQLite worker's default host id, and the
+    -- host of every artifact built before migration 0005. Only workers of that host share,
+    -- delete, collect or count it.
+    host TEXT NOT NULL DEFAULT '',
     -- Platform manifest digest converted.
     manifest_digest TEXT NOT NULL,
     format TEXT NOT NULL CHECK (format IN ('ext4', 'erofs', 'cpio')),
@@ -125,11 +142,11 @@ CREATE TABLE artifacts (
     -- The images row and token of the conversion in progress.
     builder_image_id INTEGER,
     builder_token INTEGER,
-    -- Conversions started for this digest+format+verity (1 when dedupe worked).
+    -- Conversions started for this host+digest+format+verity (1 when dedupe worked).
     conversions INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
     ready_at INTEGER,
-    UNIQUE (manifest_digest, format, verity)
+    UNIQUE (host, manifest_digest, format, verity)
 );
 
 -- Settings shared by every worker process.
@@ -153,8 +170,7 @@ CREATE TABLE settings (
 INSERT INTO settings (key, value) VALUES ('max_in_flight', 4), ('max_attempts', 5), ('lease_ms', 60000);
 
 -- What a person or a VM platform reads: one row per images row, with its disk and the image
--- config a boot needs. `image-worker status --json` prints exactly these columns;
--- sqlite3 -line image-worker.db 'select * from image_status' shows them all.
+-- config a boot needs. `image-worker status --json` prints exactly these columns.
 CREATE VIEW image_status AS
 SELECT
     i.id,
@@ -170,11 +186,13 @@ SELECT
     i.priority,
     i.status,
     -- 1-based place in claim order among pending rows (priority, then enqueue order);
-    -- NULL unless pending.
+    -- NULL unless pending. A row pinned to a host counts only the rows that host may
+    -- claim (unpinned, or pinned to it); an unpinned row counts every pending row.
     CASE WHEN i.status = 'pending' THEN (
         SELECT count(*) FROM images AS p
         WHERE p.status = 'pending'
           AND (p.priority > i.priority OR (p.priority = i.priority AND p.id <= i.id))
+          AND (i.target_host IS NULL OR p.target_host IS NULL OR p.target_host = i.target_host)
     ) END AS queue_position,
     i.attempts,
     i.error,
@@ -186,6 +204,10 @@ SELECT
     -- Allocated bytes and absolute path of the disk file; NULL until ready.
     a.size_bytes,
     a.path AS artifact_path,
+    -- The host the row is pinned to (NULL: any host) and the host whose data directory holds
+    -- the disk ('' for the host of a SQLite database file); NULL until ready.
+    i.target_host,
+    a.host AS artifact_host,
     -- 1 when the row asked for a dm-verity tree (ext4, erofs); the disk has one exactly when
     -- verity_root_hash is not NULL: root hash and salt (hex) and the superblock's byte offset
     -- (the filesystem area's size). NULL until ready, and for cpio or verity = 0.
@@ -217,7 +239,6 @@ SELECT
     strftime('%Y-%m-%d %H:%M:%S', i.updated_at / 1000.0, 'unixepoch') AS updated
 FROM images AS i
 LEFT JOIN artifacts AS a ON a.id = i.artifact_id AND a.state = 'ready';
-
 -- Migrations applied, in order (user_version holds their count).
 CREATE TABLE schema_migrations (
     identifier TEXT PRIMARY KEY,

@@ -16,13 +16,16 @@ import Foundation
 extension ImageManager {
     /// Opens the database at `database` (default `<layout.root>/image-worker.db`, applying
     /// pending migrations) and the content store under `layout`.
+    /// - Parameter host: this host's id in a fleet (``ImageQueue/host``); `nil`: the backend's
+    ///   default (``ImageQueue/defaultHost(for:)``).
     /// - Throws: `StoreError`, `MigrationError`, `ContentStoreError`.
     public static func open(
-        layout: DataLayout, database: String? = nil, registry: RegistryConfiguration = RegistryConfiguration(),
-        platform: Platform = .current, treeScratch: URL? = nil
+        layout: DataLayout, database: String? = nil, host: String? = nil,
+        registry: RegistryConfiguration = RegistryConfiguration(), platform: Platform = .current,
+        treeScratch: URL? = nil
     ) async throws -> ImageManager {
         try FileManager.default.createDirectory(at: layout.root, withIntermediateDirectories: true)
-        let queue = try await ImageQueue.open(path: database ?? layout.database.path)
+        let queue = try await ImageQueue.open(path: database ?? layout.database.path, host: host)
         return try ImageManager(
             layout: layout, queue: queue, registry: registry, platform: platform, treeScratch: treeScratch)
     }
@@ -47,18 +50,25 @@ extension ImageManager {
     /// - Returns: the image, `pending` with a ``Image/queuePosition`` for a new row.
     /// - Throws: `ReferenceError` for an invalid name (the seed's `ErrInvalidName`),
     ///   `QueueError.unsupportedFormat`, `StoreError`.
+    ///   - targetHost: pins the row to the host of that id (only its workers build it, the disk
+    ///     is in its data directory); `nil`: any host.
     @discardableResult
-    public func createImage(_ reference: String, format: String = "ext4", priority: Int = 0) async throws -> Image {
-        try await createImageReportingOutcome(reference, format: format, priority: priority).image
+    public func createImage(_ reference: String, format: String = "ext4", priority: Int = 0, targetHost: String? = nil)
+        async throws -> Image
+    {
+        try await createImageReportingOutcome(reference, format: format, priority: priority, targetHost: targetHost)
+            .image
     }
 
-    /// ``createImage(_:format:priority:)`` that also says whether a row was added, reused or retried.
-    public func createImageReportingOutcome(_ reference: String, format: String = "ext4", priority: Int = 0)
-        async throws -> (image: Image, outcome: ImageQueue.CreateOutcome)
-    {
+    /// ``createImage(_:format:priority:targetHost:)`` that also says whether a row was added,
+    /// reused or retried.
+    public func createImageReportingOutcome(
+        _ reference: String, format: String = "ext4", priority: Int = 0, targetHost: String? = nil
+    ) async throws -> (image: Image, outcome: ImageQueue.CreateOutcome) {
         let parsed = try ImageReference(parsing: reference)
         let (id, outcome) = try await queue.createImage(
-            parsed, as: reference, format: format, priority: priority, now: ImageQueue.nowMilliseconds())
+            parsed, as: reference, format: format, priority: priority, targetHost: targetHost,
+            now: ImageQueue.nowMilliseconds())
         return (try await queue.image(id: id), outcome)
     }
 
@@ -116,7 +126,7 @@ extension ImageManager {
         try await queue.images(matching: reference)
     }
 
-    /// The image of row `id` (what ``createImage(_:format:priority:)`` returned), for following it.
+    /// The image of row `id` (what ``createImage(_:format:priority:targetHost:)`` returned), for following it.
     /// - Throws: `QueueError.notFound` once the row was deleted, `StoreError`.
     public func getImage(id: Int) async throws -> Image {
         try await queue.image(id: id)

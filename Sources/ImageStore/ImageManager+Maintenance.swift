@@ -31,22 +31,34 @@ extension ImageManager {
     /// and each disk file no remaining row shares (the seed's `DeleteImage`, which removed one
     /// tag's image for every tag). A file an in-flight build is writing lives in that build's
     /// scratch directory, so it is never removed here; the build finds its row gone and drops
-    /// its work.
+    /// its work. Only this host's disks (``ImageQueue/host``) are removed: another host's
+    /// artifacts of the deleted rows stay until `image-worker gc` runs there.
     /// - Returns: the number of rows deleted.
     /// - Throws: `QueueError.notFound`, `StoreError`.
     @discardableResult
     public func deleteImage(_ reference: String) async throws -> Int {
         let deleted = try await queue.delete(reference)
+        let paths = try await pathsNoOtherArtifactNames(deleted.orphanPaths)
         try await BlockingExecutor.shared.run {
-            for path in deleted.orphanPaths { unlinkIfPresent(path) }
+            for path in paths { unlinkIfPresent(path) }
         }
         return deleted.rows
     }
 
-    /// Allocated bytes of all ready disk files, each file counted once however many names
-    /// share it (the Go original counted a digest once per tag, in apparent bytes).
+    /// `paths` less those an artifact row still names (of any host): a data directory shared
+    /// by two host ids by mistake never loses the other's disk.
+    private func pathsNoOtherArtifactNames(_ paths: [String]) async throws -> [String] {
+        guard !paths.isEmpty else { return [] }
+        let named = Set(try await queue.artifacts().compactMap(\.path))
+        return paths.filter { !named.contains($0) }
+    }
+
+    /// Allocated bytes of this host's ready disk files, each file counted once however many
+    /// names share it (the Go original counted a digest once per tag, in apparent bytes).
     public func totalImageBytes() async throws -> Int64 {
-        let paths = Set(try await queue.artifacts().filter { $0.state == "ready" }.compactMap(\.path))
+        let host = queue.host
+        let paths = Set(
+            try await queue.artifacts().filter { $0.state == "ready" && $0.host == host }.compactMap(\.path))
         return paths.reduce(Int64(0)) { $0 + DiskFile.allocatedBytes($1) }
     }
 
@@ -79,16 +91,21 @@ extension ImageManager {
         return report
     }
 
-    /// Removes artifacts no row points at (rows deleted with plain SQL), blobs no row refers to
-    /// (directly or through its index and manifest), disk files no artifact refers to, scratch no
-    /// live build owns and the temp files of killed downloads. Blobs, temp files and
-    /// foreground-export scratch younger than `grace` are kept: a pull in progress may not have
-    /// recorded them yet.
+    /// Removes this host's artifacts no row points at (rows deleted with plain SQL), blobs no row
+    /// this host may build refers to (directly or through its index and manifest), disk files
+    /// in this data directory no artifact refers to, scratch no live build owns and the temp
+    /// files of killed downloads. Blobs, temp files and foreground-export scratch younger than
+    /// `grace` are kept: a pull in progress may not have recorded them yet. Another host's
+    /// artifact rows are never touched: each host collects its own (``ImageQueue/host``), and a
+    /// file any artifact row names, of any host, is never removed.
     public func collectGarbage(grace: Duration, now: Int = ImageQueue.nowMilliseconds()) async throws
         -> GarbageReport
     {
         var report = GarbageReport()
-        _ = try await queue.deleteUnreferencedArtifacts()
+        for path in try await pathsNoOtherArtifactNames(try await queue.deleteUnreferencedArtifacts()) {
+            report.diskBytesFreed += DiskFile.allocatedBytes(path)
+            if unlinkIfPresent(path, failures: &report.cleanupFailures) { report.disksRemoved += 1 }
+        }
         let graceMilliseconds = grace.wholeMilliseconds
         let keep = try await reachableBlobs()
         let cutoff = Date(timeIntervalSince1970: Double(now - graceMilliseconds) / 1000)

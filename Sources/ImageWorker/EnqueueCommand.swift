@@ -15,10 +15,18 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(help: "Disk format: ext4, erofs or cpio.")
     var format = "ext4"
 
+    @Option(
+        name: .customLong("target-host"),
+        help: "Pin the row to the host of this --host-id: only its workers build it (default: any host).")
+    var targetHost: String?
+
     @Option(help: "Larger runs first; ties run in enqueue order.")
     var priority = 0
 
     func validate() throws {
+        if let targetHost {
+            do { try ImageQueue.validateTargetHost(targetHost) } catch { throw ValidationError("--target-host: \(error)") }
+        }
         guard ImageQueue.formats.contains(format) else {
             throw ValidationError("format \(format): unsupported; use ext4, erofs or cpio")
         }
@@ -30,7 +38,8 @@ struct EnqueueCommand: AsyncParsableCommand {
     func run() async throws {
         let manager = try await global.openManager()
         let (image, outcome) = try await reportingErrors {
-            try await manager.createImageReportingOutcome(reference, format: format, priority: priority)
+            try await manager.createImageReportingOutcome(
+                reference, format: format, priority: priority, targetHost: targetHost)
         }
         if global.json {
             try Output.json(image)

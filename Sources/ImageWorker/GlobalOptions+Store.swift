@@ -8,7 +8,7 @@ extension GlobalOptions {
     func openQueue() async throws -> ImageQueue {
         try await reportingErrors {
             try createDatabaseDirectory()
-            return try await ImageQueue.open(path: databasePath)
+            return try await ImageQueue.open(path: databasePath, host: resolvedHostID)
         }
     }
 

@@ -20,6 +20,13 @@ struct GlobalOptions: ParsableArguments {
     var database: String?
 
     @Option(
+        name: .customLong("host-id"),
+        help: ArgumentHelp(
+            "This host's id in a fleet sharing one database (env IMAGE_WORKER_HOST_ID; default: the hostname on PostgreSQL, the local host on SQLite).",
+            discussion: "Workers claim rows whose target_host is NULL or this id; disks, their sharing, delete, gc and usage are per host id. Give every host its own id and its own data directory."))
+    var hostID: String?
+
+    @Option(
         name: .customLong("scratch-dir"),
         help: ArgumentHelp(
             "Where layer trees are unpacked while a disk is built (env IMAGE_WORKER_SCRATCH; default <data-dir>/tmp).",
@@ -57,7 +64,21 @@ struct GlobalOptions: ParsableArguments {
         if let name = diskGroupName, Self.groupID(name) == nil {
             throw ValidationError("--disk-group: no group \"\(name)\" on this host")
         }
+        if let host = explicitHostID {
+            do { try ImageQueue.validateTargetHost(host) } catch { throw ValidationError("--host-id: \(error)") }
+        }
     }
+
+    /// `--host-id`, or `$IMAGE_WORKER_HOST_ID`; `nil` when neither is given.
+    var explicitHostID: String? {
+        if let hostID { return hostID }
+        if let env = ProcessInfo.processInfo.environment["IMAGE_WORKER_HOST_ID"], !env.isEmpty { return env }
+        return nil
+    }
+
+    /// The host id this process acts as: the explicit one, else the backend's default
+    /// (``ImageQueue/defaultHost(for:)``).
+    var resolvedHostID: String { explicitHostID ?? ImageQueue.defaultHost(for: databasePath) }
 
     /// The gid of a group name or number.
     static func groupID(_ name: String) -> gid_t? {

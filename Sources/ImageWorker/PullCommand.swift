@@ -22,6 +22,11 @@ struct PullCommand: AsyncParsableCommand {
     @Option(help: "Disk format: ext4, erofs or cpio.")
     var format = "ext4"
 
+    @Option(
+        name: .customLong("target-host"),
+        help: "Pin the row to the host of this --host-id: only its workers build it (default: any host).")
+    var targetHost: String?
+
     @Option(help: "Larger runs first.")
     var priority = 0
 
@@ -32,6 +37,9 @@ struct PullCommand: AsyncParsableCommand {
     var timeout = 0
 
     func validate() throws {
+        if let targetHost {
+            do { try ImageQueue.validateTargetHost(targetHost) } catch { throw ValidationError("--target-host: \(error)") }
+        }
         guard ImageQueue.formats.contains(format) else { throw ValidationError("format \(format): use ext4, erofs or cpio") }
         guard (0...31_536_000).contains(timeout) else { throw ValidationError("--timeout must be 0...31536000 seconds") }
     }
@@ -40,7 +48,8 @@ struct PullCommand: AsyncParsableCommand {
         let manager = try await global.openManager()
         let start = ContinuousClock.now
         let (created, outcome) = try await reportingErrors {
-            try await manager.createImageReportingOutcome(reference, format: format, priority: priority)
+            try await manager.createImageReportingOutcome(
+                reference, format: format, priority: priority, targetHost: targetHost)
         }
         guard wait else {
             if global.json { try Output.json(created) } else { Output.line(EnqueueCommand.summary(created, outcome)) }

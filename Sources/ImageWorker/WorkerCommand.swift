@@ -22,7 +22,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Builds this process runs at once (1-256).")
     var concurrency = 1
 
-    @Option(name: .customLong("worker-name"), help: "Name in images.worker_id (default host:pid).")
+    @Option(name: .customLong("worker-name"), help: "Name in images.worker_id (default <host id or hostname>:pid).")
     var workerName: String?
 
     @Option(name: .customLong("poll-interval-ms"), help: "How often an idle slot looks for new rows (10-3600000).")
@@ -43,7 +43,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("erofs-uncompressed"), help: "Write erofs disks without compression.")
     var erofsUncompressed = false
 
-    @Flag(name: .customLong("exit-when-idle"), help: "Stop once no row is pending or in flight (demo, batch).")
+    @Flag(
+        name: .customLong("exit-when-idle"),
+        help: "Stop once no row this host may build is pending or in flight (demo, batch).")
     var exitWhenIdle = false
 
     func validate() throws {
@@ -77,7 +79,8 @@ struct WorkerCommand: AsyncParsableCommand {
         if let maxInFlight {
             try await reportingErrors { try await manager.queue.setSetting(.maxInFlight, to: maxInFlight) }
         }
-        let name = workerName ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        let host = global.explicitHostID ?? ProcessInfo.processInfo.hostName
+        let name = workerName ?? "\(host):\(ProcessInfo.processInfo.processIdentifier)"
         let worker = Worker(
             configuration: WorkerConfiguration(
                 workerName: name, concurrency: concurrency, pollInterval: .milliseconds(pollIntervalMilliseconds)),
@@ -121,15 +124,14 @@ struct MetricsService: Service {
     }
 }
 
-/// Returns (shutting the group down) once nothing is pending or in flight.
+/// Returns (shutting the group down) once nothing this host may build is pending or in flight
+/// (rows pinned to other hosts do not count).
 struct IdleWatcher: Service {
     let queue: ImageQueue
 
     func run() async throws {
         while !Task.isShuttingDownGracefully {
-            let counts = try await queue.countsByStatus()
-            let busy = ["pending", "pulling", "converting"].reduce(0) { $0 + (counts[$1] ?? 0) }
-            if busy == 0 { return }
+            if try await queue.outstandingCount() == 0 { return }
             // Shutdown cuts the sleep short: return, not throw, so SIGTERM stays a quiet exit 0.
             guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: .milliseconds(500)) })) != nil
             else { return }

@@ -8,6 +8,7 @@ public enum Migrations {
         Migration("0002-image-status-boot-config", sql: imageStatusBootConfig),
         Migration("0003-typed-checks", sql: typedChecks),
         Migration("0004-verity", sql: verity),
+        Migration("0005-hosts", sql: hosts),
     ]
 
     static let createImages = """

@@ -54,6 +54,23 @@ import Testing
         #expect(text.contains("queue_position = 1\n"))
     }
 
+    @Test("enqueue --target-host pins the row; a pinned and an unpinned request are two rows; a bad host id is a usage error")
+    func targetHost() async throws {
+        let pinned = try await worker(["enqueue", "alpine:3.18", "--target-host", "hv-07", "--json"])
+        let row = try #require(try JSONSerialization.jsonObject(with: Data(pinned.utf8)) as? [String: Any])
+        #expect(row["target_host"] as? String == "hv-07" && row["artifact_host"] is NSNull)
+        #expect(try await worker(["enqueue", "alpine:3.18", "--target-host", "hv-07"]).hasPrefix("already pending:"))
+        #expect(try await worker(["enqueue", "alpine:3.18"]).hasPrefix("enqueued alpine:3.18 as 2 "))
+        let stored = try await Child.run(
+            "/usr/bin/sqlite3", [database, "SELECT id || ' ' || coalesce(target_host, 'any') FROM images ORDER BY id"],
+            in: directory)
+        #expect(stored == "1 hv-07\n2 any\n")
+        for bad in [["--target-host", ""], ["--target-host", "two words"], ["--host-id", "a\tb"]] {
+            let child = try Child(Child.imageWorker, ["enqueue", "alpine:3.18", "--db", database] + bad, in: directory)
+            #expect(try await child.wait() == 64, "\(bad): \(child.stderr)")
+        }
+    }
+
     @Test("list and status print names and errors other services wrote with control characters escaped")
     func escapedTable() async throws {
         try await worker(["migrate"])

@@ -150,7 +150,7 @@ import Testing
                 INSERT INTO images (name) VALUES ('waiting');
                 """,
             ])
-        #expect(try await ImageQueue.migrate(path: database) == ["0004-verity"])
+        #expect(try await ImageQueue.migrate(path: database) == Migrations.all.dropFirst(3).map(\.identifier))
         let rows = try await Tool.sqliteJSON(
             database,
             "SELECT name, verity, artifact_path, size_bytes, cmd, verity_root_hash FROM image_status ORDER BY id")
@@ -169,5 +169,60 @@ import Testing
         #expect(try await Tool.run("/usr/bin/sqlite3", [database, "SELECT max(id) FROM artifacts"]) == "4\n")
         let refused = try? await Tool.run("/usr/bin/sqlite3", [database, "INSERT INTO images (name, verity) VALUES ('x', 2)"])
         #expect(refused == nil, "verity = 2 must be refused")
+    }
+
+    @Test("0005-hosts keeps every artifact as the local host's, with the rows' links and the id sequence")
+    func hostsKeepArtifacts() async throws {
+        let database = directory.appendingPathComponent("before-hosts.db").path
+        let before = Migrations.all.prefix { $0.identifier != "0005-hosts" }
+        #expect(before.count == 4)
+        let inserts = before.map { "\($0.sql);\nINSERT INTO schema_migrations (identifier) VALUES ('\($0.identifier)');" }
+        _ = try await Tool.run(
+            "/usr/bin/sqlite3",
+            [
+                database,
+                """
+                PRAGMA foreign_keys = ON;
+                CREATE TABLE schema_migrations (identifier TEXT PRIMARY KEY,
+                    applied_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+                ) WITHOUT ROWID;
+                \(inserts.joined(separator: "\n"))
+                PRAGMA user_version = 4;
+                INSERT INTO artifacts (manifest_digest, format, verity, state, path, size_bytes, config_json, conversions,
+                                       verity_root_hash)
+                VALUES ('sha256:gone', 'ext4', 1, 'ready', '/d/gone.ext4', 1, '{}', 1, 'ab'),
+                       ('sha256:aa', 'ext4', 1, 'ready', '/d/aa.ext4', 4096, '{"Cmd":["/bin/sh"]}', 1, 'cd'),
+                       ('sha256:aa', 'cpio', 0, 'ready', '/d/aa.cpio', 8192, '{}', 2, NULL);
+                DELETE FROM artifacts WHERE manifest_digest = 'sha256:gone';
+                INSERT INTO images (name, format, status, manifest_digest, artifact_id)
+                VALUES ('a', 'ext4', 'ready', 'sha256:aa', 2), ('b', 'cpio', 'ready', 'sha256:aa', 3);
+                INSERT INTO images (name) VALUES ('waiting');
+                """,
+            ])
+        #expect(try await ImageQueue.migrate(path: database) == ["0005-hosts"])
+        let rows = try await Tool.sqliteJSON(
+            database,
+            "SELECT name, artifact_path, verity_root_hash, cmd, target_host, artifact_host FROM image_status ORDER BY id")
+        #expect(rows.map { $0["name"] as? String } == ["a", "b", "waiting"])
+        #expect(rows.map { $0["artifact_path"] as? String } == ["/d/aa.ext4", "/d/aa.cpio", nil])
+        #expect(rows.map { $0["artifact_host"] as? String } == ["", "", nil])
+        #expect(rows.allSatisfy { $0["target_host"] is NSNull })
+        #expect(rows[0]["verity_root_hash"] as? String == "cd" && rows[0]["cmd"] as? String == "[\"/bin/sh\"]")
+        let artifacts = try await Tool.run(
+            "/usr/bin/sqlite3", [database, "SELECT id, host, format, verity, conversions FROM artifacts ORDER BY id"])
+        #expect(artifacts == "2||ext4|1|1\n3||cpio|0|2\n")
+        // The same digest, format and verity on another host is a second artifact; ids go on after 3.
+        _ = try await Tool.run(
+            "/usr/bin/sqlite3",
+            [database, "INSERT INTO artifacts (host, manifest_digest, format, verity) VALUES ('hv-2', 'sha256:aa', 'ext4', 1)"])
+        #expect(try await Tool.run("/usr/bin/sqlite3", [database, "SELECT max(id) FROM artifacts"]) == "4\n")
+        let twice = try? await Tool.run(
+            "/usr/bin/sqlite3",
+            [database, "INSERT INTO artifacts (host, manifest_digest, format, verity) VALUES ('hv-2', 'sha256:aa', 'ext4', 1)"])
+        #expect(twice == nil, "one artifact per (host, digest, format, verity)")
+        let empty = try? await Tool.run("/usr/bin/sqlite3", [database, "INSERT INTO images (name, target_host) VALUES ('x', '')"])
+        #expect(empty == nil, "target_host '' must be refused")
+        let blob = try? await Tool.run("/usr/bin/sqlite3", [database, "INSERT INTO images (name, target_host) VALUES ('x', X'00')"])
+        #expect(blob == nil, "a target_host that is not text must be refused")
     }
 }

@@ -1,6 +1,8 @@
-/// One row of the `artifacts` table: the disk file of one manifest digest in one format.
+/// One row of the `artifacts` table: the disk file of one manifest digest in one format on one host.
 public struct Artifact: Sendable, Equatable, Codable {
     public var id: Int
+    /// The host whose data directory holds the file (``ImageQueue/host`` of its builder).
+    public var host: String
     public var manifestDigest: String
     public var format: String
     /// The disk carries a dm-verity tree (part of the artifact's key).
@@ -21,7 +23,7 @@ public struct Artifact: Sendable, Equatable, Codable {
     public var verityHashOffset: Int?
 
     enum CodingKeys: String, CodingKey {
-        case id, format, state, path
+        case id, host, format, state, path
         case manifestDigest = "manifest_digest"
         case sizeBytes = "size_bytes"
         case configJSON = "config_json"

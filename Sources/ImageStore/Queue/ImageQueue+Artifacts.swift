@@ -4,8 +4,8 @@ import Foundation
     import Glibc
 #endif
 
-/// Dedupe: one conversion and one disk file per (manifest digest, format, verity), shared by every row
-/// that resolves to it. The builder of an artifact is a claim (image id + lease token); it is
+/// Dedupe: one conversion and one disk file per (host, manifest digest, format, verity), shared by
+/// every row that resolves to it on that host (a disk on host A never makes a row ready on B). The builder of an artifact is a claim (image id + lease token); it is
 /// alive while that row is in flight under that token, so a crashed builder's conversion is
 /// taken over by the next claim without a separate lease.
 extension ImageQueue {
@@ -59,13 +59,14 @@ extension ImageQueue {
             else { return nil }
             let verityFlag = SQLValue.int(verity ? 1 : 0)
             guard
-                let row = try db.query(Statements.artifactFor, [.text(manifestDigest), .text(format), verityFlag])
-                    .first
+                let row = try db.query(
+                    Statements.artifactFor, [.text(manifestDigest), .text(format), verityFlag, .text(host)]
+                ).first
             else {
                 let inserted = try db.query(
                     Statements.insertArtifact,
                     [.text(manifestDigest), .text(format), .text(path), .int(claim.id), .int(claim.token), time,
-                     verityFlag])
+                     verityFlag, .text(host)])
                 return .acquired(artifactID: try inserted.first?.int("id") ?? 0)
             }
             let id = try row.int("id")
@@ -158,12 +159,12 @@ extension ImageQueue {
         }
     }
 
-    /// Every artifact row.
+    /// Every artifact row of every host (``Artifact/host`` says whose).
     public func artifacts() async throws -> [Artifact] {
         try await database.read { db in
             try db.query(Statements.allArtifacts).map { row in
                 Artifact(
-                    id: try row.int("id"), manifestDigest: try row.text("manifest_digest"),
+                    id: try row.int("id"), host: try row.text("host"), manifestDigest: try row.text("manifest_digest"),
                     format: try row.text("format"), verity: try row.int("verity") != 0, state: try row.text("state"),
                     path: try row.optionalText("path"), sizeBytes: try row.optionalInt("size_bytes"),
                     configJSON: try row.optionalText("config_json"),
@@ -189,33 +190,37 @@ extension ImageQueue {
     }
 
     /// Deletes every row named `reference` (name, normalized name, digest or manifest digest)
-    /// and the artifacts no row points at any more.
-    /// - Returns: the deleted row count and the disk paths to remove now.
+    /// and this host's artifacts no row points at any more. Other hosts' artifacts the rows
+    /// pointed at stay until those hosts collect them (`image-worker gc` there), because their
+    /// files are on those hosts.
+    /// - Returns: the deleted row count and this host's disk paths to remove now.
     /// - Throws: `QueueError.notFound` when no row matched.
     public func delete(_ reference: String) async throws -> (rows: Int, orphanPaths: [String]) {
         let result: (Int, [String]) = try await database.write { db in
             let rows = try db.query(Statements.deleteImages, [.text(reference)]).count
-            let paths = try db.query(Statements.deleteUnreferencedArtifacts).compactMap { try $0.optionalText("path") }
+            let paths = try db.query(Statements.deleteUnreferencedArtifacts, [.text(host)]).compactMap { try $0.optionalText("path") }
             return (rows, paths)
         }
         guard result.0 > 0 else { throw QueueError.notFound(reference: reference) }
         return (result.0, result.1)
     }
 
-    /// Deletes the ready artifacts no row points at any more (rows deleted with plain SQL).
-    /// A row about to share one finds it gone and converts again.
+    /// Deletes this host's ready artifacts no row points at any more (rows deleted with plain
+    /// SQL). A row about to share one finds it gone and converts again.
     /// - Returns: their disk paths, to remove.
     public func deleteUnreferencedArtifacts() async throws -> [String] {
         try await database.write { db in
-            try db.query(Statements.deleteUnreferencedArtifacts).compactMap { try $0.optionalText("path") }
+            try db.query(Statements.deleteUnreferencedArtifacts, [.text(host)]).compactMap { try $0.optionalText("path") }
         }
     }
 
-    /// Digests some row or artifact still refers to (index and manifest digests).
+    /// Digests whose blobs this host still needs (index and manifest digests): of rows this host
+    /// may build or has built, and of its artifacts. A row pinned to another host, or ready on
+    /// another host's disk, needs no blob here.
     public func referencedDigests() async throws -> Set<String> {
         try await database.read { db in
             var digests = Set<String>()
-            for row in try db.query(Statements.referencedDigests) {
+            for row in try db.query(Statements.referencedDigests, [.text(host)]) {
                 if let digest = try row.optionalText("digest") { digests.insert(digest) }
                 if let manifest = try row.optionalText("manifest_digest") { digests.insert(manifest) }
             }

@@ -48,18 +48,23 @@ extension ImageQueue {
     /// when a row of that format already names it (as typed or normalized) and is pending,
     /// pulling, converting or ready, that row is the answer and nothing is added (a queued or
     /// building image keeps its current position); a failed one is retried; otherwise a
-    /// pending row is inserted, its normalized name filled in. One `BEGIN IMMEDIATE`
+    /// pending row is inserted, its normalized name filled in. A row pinned to `targetHost`
+    /// (NULL: unpinned) is reused only by a request pinned the same way. One `BEGIN IMMEDIATE`
     /// transaction, so two processes asking at once get one row.
     /// - Returns: the row's id and what happened.
-    /// - Throws: `QueueError.unsupportedFormat`, `StoreError`.
-    public func createImage(_ reference: ImageReference, as name: String, format: String, priority: Int, now: Int? = nil)
-        async throws -> (id: Int, outcome: CreateOutcome)
-    {
+    /// - Throws: `QueueError.unsupportedFormat`, `QueueError.invalidHost`, `StoreError`.
+    public func createImage(
+        _ reference: ImageReference, as name: String, format: String, priority: Int, targetHost: String? = nil,
+        now: Int? = nil
+    ) async throws -> (id: Int, outcome: CreateOutcome) {
         guard Self.formats.contains(format) else { throw QueueError.unsupportedFormat(format) }
+        if let targetHost { try Self.validateTargetHost(targetHost) }
         let normalized = reference.description
         let time = time(now)
         return try await database.write(begin: Statements.beginSerialized) { db in
-            if let row = try db.query(Statements.existingImage, [.text(name), .text(normalized), .text(format)]).first {
+            if let row = try db.query(
+                Statements.existingImage, [.text(name), .text(normalized), .text(format), .optionalText(targetHost)]
+            ).first {
                 let id = try row.int("id")
                 guard try row.text("status") == "failed" else { return (id, .existing) }
                 try db.execute(Statements.retryFailedByID, [.int(id), time])
@@ -67,7 +72,7 @@ extension ImageQueue {
             }
             let inserted = try db.query(
                 Statements.insertNormalizedImage,
-                [.text(name), .text(normalized), .text(format), .int(priority), time])
+                [.text(name), .text(normalized), .text(format), .int(priority), time, .optionalText(targetHost)])
             return (try inserted.first?.int("id") ?? 0, .enqueued)
         }
     }

@@ -24,6 +24,11 @@ import Foundation
 /// names its lease token and is refused with ``QueueError/leaseLost(id:token:)`` once recovery
 /// or another claim took the row: a stopped-then-resumed worker cannot overwrite newer state.
 ///
+/// Hosts: each queue acts as one ``host``. A claim takes only rows pinned to nobody or to it
+/// (`images.target_host`), and artifacts are per host (``acquireBuild(_:manifestDigest:format:verity:path:now:)``
+/// shares only this host's disks), because a disk file is in the data directory of the host that
+/// built it.
+///
 /// Times are milliseconds since the Unix epoch. Every `now:` parameter may be given (tests
 /// advance time by hand) or left `nil`: the database's clock, which for PostgreSQL is the
 /// server's `now()` so that leases, heartbeats and recovery never depend on the clocks of the
@@ -37,10 +42,21 @@ public struct ImageQueue: Sendable {
     let database: any QueueDatabase
     /// PostgreSQL only: the connection that LISTENs for queue changes (opened on first wait).
     let listener: QueueListener?
+    /// The host this process runs on, as the fleet names it (`--host-id`): claims take only
+    /// rows whose `target_host` is NULL or this, and artifacts are shared, deleted, collected
+    /// and counted only when their `host` is this (the disk files are in this host's data
+    /// directory). `""` (``localHost``) is "the host of this database file", a SQLite
+    /// database's default.
+    public let host: String
 
-    init(database: any QueueDatabase, listener: QueueListener? = nil) {
+    /// The host id of the one host a SQLite database file lives on, and of every artifact
+    /// built before hosts existed (migration 0005-hosts).
+    public static let localHost = ""
+
+    init(database: any QueueDatabase, listener: QueueListener? = nil, host: String = ImageQueue.localHost) {
         self.database = database
         self.listener = listener
+        self.host = host
     }
 
     /// The SQLite database file, or the PostgreSQL URL with its password redacted.
@@ -48,17 +64,30 @@ public struct ImageQueue: Sendable {
 
     /// Opens the database at `path` (a SQLite path, or a `postgres://` / `postgresql://` URL),
     /// creating a SQLite file if needed, and applies pending migrations.
+    /// - Parameter host: this process's host id (``host``); `nil` is the default of the
+    ///   backend (``defaultHost(for:)``).
     /// - Throws: `StoreError` when the database refuses, `MigrationError` for a newer database.
-    public static func open(path: String) async throws -> ImageQueue {
+    public static func open(path: String, host: String? = nil) async throws -> ImageQueue {
+        let host = host ?? defaultHost(for: path)
         switch DatabaseLocation(path) {
         case .sqlite(let path):
             let connection = try await SQLiteConnection.open(path: path)
             try await Migrator().migrate(connection)
-            return ImageQueue(database: connection)
+            return ImageQueue(database: connection, host: host)
         case .postgres(let url):
             let connection = try await PostgresConnection.open(url: url)
             try await PostgresMigrator().migrate(connection)
-            return ImageQueue(database: connection, listener: QueueListener(url: url))
+            return ImageQueue(database: connection, listener: QueueListener(url: url), host: host)
+        }
+    }
+
+    /// The host id of a process that names none: on PostgreSQL (a fleet's shared database) this
+    /// machine's hostname; on SQLite ``localHost``, because the file lives on one host whatever
+    /// that host is called, so renaming the machine never orphans its disks.
+    public static func defaultHost(for path: String) -> String {
+        switch DatabaseLocation(path) {
+        case .sqlite: return localHost
+        case .postgres: return ProcessInfo.processInfo.hostName
         }
     }
 
@@ -84,23 +113,26 @@ public struct ImageQueue: Sendable {
     /// - Returns: the new row's id.
     /// - Throws: `QueueError.unsupportedFormat`, `StoreError`.
     @discardableResult
-    public func enqueue(name: String, format: String = "ext4", priority: Int = 0, now: Int? = nil)
-        async throws -> Int
-    {
-        try await enqueue(names: [name], format: format, priority: priority, now: now)[0]
+    public func enqueue(
+        name: String, format: String = "ext4", priority: Int = 0, targetHost: String? = nil, now: Int? = nil
+    ) async throws -> Int {
+        try await enqueue(names: [name], format: format, priority: priority, targetHost: targetHost, now: now)[0]
     }
 
-    /// Adds one pending row per name in a single transaction.
+    /// Adds one pending row per name in a single transaction, pinned to `targetHost` when given
+    /// (only workers of that host id claim it).
     /// - Returns: the new ids, in the order of `names`.
-    /// - Throws: `QueueError.unsupportedFormat`, `StoreError`.
-    public func enqueue(names: [String], format: String = "ext4", priority: Int = 0, now: Int? = nil)
-        async throws -> [Int]
-    {
+    /// - Throws: `QueueError.unsupportedFormat`, `QueueError.invalidHost`, `StoreError`.
+    public func enqueue(
+        names: [String], format: String = "ext4", priority: Int = 0, targetHost: String? = nil, now: Int? = nil
+    ) async throws -> [Int] {
         guard Self.formats.contains(format) else { throw QueueError.unsupportedFormat(format) }
+        if let targetHost { try Self.validateTargetHost(targetHost) }
         let time = time(now)
         return try await database.write { db in
             try names.map { name in
-                let rows = try db.query(Statements.insertImage, [.text(name), .text(format), .int(priority), time])
+                let rows = try db.query(
+                    Statements.insertImage, [.text(name), .text(format), .int(priority), time, .optionalText(targetHost)])
                 return try rows.first?.int("id") ?? 0
             }
         }
@@ -108,7 +140,8 @@ public struct ImageQueue: Sendable {
 
     // MARK: - Claim and lease
 
-    /// Takes the best pending row (priority DESC, then id) whose `next_attempt_at` has come.
+    /// Takes the best pending row (priority DESC, then id) whose `next_attempt_at` has come and
+    /// whose `target_host` is NULL or this queue's ``host``.
     ///
     /// A row whose claim the schema refuses (its `attempts` or `lease_token` already at the
     /// CHECK's bound, so `+ 1` would leave the range) is failed with the reason in the same
@@ -120,7 +153,7 @@ public struct ImageQueue: Sendable {
         let time = time(now)
         let arguments: [SQLValue] = [
             .text(workerID), time, .int(SettingKey.leaseMilliseconds.defaultValue),
-            .int(SettingKey.maxInFlight.defaultValue),
+            .int(SettingKey.maxInFlight.defaultValue), .text(host),
         ]
         return try await database.write(begin: Statements.beginClaim) { db in
             for _ in 0..<Self.unclaimableRowsPerClaim {
@@ -131,7 +164,7 @@ public struct ImageQueue: Sendable {
                     // SQLite: the failed UPDATE changed nothing and the transaction is still
                     // open. PostgreSQL: back to the savepoint beginClaim (or the last pass) set.
                     if db.dialect == .postgres { try db.execute(Statements.rollbackToClaimSavepoint) }
-                    guard let id = try db.query(Statements.headPending, [time]).first?.int("id") else {
+                    guard let id = try db.query(Statements.headPending, [time, .text(host)]).first?.int("id") else {
                         throw error
                     }
                     let reason = QueueError.unclaimable(id: id, reason: error.databaseMessage).description

@@ -14,6 +14,9 @@ public enum QueueError: ClassifiedError, Equatable {
     /// A pending row the schema does not let a claim take (a counter written by hand at its
     /// bound); it is failed with this text so it cannot block the queue.
     case unclaimable(id: Int, reason: String)
+    /// A host id (`--host-id`, `--target-host`) that is empty, longer than 255 bytes or holds
+    /// whitespace or control characters.
+    case invalidHost(String)
 
     public var kind: ErrorKind { .permanent }
 
@@ -33,6 +36,9 @@ public enum QueueError: ClassifiedError, Equatable {
         case .unclaimable(let id, let reason):
             return "image \(id): cannot be claimed: \(reason); a column was written by hand out of range, "
                 + "fix the row and run image-worker retry"
+        case .invalidHost(let host):
+            return "host id \"\(SafeText.escaping(host))\": use 1 to 255 bytes without whitespace or control characters, "
+                + "e.g. the host's name"
         }
     }
 }

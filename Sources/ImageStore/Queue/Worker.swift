@@ -33,7 +33,10 @@ public struct Worker: Service {
         await housekeeping()
         logger.info(
             "worker started",
-            metadata: ["worker": "\(configuration.workerName)", "concurrency": "\(configuration.concurrency)"])
+            metadata: [
+                "worker": "\(configuration.workerName)", "host": "\(manager.queue.host)",
+                "concurrency": "\(configuration.concurrency)",
+            ])
         await withDiscardingTaskGroup { group in
             group.addTask {
                 while await sleepUnlessShuttingDown(configuration.recoveryInterval) { await housekeeping() }

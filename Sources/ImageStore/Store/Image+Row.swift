@@ -25,6 +25,8 @@ extension Image {
         bytesTotal = try row.optionalInt("bytes_total").map(Int64.init)
         sizeBytes = try row.optionalInt("size_bytes").map(Int64.init)
         diskPath = try row.optionalText("artifact_path")
+        targetHost = try row.optionalText("target_host")
+        artifactHost = try row.optionalText("artifact_host")
         verity = try row.int("verity") != 0
         verityRootHash = try row.optionalText("verity_root_hash")
         veritySalt = try row.optionalText("verity_salt")

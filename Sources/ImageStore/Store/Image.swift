@@ -14,7 +14,7 @@ import Foundation
 /// `KEY=value` text (the seed's map lost both); times are milliseconds since the Unix epoch, as
 /// in every column of the schema (``createdDate`` gives a `Date`); one images row per (name,
 /// format), so one name may have several `Image`s. Fields added later are new keys (the
-/// dm-verity fields came with migration 0004): decoders should ignore unknown keys.
+/// dm-verity fields came with migration 0004, the host fields with 0005): decoders should ignore unknown keys.
 public struct Image: Sendable, Equatable, Hashable, Codable {
     /// The images row id: a larger id was enqueued later.
     public var id: Int
@@ -52,6 +52,11 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
     public var sizeBytes: Int64?
     /// Absolute path of the disk file (the seed's `GetDiskPath`); `nil` until ready.
     public var diskPath: String?
+    /// The host id the row is pinned to (`images.target_host`); `nil`: any host may build it.
+    public var targetHost: String?
+    /// The host whose data directory holds ``diskPath`` (`artifacts.host`; `""` is the host of
+    /// a SQLite database file); `nil` until ready.
+    public var artifactHost: String?
     /// The row asks for a dm-verity tree (`images.verity`; ext4 and erofs only).
     public var verity: Bool
     /// The disk's dm-verity root hash, lowercase hex: the value a VM platform trusts. `nil`
@@ -116,6 +121,8 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
         case bytesTotal = "bytes_total"
         case sizeBytes = "size_bytes"
         case diskPath = "artifact_path"
+        case targetHost = "target_host"
+        case artifactHost = "artifact_host"
         case verity
         case verityRootHash = "verity_root_hash"
         case veritySalt = "verity_salt"
@@ -153,6 +160,8 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
         try container.encode(bytesTotal, forKey: .bytesTotal)
         try container.encode(sizeBytes, forKey: .sizeBytes)
         try container.encode(diskPath, forKey: .diskPath)
+        try container.encode(targetHost, forKey: .targetHost)
+        try container.encode(artifactHost, forKey: .artifactHost)
         try container.encode(verity, forKey: .verity)
         try container.encode(verityRootHash, forKey: .verityRootHash)
         try container.encode(veritySalt, forKey: .veritySalt)

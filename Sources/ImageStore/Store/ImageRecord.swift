@@ -29,6 +29,8 @@ public struct ImageRecord: Sendable, Equatable, Codable {
     public var finishedAt: Int?
     /// 1 (default): an ext4 or erofs disk gets a dm-verity tree; 0: none.
     public var verity: Int
+    /// The host id the row is pinned to; `nil`: any host.
+    public var targetHost: String?
 
     enum CodingKeys: String, CodingKey {
         case id, name, format, priority, status
@@ -51,6 +53,7 @@ public struct ImageRecord: Sendable, Equatable, Codable {
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case verity
+        case targetHost = "target_host"
     }
 
     init(row: SQLRow) throws {
@@ -78,6 +81,7 @@ public struct ImageRecord: Sendable, Equatable, Codable {
         startedAt = try row.optionalInt("started_at")
         finishedAt = try row.optionalInt("finished_at")
         verity = try row.int("verity")
+        targetHost = try row.optionalText("target_host")
     }
 
     /// Writes every column, NULL ones as `null` (synthesized Codable would drop them).
@@ -107,5 +111,6 @@ public struct ImageRecord: Sendable, Equatable, Codable {
         try container.encode(startedAt, forKey: .startedAt)
         try container.encode(finishedAt, forKey: .finishedAt)
         try container.encode(verity, forKey: .verity)
+        try container.encode(targetHost, forKey: .targetHost)
     }
 }

@@ -50,12 +50,12 @@ extension Statements {
 
     // MARK: - Artifacts
 
-    /// ?1 manifest digest, ?2 format, ?3 verity (0 or 1). Returns the artifact row.
+    /// ?1 manifest digest, ?2 format, ?3 verity (0 or 1), ?4 host. Returns that host's artifact row.
     static let artifactFor = SQLStatement(
         name: "artifactFor",
         sql: """
             SELECT id, state, path, size_bytes, builder_image_id, builder_token
-            FROM artifacts WHERE manifest_digest = ?1 AND format = ?2 AND verity = ?3
+            FROM artifacts WHERE manifest_digest = ?1 AND format = ?2 AND verity = ?3 AND host = ?4
             """)
     /// ?1 image id, ?2 lease token, ?3 now. Returns `alive` (0 or 1): the claim still holds its row.
     static let builderAlive = SQLStatement(
@@ -65,13 +65,13 @@ extension Statements {
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting') AND lease_expires_at >= ?3
             """, clock: 3)
     /// ?1 manifest digest, ?2 format, ?3 final path, ?4 builder image id, ?5 builder token, ?6 now,
-    /// ?7 verity (0 or 1). Returns id.
+    /// ?7 verity (0 or 1), ?8 host (whose data directory will hold the file). Returns id.
     static let insertArtifact = SQLStatement(
         name: "insertArtifact",
         sql: """
             INSERT INTO artifacts (manifest_digest, format, verity, state, path, builder_image_id, builder_token,
-                                   conversions, created_at)
-            VALUES (?1, ?2, ?7, 'building', ?3, ?4, ?5, 1, ?6)
+                                   conversions, created_at, host)
+            VALUES (?1, ?2, ?7, 'building', ?3, ?4, ?5, 1, ?6, ?8)
             RETURNING id
             """, clock: 6)
     /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 final path. Takes over a
@@ -121,12 +121,12 @@ extension Statements {
                 WHERE i.id = artifacts.builder_image_id AND i.lease_token = artifacts.builder_token
                   AND i.status IN ('pulling', 'converting'))
             """)
-    /// No parameters. Every artifact: id, manifest_digest, format, verity, state, path, size_bytes,
-    /// config_json, verity_root_hash, verity_salt, verity_hash_offset.
+    /// No parameters. Every artifact of every host: id, host, manifest_digest, format, verity,
+    /// state, path, size_bytes, config_json, verity_root_hash, verity_salt, verity_hash_offset.
     static let allArtifacts = SQLStatement(
         name: "allArtifacts",
         sql: """
-            SELECT id, manifest_digest, format, verity, state, path, size_bytes, config_json,
+            SELECT id, host, manifest_digest, format, verity, state, path, size_bytes, config_json,
                    verity_root_hash, verity_salt, verity_hash_offset
             FROM artifacts ORDER BY id
             """)
@@ -140,18 +140,26 @@ extension Statements {
             DELETE FROM images WHERE name = ?1 OR normalized_name = ?1 OR digest = ?1 OR manifest_digest = ?1
             RETURNING id, status
             """)
-    /// No parameters. Ready artifacts no row points at: deleted, returning their paths.
+    /// ?1 host. That host's ready artifacts no row points at: deleted, returning their paths
+    /// (files in that host's data directory; other hosts' artifacts are theirs to collect).
     static let deleteUnreferencedArtifacts = SQLStatement(
         name: "deleteUnreferencedArtifacts",
         sql: """
             DELETE FROM artifacts
-            WHERE state = 'ready' AND NOT EXISTS (SELECT 1 FROM images AS i WHERE i.artifact_id = artifacts.id)
+            WHERE host = ?1 AND state = 'ready' AND NOT EXISTS (SELECT 1 FROM images AS i WHERE i.artifact_id = artifacts.id)
             RETURNING id, path
             """)
-    /// No parameters. Digests rows refer to: digest and manifest_digest (either may be NULL).
+    /// ?1 host. Digests whose blobs that host's content store still needs: digest and
+    /// manifest_digest (either may be NULL) of every row the host may build (not pinned
+    /// elsewhere) that has no disk on another host, and the manifest digests of its artifacts.
     static let referencedDigests = SQLStatement(
         name: "referencedDigests",
-        sql: "SELECT DISTINCT digest, manifest_digest FROM images UNION SELECT NULL, manifest_digest FROM artifacts")
+        sql: """
+            SELECT DISTINCT i.digest, i.manifest_digest FROM images AS i
+            WHERE (i.target_host IS NULL OR i.target_host = ?1)
+              AND NOT EXISTS (SELECT 1 FROM artifacts AS a WHERE a.id = i.artifact_id AND a.host <> ?1)
+            UNION SELECT NULL, manifest_digest FROM artifacts WHERE host = ?1
+            """)
     /// No parameters. In-flight claims: id, lease_token (their scratch directories are live).
     static let inFlight = SQLStatement(
         name: "inFlight",

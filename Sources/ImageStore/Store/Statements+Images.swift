@@ -21,21 +21,24 @@ extension Statements {
 
     // MARK: - createImage
 
-    /// ?1 name as typed, ?2 normalized name, ?3 format. The row createImage reuses: the newest
-    /// of that format named either way, a failed one only when no other exists. Returns id, status.
+    /// ?1 name as typed, ?2 normalized name, ?3 format, ?4 target host (NULL: any). The row
+    /// createImage reuses: the newest of that format and pinning named either way, a failed one
+    /// only when no other exists. Returns id, status.
     static let existingImage = SQLStatement(
         name: "existingImage",
         sql: """
             SELECT id, status FROM images
             WHERE format = ?3 AND (name = ?1 OR name = ?2 OR normalized_name = ?2)
+              AND coalesce(target_host, '') = coalesce(?4, '')
             ORDER BY status = 'failed', id DESC LIMIT 1
             """)
-    /// ?1 name, ?2 normalized name, ?3 format, ?4 priority, ?5 now. Returns `id`.
+    /// ?1 name, ?2 normalized name, ?3 format, ?4 priority, ?5 now, ?6 target host (NULL: any).
+    /// Returns `id`.
     static let insertNormalizedImage = SQLStatement(
         name: "insertNormalizedImage",
         sql: """
-            INSERT INTO images (name, normalized_name, format, priority, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id
+            INSERT INTO images (name, normalized_name, format, priority, created_at, updated_at, target_host)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) RETURNING id
             """, clock: 5)
     /// ?1 id, ?2 now. A failed row back to pending with fresh attempts.
     static let retryFailedByID = SQLStatement(
@@ -48,6 +51,14 @@ extension Statements {
             """, clock: 2)
 
     // MARK: - BuildQueue figures
+
+    /// ?1 host. Returns `count`: pending and in-flight rows pinned to nobody or to ?1.
+    static let outstandingForHost = SQLStatement(
+        name: "outstandingForHost",
+        sql: """
+            SELECT count(*) AS count FROM images
+            WHERE status IN ('pending', 'pulling', 'converting') AND (target_host IS NULL OR target_host = ?1)
+            """)
 
     /// No parameters. Returns `active` (pulling + converting) and `pending`, from the two
     /// partial indexes.

@@ -59,12 +59,12 @@ enum Statements {
 
     // MARK: - Enqueue and read
 
-    /// ?1 name, ?2 format, ?3 priority, ?4 now. Returns `id`.
+    /// ?1 name, ?2 format, ?3 priority, ?4 now, ?5 target host (NULL: any). Returns `id`.
     static let insertImage = SQLStatement(
         name: "insertImage",
         sql: """
-            INSERT INTO images (name, format, priority, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id
+            INSERT INTO images (name, format, priority, created_at, updated_at, target_host)
+            VALUES (?1, ?2, ?3, ?4, ?4, ?5) RETURNING id
             """, clock: 4)
     /// No parameters. Every images row, oldest first.
     static let listImages = SQLStatement(name: "listImages", sql: "SELECT * FROM images ORDER BY id")
@@ -85,7 +85,10 @@ enum Statements {
     // MARK: - Claim and lease (every update names the lease token: fencing)
 
     /// ?1 worker id, ?2 now, ?3 default lease_ms, ?4 default max_in_flight (used when the settings
-    /// row is missing). Takes the best pending row whose next_attempt_at has come, unless
+    /// row is missing), ?5 the claimer's host id. Takes the best pending row whose next_attempt_at
+    /// has come and whose target_host is NULL or ?5 (the better of the heads of
+    /// images_pending_any and of ?5's part of images_pending_pinned, so rows pinned to other
+    /// hosts are never scanned), unless
     /// pulling + converting rows already reach max_in_flight. Returns id, name, format,
     /// lease_token, attempts. Runs in a ``beginClaim`` transaction: on PostgreSQL the row is
     /// taken `FOR UPDATE SKIP LOCKED` (a row another transaction holds is passed over, not
@@ -99,8 +102,16 @@ enum Statements {
                 lease_token = lease_token + 1, attempts = attempts + 1,
                 started_at = ?2, updated_at = ?2, finished_at = NULL, bytes_done = 0, bytes_total = NULL
             WHERE id = (
-                SELECT id FROM images
-                WHERE status = 'pending' AND next_attempt_at <= ?2
+                SELECT id FROM (
+                    SELECT id, priority FROM (
+                        SELECT id, priority FROM images
+                        WHERE status = 'pending' AND target_host IS NULL AND next_attempt_at <= ?2
+                        ORDER BY priority DESC, id LIMIT 1) AS unpinned
+                    UNION ALL
+                    SELECT id, priority FROM (
+                        SELECT id, priority FROM images
+                        WHERE status = 'pending' AND target_host = ?5 AND next_attempt_at <= ?2
+                        ORDER BY priority DESC, id LIMIT 1) AS pinned) AS heads
                 ORDER BY priority DESC, id LIMIT 1)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
                 < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), ?4)
@@ -113,19 +124,36 @@ enum Statements {
                 lease_token = lease_token + 1, attempts = attempts + 1,
                 started_at = $2, updated_at = $2, finished_at = NULL, bytes_done = 0, bytes_total = NULL
             WHERE id = (
-                SELECT id FROM images
-                WHERE status = 'pending' AND next_attempt_at <= $2
-                ORDER BY priority DESC, id LIMIT 1
-                FOR UPDATE SKIP LOCKED)
+                SELECT id FROM (
+                    SELECT id, priority FROM (
+                        SELECT id, priority FROM images
+                        WHERE status = 'pending' AND target_host IS NULL AND next_attempt_at <= $2
+                        ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS unpinned
+                    UNION ALL
+                    SELECT id, priority FROM (
+                        SELECT id, priority FROM images
+                        WHERE status = 'pending' AND target_host = $5 AND next_attempt_at <= $2
+                        ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS pinned) AS heads
+                ORDER BY priority DESC, id LIMIT 1)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
                 < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), $4)
             RETURNING id, name, format, lease_token, attempts, verity
             """, clock: 2)
-    /// ?1 now. The row ``claimNext`` would take (ignoring max_in_flight): id.
+    /// ?1 now, ?2 the claimer's host id. The row ``claimNext`` would take (ignoring
+    /// max_in_flight): id.
     static let headPending = SQLStatement(
         name: "headPending",
         sql: """
-            SELECT id FROM images WHERE status = 'pending' AND next_attempt_at <= ?1
+            SELECT id FROM (
+                SELECT id, priority FROM (
+                    SELECT id, priority FROM images
+                    WHERE status = 'pending' AND target_host IS NULL AND next_attempt_at <= ?1
+                    ORDER BY priority DESC, id LIMIT 1) AS unpinned
+                UNION ALL
+                SELECT id, priority FROM (
+                    SELECT id, priority FROM images
+                    WHERE status = 'pending' AND target_host = ?2 AND next_attempt_at <= ?1
+                    ORDER BY priority DESC, id LIMIT 1) AS pinned) AS heads
             ORDER BY priority DESC, id LIMIT 1
             """, clock: 1)
     /// ?1 id, ?2 now, ?3 error text. Fails a row that cannot be claimed (a claim of it broke a

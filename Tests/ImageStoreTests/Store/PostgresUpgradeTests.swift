@@ -25,4 +25,34 @@ import Testing
         #expect(try await cluster.psql(url, "SELECT verity || ' ' || path FROM artifacts") == "0 /d/a.ext4")
         #expect(try await cluster.psql(url, "SELECT artifact_path FROM image_status WHERE name = 'built'") == "/d/a.ext4")
     }
+
+    @Test("0003-hosts keeps artifacts as the local host's ('') and lets a second host build the same key")
+    func hostsStep() async throws {
+        let cluster = try await SharedPostgres.shared.cluster()
+        let url = try await cluster.createDatabase(prefix: "upgrade")
+        let before = Array(Migrations.postgres.prefix { $0.identifier != "0003-hosts" })
+        #expect(before.count == 2)
+        let connection = try await PostgresConnection.open(url: url)
+        #expect(try await PostgresMigrator(migrations: before).migrate(connection) == before.map(\.identifier))
+        try await cluster.psql(
+            url,
+            """
+            INSERT INTO artifacts (manifest_digest, format, verity, state, path) VALUES ('sha256:a', 'ext4', 1, 'ready', '/d/a.ext4');
+            INSERT INTO images (name, status, artifact_id) VALUES ('built', 'ready', 1);
+            """)
+        #expect(try await PostgresMigrator().migrate(connection) == ["0003-hosts"])
+        #expect(try await cluster.psql(url, "SELECT '[' || host || '] ' || path FROM artifacts") == "[] /d/a.ext4")
+        #expect(
+            try await cluster.psql(url, "SELECT coalesce(target_host, 'any') || ' [' || artifact_host || ']' FROM image_status")
+                == "any []")
+        try await cluster.psql(
+            url, "INSERT INTO artifacts (host, manifest_digest, format, verity) VALUES ('hv-2', 'sha256:a', 'ext4', 1)")
+        await #expect(throws: (any Error).self) {
+            try await cluster.psql(
+                url, "INSERT INTO artifacts (host, manifest_digest, format, verity) VALUES ('hv-2', 'sha256:a', 'ext4', 1)")
+        }
+        await #expect(throws: (any Error).self) {
+            try await cluster.psql(url, "INSERT INTO images (name, target_host) VALUES ('x', '')")
+        }
+    }
 }
