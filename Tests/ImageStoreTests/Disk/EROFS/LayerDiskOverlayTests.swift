@@ -37,7 +37,7 @@ struct LayerDiskOverlayTests {
                 _ = try await DiskExporter().exportLayerDisk(
                     source, diffID: diffID, to: scratch.url.appendingPathComponent("\(diffID.encoded).erofs"))
             } catch let error as LayerError {
-                #expect(HostileLayerTests.caseName(error) == "invalidHardlink", "\(error)")
+                #expect(HostileCase.caseName(error) == "invalidHardlink", "\(error)")
                 refused.append("\(error)")
             }
         }
