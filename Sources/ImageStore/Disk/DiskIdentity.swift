@@ -33,6 +33,12 @@ public struct DiskIdentity: Sendable, Equatable, Hashable {
         self.init(derivedFrom: "\(manifestDigest.description)\n\(format.rawValue)")
     }
 
+    /// The identity of the per-layer disk (`erofs-layers`) of the layer whose uncompressed tar
+    /// has `diffID`: shared by every image with that layer.
+    public init(layerDiffID diffID: Digest) {
+        self.init(derivedFrom: "layer\n\(diffID.description)")
+    }
+
     /// The identity of a disk that has no manifest digest (`export-tree`): derived from `name`,
     /// such as the output file name.
     public init(name: String) {

@@ -51,6 +51,9 @@ public struct DataLayout: Sendable, Equatable {
     public var ociLayout: URL { root.appendingPathComponent("oci") }
     /// Finished disk files.
     public var disks: URL { root.appendingPathComponent("disks") }
+    /// Per-layer erofs disks (`erofs-layers`), one per diff_id, shared by every image with the
+    /// layer (``LayerDiskStore``). Outside ``disks``: gc's walk of ``disks`` never sees them.
+    public var layerDisks: URL { root.appendingPathComponent("layers") }
     /// Temp files of builds in progress.
     public var scratch: URL { root.appendingPathComponent("tmp") }
 

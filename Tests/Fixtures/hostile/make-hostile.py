@@ -184,6 +184,13 @@ def cases(sentinel):
             [reg("x", b"now a file"), dir_("y/"), reg("y/c", b"c"), dir_("s/")],
             [dir_("y/", mode=0o700, uid=5, gid=6)],
         ],
+        "overlay-write-below-whiteout": [
+            [reg(".wh.w"), reg("w/inside", b"i"), reg("x/.wh.y"), dir_("x/y/")],
+        ],
+        "overlay-tar-xattrs": [
+            [dir_("d/", pax={"SCHILY.xattr.trusted.overlay.redirect": "/etc",
+                             "SCHILY.xattr.trusted.overlay.opaque": "y", "SCHILY.xattr.user.keep": "k"})],
+        ],
         "sem-metadata": lambda: [[("raw", semantic_metadata())]],
         "sem-gnu-names": lambda: [[("raw", gnu_names())]],
         "sem-gzip": lambda: [[("gzip", tar_bytes([reg("z/gz", b"gzip data" * 1000)]))]],

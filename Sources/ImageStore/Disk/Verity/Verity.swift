@@ -41,6 +41,13 @@ public enum Verity {
         derivedSalt("digest\n\(manifestDigest.description)")
     }
 
+    /// The salt of the per-layer disk (`erofs-layers`) of the layer `diffID`:
+    /// SHA-256("image-worker verity v1\nlayer\n" + diff_id), so every image with the layer
+    /// shares one disk and one root hash.
+    public static func salt(layerDiffID diffID: Digest) -> [UInt8] {
+        derivedSalt("layer\n\(diffID.description)")
+    }
+
     /// The salt of a disk without a manifest digest (`export-tree`): derived from `name`, such
     /// as the output file name.
     public static func salt(name: String) -> [UInt8] {

@@ -60,6 +60,11 @@ extension LayerModelBuilder {
                 for part in inode.symlinkTarget.split(separator: 0x2F, omittingEmptySubsequences: true).reversed() {
                     pending.append(Array(part))
                 }
+            case .characterDevice where isWhiteoutDevice(child):
+                // Overlay mode: this layer whited the name out and now writes below it.
+                guard create else { return nil }
+                chain.append(replaceWhiteout(component, in: directory))
+                names.append(component)
             default:
                 throw LayerError.notADirectory(layer: layer, path: currentPath, component: display(names + [component]))
             }

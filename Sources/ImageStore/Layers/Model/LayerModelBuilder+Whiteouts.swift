@@ -24,6 +24,11 @@ extension LayerModelBuilder {
         if base == LayerModelBuilder.opaqueMarker {
             guard let chain = try resolve(components.dropLast(), create: true) else { return }
             let directory = chain[chain.count - 1]
+            if mode == .overlayLayer {
+                makeOpaque(directory)
+                markWritten(chain)
+                return
+            }
             for child in model.children(of: directory) {
                 removeLower(child.name, in: directory)
             }
@@ -36,6 +41,10 @@ extension LayerModelBuilder {
         guard !name.isEmpty, name != [0x2E], name != [0x2E, 0x2E] else {
             throw LayerError.unsafePath(
                 layer: layer, path: currentPath, reason: "a whiteout must name an entry other than \".\" or \"..\"")
+        }
+        if mode == .overlayLayer {
+            try overlayWhiteout(name, parent: components.dropLast())
+            return
         }
         guard let chain = try resolve(components.dropLast(), create: false) else { return }
         removeLower(name, in: chain[chain.count - 1])

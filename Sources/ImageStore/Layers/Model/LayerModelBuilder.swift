@@ -19,6 +19,9 @@
 /// declared (apparent) sizes count against ``LayerLimits/maxTotalBytes``. Contents left
 /// without a link are handed to ``FileDataSink/release(_:)`` after each entry.
 ///
+/// In ``Mode/overlayLayer`` the builder makes the model of one layer on its own, as an overlayfs
+/// lower directory, instead of merging (`LayerModelBuilder+Overlay.swift`).
+///
 /// Not thread-safe: one builder runs on one ``BlockingExecutor`` thread.
 final class LayerModelBuilder {
     /// The merged filesystem so far.
@@ -26,6 +29,8 @@ final class LayerModelBuilder {
     let sink: any FileDataSink
     let limits: LayerLimits
     let cancellation: CancellationFlag
+    /// Merge layers (the image's filesystem) or keep one layer as an overlayfs lower directory.
+    let mode: Mode
     /// Counters over all layers applied so far.
     var statistics = LayerStatistics()
 
@@ -37,6 +42,8 @@ final class LayerModelBuilder {
     var layerInodes: Set<InodeID> = []
     /// Hardlink entries of this layer: they name lower inodes, so their entry marks them.
     var layerLinks: Set<EntryKey> = []
+    /// ``Mode/overlayLayer``: the 0/0 character devices this builder made for whiteouts.
+    var whiteoutDevices: Set<InodeID> = []
 
     /// One directory entry: the directory's inode and the name in it.
     struct EntryKey: Hashable {
@@ -45,8 +52,12 @@ final class LayerModelBuilder {
     }
 
     /// A builder whose model holds only a root directory (0755 root:root, time 0).
-    init(sink: any FileDataSink, limits: LayerLimits = .default, cancellation: CancellationFlag = CancellationFlag()) {
+    init(
+        sink: any FileDataSink, limits: LayerLimits = .default, cancellation: CancellationFlag = CancellationFlag(),
+        mode: Mode = .merged
+    ) {
         self.model = FilesystemModel()
+        self.mode = mode
         self.sink = sink
         self.limits = limits
         self.cancellation = cancellation
@@ -64,6 +75,7 @@ final class LayerModelBuilder {
 
     /// Applies every entry of `reader` as the layer `digest`.
     func apply(_ reader: ArchiveReader, layer digest: Digest, progress: ((Int64) -> Void)? = nil) throws {
+        precondition(mode == .merged || statistics.layers == 0, "an overlay-layer builder applies exactly one layer")
         layer = digest
         layerInodes = []
         layerLinks = []
@@ -126,18 +138,22 @@ final class LayerModelBuilder {
             if let existing = model.lookup(name, in: parent), model[existing].kind == .directory {
                 var inode = model[existing]
                 LayerModelBuilder.take(entry, into: &inode)
-                inode.xattrs += LayerModelBuilder.xattrs(entry)
+                inode.xattrs += xattrs(entry)
                 model[existing] = inode
                 chain.append(existing)
             } else {
+                // Overlay mode: a directory where this layer whites out the name hides the lower one.
+                let hidesLower = isWhiteoutDevice(model.lookup(name, in: parent))
                 clear(parent, name)
-                chain.append(model.insert(LayerModelBuilder.inode(.directory, entry), named: name, in: parent))
+                let directory = model.insert(newInode(.directory, entry), named: name, in: parent)
+                if hidesLower { makeOpaque(directory) }
+                chain.append(directory)
             }
         case .regular:
             try reserve(entry.size)
             let content = try store(entry, reader)
             clear(parent, name)
-            var inode = LayerModelBuilder.inode(.regular, entry)
+            var inode = newInode(.regular, entry)
             inode.size = entry.size
             inode.content = content
             layerInodes.insert(model.insert(inode, named: name, in: parent))
@@ -148,7 +164,7 @@ final class LayerModelBuilder {
                 throw LayerError.invalidEntry(layer: layer, path: currentPath, reason: "the symlink target is empty")
             }
             clear(parent, name)
-            var inode = LayerModelBuilder.inode(.symlink, entry)
+            var inode = newInode(.symlink, entry)
             // Linux gives every symlink 0777, whatever the header says.
             inode.permissions = 0o777
             inode.symlinkTarget = target
@@ -160,7 +176,7 @@ final class LayerModelBuilder {
             let kind: InodeKind =
                 entry.kind == .fifo ? .fifo : entry.kind == .characterDevice ? .characterDevice : .blockDevice
             clear(parent, name)
-            var inode = LayerModelBuilder.inode(kind, entry)
+            var inode = newInode(kind, entry)
             if kind != .fifo {
                 inode.deviceMajor = entry.rdevMajor
                 inode.deviceMinor = entry.rdevMinor
@@ -183,7 +199,7 @@ final class LayerModelBuilder {
         }
         var root = model[.root]
         LayerModelBuilder.take(entry, into: &root)
-        root.xattrs += LayerModelBuilder.xattrs(entry)
+        root.xattrs += xattrs(entry)
         model[.root] = root
     }
 
@@ -202,7 +218,8 @@ final class LayerModelBuilder {
         if target == components { return false }
         func find() throws -> InodeID {
             guard let chain = try resolve(target.dropLast(), create: false),
-                let found = target.last.flatMap({ model.lookup($0, in: chain[chain.count - 1]) })
+                let found = target.last.flatMap({ model.lookup($0, in: chain[chain.count - 1]) }),
+                !isWhiteoutDevice(found)
             else {
                 throw LayerError.invalidHardlink(layer: layer, path: currentPath, target: shown, reason: "the target does not exist")
             }
@@ -253,7 +270,10 @@ final class LayerModelBuilder {
 
     /// Drops per-layer state of inodes the model freed, before their ids are reused.
     func forgetFreed() {
-        for id in model.takeFreedInodes() { layerInodes.remove(id) }
+        for id in model.takeFreedInodes() {
+            layerInodes.remove(id)
+            whiteoutDevices.remove(id)
+        }
     }
 
     /// Marks the directories of `chain` (root first) as written into by this layer. Stops at
@@ -285,9 +305,9 @@ final class LayerModelBuilder {
     }
 
     /// A new inode of `kind` with the entry's owner, permissions, time and xattrs.
-    private static func inode(_ kind: InodeKind, _ entry: ArchiveEntry) -> Inode {
+    private func newInode(_ kind: InodeKind, _ entry: ArchiveEntry) -> Inode {
         var inode = Inode(kind: kind, permissions: 0)
-        take(entry, into: &inode)
+        LayerModelBuilder.take(entry, into: &inode)
         inode.xattrs = xattrs(entry)
         return inode
     }
@@ -300,7 +320,12 @@ final class LayerModelBuilder {
         inode.modificationTime = Timestamp(seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
     }
 
-    private static func xattrs(_ entry: ArchiveEntry) -> [Xattr] {
-        entry.xattrs.map { Xattr(name: $0.name, value: $0.value) }
+    /// The entry's xattrs. An overlay layer drops the layer's own `trusted.overlay.*`: only the
+    /// builder says what is opaque, and a redirect or metacopy from a tar could reach other layers.
+    private func xattrs(_ entry: ArchiveEntry) -> [Xattr] {
+        entry.xattrs.compactMap { xattr in
+            if mode == .overlayLayer && xattr.name.hasPrefix(LayerModelBuilder.overlayXattrPrefix) { return nil }
+            return Xattr(name: xattr.name, value: xattr.value)
+        }
     }
 }
