@@ -45,7 +45,9 @@ final class BackgroundHelper: Sendable {
         let helper = BackgroundHelper(name: script, scratch: scratch, process: process, stdin: stdin)
         let clock = ContinuousClock()
         let end = clock.now + deadline
-        while clock.now < end {
+        // The info file is read before the deadline is checked: a test process whose threads
+        // were all busy may resume this loop only after the deadline, with the helper long ready.
+        while true {
             if let data = FileManager.default.contents(atPath: info.path) {
                 do {
                     return (helper, try JSONDecoder().decode(Info.self, from: data))
@@ -54,7 +56,7 @@ final class BackgroundHelper: Sendable {
                     throw TestSupportError.badOutput(helper: script, detail: "\(error)")
                 }
             }
-            if !process.isRunning { break }
+            if !process.isRunning || clock.now >= end { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         let exited = !process.isRunning
