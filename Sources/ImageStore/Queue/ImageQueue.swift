@@ -214,6 +214,9 @@ public struct ImageQueue: Sendable {
         _ claim: Claim, normalizedName: String? = nil, digest: String? = nil, manifestDigest: String? = nil,
         platform: String? = nil, artifactID: Int? = nil, now: Int? = nil
     ) async throws {
+        if normalizedName == nil, digest == nil, manifestDigest == nil, platform == nil, artifactID == nil {
+            return try await fenced(Statements.completeKeepingColumns, claim, now: now)
+        }
         try await fenced(
             Statements.complete, claim, now: now,
             [

@@ -199,6 +199,17 @@ enum Statements {
                 artifact_id = coalesce(?8, artifact_id), finished_at = ?3, updated_at = ?3
             WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
             """, clock: 3)
+    /// ?1 id, ?2 lease token, ?3 now. ``complete`` with every optional column kept: it assigns
+    /// none of digest or artifact_id, so SQLite does not rewrite their indexes (fewer WAL
+    /// pages per complete).
+    static let completeKeepingColumns = SQLStatement(
+        name: "completeKeepingColumns",
+        sql: """
+            UPDATE images SET
+                status = 'ready', worker_id = NULL, lease_expires_at = NULL, error = NULL, error_kind = NULL,
+                finished_at = ?3, updated_at = ?3
+            WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
+            """, clock: 3)
     /// ?1 id, ?2 lease token, ?3 now, ?4 error text, ?5 error kind ('permanent'/'transient').
     static let fail = SQLStatement(
         name: "fail",
