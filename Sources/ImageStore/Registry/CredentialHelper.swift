@@ -15,8 +15,8 @@ import Subprocess
 /// nothing for the server exits non-zero with `credentials not found` on stdout: that is no
 /// credential, not an error. The answer's `Secret` goes straight into a ``Secret``; stdout is
 /// never quoted in an error (it may hold the secret), stderr's last line is. A helper gets
-/// ``timeout`` to answer; it runs through swift-subprocess, so no thread of the cooperative
-/// pool waits for it.
+/// ``timeout`` to answer, enforced by timeout(1); it runs through swift-subprocess, so no thread
+/// of the cooperative pool waits for it.
 public struct CredentialHelper: Sendable {
     /// The part after `docker-credential-`, e.g. `pass`, `ecr-login`.
     public let name: String
@@ -25,6 +25,11 @@ public struct CredentialHelper: Sendable {
 
     /// How long a helper may take to answer.
     static let timeout: Duration = .seconds(30)
+    /// coreutils' timeout(1), which enforces ``timeout`` on the helper.
+    static let timeoutProgram = "/usr/bin/timeout"
+    /// How long the helper run may take in all before this process gives up on it even under
+    /// timeout(1) (a process whose threads are all busy may see the answer late).
+    static let backstop: Duration = .seconds(300)
     /// `PATH` when the loading environment had none.
     public static let defaultSearchPath = "/usr/local/bin:/usr/bin:/bin"
 
@@ -58,6 +63,15 @@ public struct CredentialHelper: Sendable {
         }
         guard let executable = locate() else { throw failure("\(program) is not on PATH (\(searchPath))") }
         let result: ExecutionResult<Void, StringOutput<UTF8>, StringOutput<UTF8>>
+        // The helper runs under timeout(1), which ends it (and its process group) after
+        // ``timeout`` of wall time whatever this process is doing: a timer of our own would race
+        // the helper's answer, and lose it when every thread of this process is busy. The task
+        // timer stays as a backstop for a system without timeout(1) or one that cannot end it.
+        let guarded = FileManager.default.isExecutableFile(atPath: Self.timeoutProgram)
+        let seconds = Self.timeout.components.seconds
+        let (command, arguments) =
+            guarded
+            ? (Self.timeoutProgram, ["--kill-after=2", "\(seconds)", executable, "get"]) : (executable, ["get"])
         do {
             typealias Finished = ExecutionResult<Void, StringOutput<UTF8>, StringOutput<UTF8>>
             result = try await withThrowingTaskGroup(of: Finished?.self) { group in
@@ -65,18 +79,22 @@ public struct CredentialHelper: Sendable {
                     var options = PlatformOptions()
                     options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(2))]
                     return try await Subprocess.run(
-                        .path(FilePath(executable)), arguments: ["get"], platformOptions: options,
+                        .path(FilePath(command)), arguments: Arguments(arguments), platformOptions: options,
                         input: .string(server + "\n"), output: .string(limit: 64 << 10), error: .string(limit: 16 << 10))
                 }
                 group.addTask {
-                    try await Task.sleep(for: Self.timeout)
+                    try await Task.sleep(for: guarded ? Self.backstop : Self.timeout)
                     return nil
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let finished = first else {
-                    throw failure("no answer within \(Self.timeout.components.seconds) s")
+                    throw failure("no answer within \(seconds) s")
                 }
                 return finished
+            }
+            // timeout(1) exits 124 when it ended the helper with SIGTERM, 137 with SIGKILL.
+            if guarded, case .exited(let status) = result.terminationStatus, status == 124 || status == 137 {
+                throw failure("no answer within \(seconds) s")
             }
         } catch let error as RegistryError {
             throw error

@@ -125,4 +125,20 @@ final class CredentialHelperTests {
         #expect(found?.username == "hubuser" && found?.password.value == "hubsecret")
         #expect(calls == ["get\thttps://index.docker.io/v1/"])
     }
+
+    @Test("a helper that never answers is ended by timeout(1) after 30 s: a permanent error saying so")
+    func hangingHelper() async throws {
+        let credentials = try credentials(config: #"{"credsStore": "fixture"}"#, store: ["h:1": ["hang": ""]])
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            _ = try await credentials.credential(for: "h:1")
+            Issue.record("expected credentialHelperFailed")
+        } catch {
+            #expect(error.description.contains("no answer within 30 s"), "\(error)")
+            #expect(error.kind == .permanent)
+        }
+        // Ended by timeout(1), not by the 300 s backstop.
+        #expect(clock.now - start < .seconds(200))
+    }
 }
