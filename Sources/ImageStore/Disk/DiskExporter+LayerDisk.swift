@@ -32,10 +32,8 @@ extension DiskExporter {
         let clock = ContinuousClock()
         let start = clock.now
         let target = try AtomicOutput(finalPath: output.path)
-        let uuid = DiskIdentity(layerDiffID: diffID).uuid
         let writerOptions = EROFSWriterOptions(
-            uuid: withUnsafeBytes(of: uuid.uuid) { Array($0) },
-            compression: options.erofsCompressed ? .lz4hc(level: options.erofsLevel.map { $0 == 0 ? 9 : $0 } ?? 9) : .none)
+            uuid: DiskIdentity(layerDiffID: diffID).uuidBytes, compression: options.erofsWriterCompression)
         var verity: VerityInfo?
         do {
             try await CancellationFlag.runBlocking { flag in
