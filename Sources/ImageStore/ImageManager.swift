@@ -69,7 +69,7 @@ public struct ImageManager: Sendable {
     /// - Returns: the export result, with ``ExportResult/verity`` when a tree was appended.
     /// - Throws: `LayerError`, `DiskError`, `CancellationError`.
     public func buildDisk(
-        _ image: PulledImage, format: DiskFormat, name: String, output: URL, verity: Bool? = nil,
+        _ image: PulledImage, format: DiskFormat, output: URL, verity: Bool? = nil,
         arrivals: LayerArrivals? = nil, progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil
     ) async throws -> ExportResult {
         let sources = try image.layerSources()
@@ -85,7 +85,7 @@ public struct ImageManager: Sendable {
 
     /// Pull and export in the foreground, writing the disk to `output` (what
     /// `image-worker export` runs); each layer is applied to the model as soon as it is stored.
-    /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:name:output:)``.
+    /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:output:verity:arrivals:progress:)``.
     @discardableResult
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
@@ -93,7 +93,7 @@ public struct ImageManager: Sendable {
         // Layer N is applied while layers N+1… download (docs/layers.md, "Apply while downloading").
         let pull = try await puller.pullStreaming(reference, platform: platform, progress: progress)
         do {
-            let result = try await buildDisk(pull.image, format: format, name: "", output: output, arrivals: pull.arrivals)
+            let result = try await buildDisk(pull.image, format: format, output: output, arrivals: pull.arrivals)
             _ = try await pull.finish()
             return result
         } catch {

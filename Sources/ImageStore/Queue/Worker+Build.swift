@@ -121,7 +121,7 @@ extension Worker {
         // can remove a crashed build's partial disk, and publishing it is a same-filesystem rename.
         let output = manager.layout.scratch.appendingPathComponent(scratch, isDirectory: true)
             .appendingPathComponent("disk.\(format.fileExtension)")
-        let disk = try await manager.buildDisk(image, format: format, name: scratch, output: output, verity: verity) {
+        let disk = try await manager.buildDisk(image, format: format, output: output, verity: verity) {
             applied in
             progress.recordApplied(applied)
         }
