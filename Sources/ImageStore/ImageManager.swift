@@ -57,7 +57,8 @@ public struct ImageManager: Sendable {
     /// Writes the disk of `image` to `output` (a temp file beside it, renamed when complete).
     ///
     /// Every format goes layers → in-memory model → native writer (ext4, erofs, cpio): no
-    /// tree, no scratch, no privilege.
+    /// tree, no scratch, no privilege. `erofs-layers` converts the layers the data directory's
+    /// ``LayerDiskStore`` lacks and writes the JSON list of the image's layer disks to `output`.
     /// - Parameters:
     ///   - arrivals: when each layer is in the store, for a streaming pull
     ///     (``ImagePuller/pullStreaming(_:platform:progress:)``); `nil` when all of them are.
@@ -78,6 +79,13 @@ public struct ImageManager: Sendable {
         options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)
         options.verity = verity ?? options.verity
         options.veritySalt = options.veritySalt ?? Verity.salt(manifestDigest: image.manifestDigest)
+        guard format.isSingleDisk else {
+            // Layer disks are keyed by their layer, never by this image: no identity or salt.
+            if let arrivals { for index in sources.indices { _ = try await arrivals.wait(index) } }
+            return try await DiskExporter().exportLayerList(
+                layers: sources, store: LayerDiskStore(directory: layout.layerDisks), to: output, options: options,
+                limits: layerLimits, group: layout.diskGroup)
+        }
         return try await DiskExporter().export(
             layers: sources, format: format, to: output, options: options, limits: layerLimits,
             arrivals: arrivals, progress: progress)

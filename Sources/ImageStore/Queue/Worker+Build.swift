@@ -133,16 +133,26 @@ extension Worker {
         // lease was taken over never replaces a disk another builder published.
         let source = URL(fileURLWithPath: disk.path)
         let group = manager.layout.diskGroup
+        // erofs-layers: the list's size is its layer disks' (each counted once by `usage`).
+        let layers = disk.layers.map { $0.map(ArtifactLayer.init) }
+        let sizeBytes = layers == nil ? DiskFile.allocatedBytes(disk.path) : Int64(clamping: disk.allocatedBytes)
         try await queue.publish(
-            claim, artifactID: artifactID, sizeBytes: DiskFile.allocatedBytes(disk.path), configJSON: config,
-            verity: disk.verity,
-            moveIntoPlace: { try DiskFile.moveIntoPlace(source, to: finalPath, group: group) })
-        log.info(
-            "ready",
-            metadata: [
-                "path": "\(finalPath.path)", "bytes": "\(disk.allocatedBytes)",
-                "verity_root_hash": "\(disk.verity?.rootHash ?? "none")",
-            ])
+            claim, artifactID: artifactID, sizeBytes: sizeBytes, configJSON: config, verity: disk.verity, layers: layers,
+            moveIntoPlace: {
+                // A layer disk reused from an image deleted meanwhile may be gone: never list it.
+                for layer in layers ?? [] where !ImageQueue.fileIsIntact(layer.path, allocatedBytes: nil) {
+                    throw DiskError.io(path: layer.path, operation: "stat", errno: ENOENT)
+                }
+                try DiskFile.moveIntoPlace(source, to: finalPath, group: group)
+            })
+        var metadata: Logger.Metadata = [
+            "path": "\(finalPath.path)", "bytes": "\(sizeBytes)",
+            "verity_root_hash": "\(disk.verity?.rootHash ?? "none")",
+        ]
+        if let converted = disk.layers?.filter(\.converted).count, let total = disk.layers?.count {
+            metadata["layers_converted"] = "\(converted) of \(total)"
+        }
+        log.info("ready", metadata: metadata)
     }
 
     /// Records a failed attempt: permanent → failed, transient → pending with backoff,
