@@ -54,6 +54,15 @@ public struct ImageManager: Sendable {
         try await puller.pull(reference, platform: platform, progress: progress)
     }
 
+    /// Starts downloading the layers of `reference` the store lacks and returns once the
+    /// manifest and config are stored: layer N can be applied while layers N+1… download.
+    /// - Throws: what resolving the manifest and config throws (`RegistryError`, `ContentStoreError`).
+    public func pullStreaming(_ reference: ImageReference, progress: PullProgressHandler? = nil) async throws
+        -> StreamingPull
+    {
+        try await puller.pullStreaming(reference, platform: platform, progress: progress)
+    }
+
     /// Writes the disk of `image` to `output` (a temp file beside it, renamed when complete).
     ///
     /// Every format goes layers → in-memory model → native writer (ext4, erofs, cpio): no
@@ -99,7 +108,7 @@ public struct ImageManager: Sendable {
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
         // Layer N is applied while layers N+1… download (docs/layers.md, "Apply while downloading").
-        let pull = try await puller.pullStreaming(reference, platform: platform, progress: progress)
+        let pull = try await pullStreaming(reference, progress: progress)
         do {
             let result = try await buildDisk(pull.image, format: format, output: output, arrivals: pull.arrivals)
             _ = try await pull.finish()

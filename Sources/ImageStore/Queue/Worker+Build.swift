@@ -103,27 +103,41 @@ extension Worker {
         scratch: String, progress: ProgressBox, log: Logger
     ) async throws {
         let queue = manager.queue
-        let image: PulledImage
+        let pull: StreamingPull
         do {
-            image = try await manager.pull(reference) { event in progress.record(event) }
-            metrics.pullFinished(success: true, cacheHit: image.downloadedBlobs == 0)
+            pull = try await manager.pullStreaming(reference) { event in progress.record(event) }
         } catch {
             metrics.pullFinished(success: false, cacheHit: false)
             throw error
         }
-        metrics.downloaded(bytes: progress.downloadedBytes)
-        try await queue.markConverting(claim, layerBytes: image.layerBytes)
-        // After the row is converting, so the heartbeat's next figures are applied bytes.
-        progress.startConverting(totalBytes: image.layerBytes)
-        log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
-
         // The disk is written inside the claim's scratch under the data directory, so recovery
         // can remove a crashed build's partial disk, and publishing it is a same-filesystem rename.
         let output = manager.layout.scratch.appendingPathComponent(scratch, isDirectory: true)
             .appendingPathComponent("disk.\(format.fileExtension)")
-        let disk = try await manager.buildDisk(image, format: format, output: output, verity: verity) {
-            applied in
-            progress.recordApplied(applied)
+        let image: PulledImage
+        let disk: ExportResult
+        do {
+            // Layer N is applied while layers N+1… download; the row says pulling until the
+            // last blob is stored, then converting with the bytes applied so far.
+            async let built = manager.buildDisk(
+                pull.image, format: format, output: output, verity: verity, arrivals: pull.arrivals
+            ) { applied in progress.recordApplied(applied) }
+            do {
+                image = try await pull.finish()
+                metrics.pullFinished(success: true, cacheHit: image.downloadedBlobs == 0)
+            } catch {
+                metrics.pullFinished(success: false, cacheHit: false)
+                throw error
+            }
+            metrics.downloaded(bytes: progress.downloadedBytes)
+            try await queue.markConverting(claim, layerBytes: image.layerBytes)
+            // After the row is converting, so the heartbeat's next figures are applied bytes.
+            progress.startConverting(totalBytes: image.layerBytes)
+            log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
+            disk = try await built
+        } catch {
+            pull.cancel()
+            throw error
         }
         metrics.converted(format: format.rawValue)
         let encoder = JSONEncoder()
@@ -218,6 +232,9 @@ final class ProgressBox: Sendable {
     private struct State {
         var snapshot = Snapshot(stage: .pulling, done: 0, total: 0)
         var downloaded: Int64 = 0
+        /// Layer bytes applied so far, also while the row still says pulling (layers are
+        /// applied as they arrive).
+        var applied: Int64 = 0
     }
 
     private let state = Mutex<State>(State())
@@ -239,16 +256,20 @@ final class ProgressBox: Sendable {
         }
     }
 
-    /// From now on the figures are layer bytes applied, of `totalBytes`.
+    /// From now on the figures are layer bytes applied (those applied while downloading
+    /// included), of `totalBytes`.
     func startConverting(totalBytes: Int64) {
-        state.withLock { $0.snapshot = Snapshot(stage: .converting, done: 0, total: totalBytes) }
+        state.withLock { value in
+            value.snapshot = Snapshot(stage: .converting, done: min(value.applied, totalBytes), total: totalBytes)
+        }
     }
 
     /// Layer bytes applied so far.
     func recordApplied(_ bytes: Int64) {
         state.withLock { value in
+            value.applied = max(0, bytes)
             guard value.snapshot.stage == .converting else { return }
-            value.snapshot.done = min(max(0, bytes), value.snapshot.total)
+            value.snapshot.done = min(value.applied, value.snapshot.total)
         }
     }
 

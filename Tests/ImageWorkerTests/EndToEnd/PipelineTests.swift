@@ -63,5 +63,23 @@ extension EndToEnd {
                 #expect(!left.contains { $0.contains(".tmp-") }, "temp disk left: \(left)")
             }
         }
+    
+        @Test("the worker streams too: a wrong blob for a later layer fails the row naming the layer, publishes no disk and leaves no scratch")
+        func workerWrongBlob() async throws {
+            let sandbox = try await WorkerSandbox.make("pipeline-worker-bad")
+            try await sandbox.setSetting(.maxAttempts, 1)
+            let layout = try await FixtureImages.layout("multilayer")
+            let layer = try Self.layerDigests(layout)[2]
+            try await FaultServer.with(layout: layout, faults: [.wrongBytes(path: "/blobs/\(layer)")]) { server in
+                try await sandbox.insert([(server.reference(repository: "e2e/pipeline-worker"), .ext4)])
+                try await sandbox.drain()
+            }
+            let row = try #require(try await sandbox.rows("SELECT status, error, artifact_path FROM image_status").first)
+            #expect(row["status"] == "failed", "\(row)")
+            #expect(row["error"]?.contains(layer) == true, "the error names the layer: \(row)")
+            #expect(row["artifact_path"] == "")
+            #expect(sandbox.leftovers() == [], "\(sandbox.leftovers())")
+            #expect(!sandbox.dataFiles().contains { $0.hasPrefix("disks/") }, "\(sandbox.dataFiles().sorted())")
+        }
     }
 }
