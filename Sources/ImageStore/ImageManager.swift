@@ -107,12 +107,15 @@ public struct ImageManager: Sendable {
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
-        // Layer N is applied while layers N+1… download (docs/layers.md, "Apply while downloading").
+        // Layer N is applied while its own bytes and layers N+1… download (docs/layers.md,
+        // "Apply while downloading").
         let pull = try await pullStreaming(reference, progress: progress)
         do {
-            let result = try await buildDisk(pull.image, format: format, output: output, arrivals: pull.arrivals)
+            async let built = buildDisk(pull.image, format: format, output: output, arrivals: pull.arrivals)
+            // The download's failure first: a build reading a blob that fails its digest fails
+            // too, with a less telling error.
             _ = try await pull.finish()
-            return result
+            return try await built
         } catch {
             pull.cancel()
             throw error

@@ -25,13 +25,22 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
     private var state: State
     /// The temp file being written.
     public let temporaryPath: String
+    /// Readers of the bytes while they arrive (``ContentStore/makeWriter(followed:)``), or `nil`.
+    let follow: BlobFollow?
 
-    init(directory: URL) throws(ContentStoreError) {
+    init(directory: URL, followed: Bool = false) throws(ContentStoreError) {
         let path = directory.appendingPathComponent(ContentStore.temporaryName()).path
         // Locked while this writer lives: cleanup of dead writers' files checks the lock.
         let descriptor = try ContentStore.createLockedTemporary(path)
         temporaryPath = path
         state = State(descriptor: descriptor)
+        do {
+            follow = followed ? try BlobFollow(path: path) : nil
+        } catch {
+            unlink(path)
+            close(descriptor)
+            throw error
+        }
     }
 
     deinit { discard() }
@@ -52,6 +61,7 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
             }
             state.hasher.update(bytes)
             state.count += Int64(bytes.count)
+            follow?.advance(to: state.count)
         }
     }
 
@@ -63,6 +73,8 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
             state.hasher = SHA256()
             state.count = 0
             state.digest = nil
+            // A reader already took bytes that are about to be written again.
+            follow?.fail()
         }
     }
 
@@ -76,6 +88,7 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
     }
 
     public func discard() {
+        follow?.fail()
         withLock { state in
             guard state.descriptor >= 0 else { return }
             unlink(temporaryPath)

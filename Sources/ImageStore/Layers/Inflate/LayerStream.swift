@@ -23,6 +23,8 @@ final class LayerStream {
 
     private let descriptor: Int32
     private let path: String
+    /// The blob while it downloads: reads past its written end wait for more.
+    private let follow: BlobFollow?
     private let expected: LayerDigests
     private let blobHasher: SHA256?
     private let tarHasher = SHA256()
@@ -47,15 +49,17 @@ final class LayerStream {
     /// - Parameters:
     ///   - mediaType: the layer descriptor's media type, or `nil` to decide by content alone.
     ///   - expected: digests to check at the end of the stream.
+    ///   - follow: the blob while it downloads (`file` is then only named in messages).
     /// - Throws: ``LayerReadFailure`` `.unreadable` when the file cannot be opened.
-    init(file: URL, mediaType: String?, expected: LayerDigests) throws(LayerReadFailure) {
+    init(file: URL, mediaType: String?, expected: LayerDigests, follow: BlobFollow? = nil) throws(LayerReadFailure) {
         path = file.path
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = follow?.duplicateDescriptor() ?? Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             let code = errno
             throw LayerReadFailure(.unreadable(errno: code), operation: path, message: String(cString: strerror(code)))
         }
         self.descriptor = descriptor
+        self.follow = follow
         self.expected = expected
         mediaCompression = mediaType.flatMap(MediaType.layerCompression)
         blobHasher = expected.blob == nil ? nil : SHA256()
@@ -136,6 +140,17 @@ final class LayerStream {
                 throw LayerReadFailure(.unreadable(errno: code), operation: path, message: String(cString: strerror(code)))
             }
             pending = 0..<count
+            if count == 0, let follow {
+                switch follow.wait(beyond: compressedBytesRead) {
+                case .available: continue
+                case .end(let size) where size > compressedBytesRead: continue
+                case .end: break
+                case .failed:
+                    throw LayerReadFailure(
+                        .unreadable(errno: ECANCELED), operation: path,
+                        message: "the download of the blob stopped after \(compressedBytesRead) bytes")
+                }
+            }
             if count == 0 {
                 endOfFile = true
             } else {
