@@ -107,15 +107,37 @@ public struct ImageManager: Sendable {
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
-        // Layer N is applied while its own bytes and layers N+1… download (docs/layers.md,
-        // "Apply while downloading").
         let pull = try await pullStreaming(reference, progress: progress)
+        return try await buildWhilePulling(pull, format: format, output: output).disk
+    }
+
+    /// Builds the disk of `pull` while its layers download (docs/layers.md, "Apply while
+    /// downloading"): layer N is applied while its own bytes and layers N+1… arrive.
+    ///
+    /// The pull is awaited first, so a download's failure is the error reported (a build that
+    /// read a bad blob fails too, less tellingly). When a blob had to be downloaded again from
+    /// its start while its layer was being read (``LayerError/downloadVoided(layer:afterBytes:)``),
+    /// the disk is built once more from the stored, verified blobs.
+    /// - Parameters:
+    ///   - pulled: called once every blob is stored, before the build is awaited (the worker
+    ///     marks its row converting there).
+    /// - Returns: the image with its downloads counted, and the disk.
+    /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:output:verity:arrivals:progress:)``.
+    public func buildWhilePulling(
+        _ pull: StreamingPull, format: DiskFormat, output: URL, verity: Bool? = nil,
+        progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil,
+        pulled: @Sendable (PulledImage) async throws -> Void = { _ in }
+    ) async throws -> (image: PulledImage, disk: ExportResult) {
         do {
-            async let built = buildDisk(pull.image, format: format, output: output, arrivals: pull.arrivals)
-            // The download's failure first: a build reading a blob that fails its digest fails
-            // too, with a less telling error.
-            _ = try await pull.finish()
-            return try await built
+            async let built = buildDisk(
+                pull.image, format: format, output: output, verity: verity, arrivals: pull.arrivals, progress: progress)
+            let image = try await pull.finish()
+            try await pulled(image)
+            do {
+                return (image, try await built)
+            } catch LayerError.downloadVoided {
+                return (image, try await buildDisk(image, format: format, output: output, verity: verity, progress: progress))
+            }
         } catch {
             pull.cancel()
             throw error

@@ -19,6 +19,7 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
         var hasher = SHA256()
         var count: Int64 = 0
         var digest: Digest?
+        var writeBehind = WriteBehind()
     }
 
     private let lock = NSLock()
@@ -61,6 +62,7 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
             }
             state.hasher.update(bytes)
             state.count += Int64(bytes.count)
+            state.writeBehind.wrote(bytes.count, to: state.descriptor)
             follow?.advance(to: state.count)
         }
     }

@@ -114,31 +114,29 @@ extension Worker {
         // can remove a crashed build's partial disk, and publishing it is a same-filesystem rename.
         let output = manager.layout.scratch.appendingPathComponent(scratch, isDirectory: true)
             .appendingPathComponent("disk.\(format.fileExtension)")
-        let image: PulledImage
-        let disk: ExportResult
+        // Layer N is applied while its own bytes and layers N+1… download; the row says pulling
+        // until the last blob is stored, then converting with the bytes applied so far.
+        let pulledOK = Mutex(false)
+        let metrics = self.metrics
+        let built: (image: PulledImage, disk: ExportResult)
         do {
-            // Layer N is applied while layers N+1… download; the row says pulling until the
-            // last blob is stored, then converting with the bytes applied so far.
-            async let built = manager.buildDisk(
-                pull.image, format: format, output: output, verity: verity, arrivals: pull.arrivals
-            ) { applied in progress.recordApplied(applied) }
-            do {
-                image = try await pull.finish()
-                metrics.pullFinished(success: true, cacheHit: image.downloadedBlobs == 0)
-            } catch {
-                metrics.pullFinished(success: false, cacheHit: false)
-                throw error
-            }
-            metrics.downloaded(bytes: progress.downloadedBytes)
-            try await queue.markConverting(claim, layerBytes: image.layerBytes)
-            // After the row is converting, so the heartbeat's next figures are applied bytes.
-            progress.startConverting(totalBytes: image.layerBytes)
-            log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
-            disk = try await built
+            built = try await manager.buildWhilePulling(
+                pull, format: format, output: output, verity: verity,
+                progress: { applied in progress.recordApplied(applied) },
+                pulled: { image in
+                    pulledOK.withLock { $0 = true }
+                    metrics.pullFinished(success: true, cacheHit: image.downloadedBlobs == 0)
+                    metrics.downloaded(bytes: progress.downloadedBytes)
+                    try await queue.markConverting(claim, layerBytes: image.layerBytes)
+                    // After the row is converting, so the heartbeat's next figures are applied bytes.
+                    progress.startConverting(totalBytes: image.layerBytes)
+                    log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
+                })
         } catch {
-            pull.cancel()
+            if !pulledOK.withLock({ $0 }) { metrics.pullFinished(success: false, cacheHit: false) }
             throw error
         }
+        let (image, disk) = built
         metrics.converted(format: format.rawValue)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -81,5 +81,30 @@ extension EndToEnd {
             #expect(sandbox.leftovers() == [], "\(sandbox.leftovers())")
             #expect(!sandbox.dataFiles().contains { $0.hasPrefix("disks/") }, "\(sandbox.dataFiles().sorted())")
         }
+    
+        @Test("a blob that must be downloaded again from its start while its layer is read (a server ignoring Range) is read again: the export succeeds, byte-identical to an undisturbed one")
+        func restartedDownload() async throws {
+            let sandbox = try await WorkerSandbox.make("pipeline-restart")
+            let layout = try await FixtureImages.layout("multilayer")
+            let layer = try Self.layerDigests(layout)[1]
+            let clean = sandbox.directory.appendingPathComponent("clean.ext4")
+            try await FaultServer.with(layout: layout, faults: []) { server in
+                let run = try await ProcessRunner.run(
+                    Child.imageWorker,
+                    ["export", server.reference(repository: "e2e/pipeline"), "--format", "ext4", "-o", clean.path,
+                     "--data-dir", sandbox.directory.appendingPathComponent("clean-data").path])
+                #expect(run.status == 0, "\(String(decoding: run.stderr, as: UTF8.self))")
+            }
+            let faults: [Fault] = [.dropConnection(afterBytes: 200_000, path: "/blobs/\(layer)"), .ignoreRange(path: "/blobs/\(layer)")]
+            try await FaultServer.with(layout: layout, faults: faults) { server in
+                let output = sandbox.directory.appendingPathComponent("restarted.ext4")
+                try await sandbox.imageWorker(
+                    ["export", server.reference(repository: "e2e/pipeline"), "--format", "ext4", "-o", output.path])
+                let requests = try await server.requests().filter { $0.path.contains(layer) }
+                #expect(requests.map(\.status) == [200, 200], "\(requests)")
+                #expect(requests.last?.range != nil, "the second request asked for a range: \(requests)")
+                #expect(try await ProcessRunner.sha256(of: output) == ProcessRunner.sha256(of: clean))
+            }
+        }
     }
 }

@@ -15,6 +15,9 @@ struct LayerReadFailure: Error, Sendable, Equatable {
         case malformedHeader(path: String)
         /// A digest computed while reading differs from the one the image declares.
         case digestMismatch(what: String, expected: Digest, actual: Digest)
+        /// The blob was read while it downloaded, and the download failed or started over
+        /// after `afterBytes` had been read.
+        case downloadVoided(afterBytes: Int64)
     }
 
     let reason: Reason
@@ -46,6 +49,8 @@ struct LayerReadFailure: Error, Sendable, Equatable {
             return .malformedHeader(layer: layer, path: entry, warning: message)
         case .digestMismatch(let what, let expected, let actual):
             return .digestMismatch(layer: layer, what: what, expected: expected, actual: actual)
+        case .downloadVoided(let bytes):
+            return .downloadVoided(layer: layer, afterBytes: bytes)
         }
     }
 }

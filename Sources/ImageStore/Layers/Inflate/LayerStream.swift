@@ -147,8 +147,8 @@ final class LayerStream {
                 case .end: break
                 case .failed:
                     throw LayerReadFailure(
-                        .unreadable(errno: ECANCELED), operation: path,
-                        message: "the download of the blob stopped after \(compressedBytesRead) bytes")
+                        .downloadVoided(afterBytes: compressedBytesRead), operation: "follow download",
+                        message: "the download stopped or started over after \(compressedBytesRead) bytes")
                 }
             }
             if count == 0 {
