@@ -20,7 +20,8 @@
 /// without a link are handed to ``FileDataSink/release(_:)`` after each entry.
 ///
 /// In ``Mode/overlayLayer`` the builder makes the model of one layer on its own, as an overlayfs
-/// lower directory, instead of merging (`LayerModelBuilder+Overlay.swift`).
+/// lower directory, instead of merging (`LayerModelBuilder+Overlay.swift`); given the lower
+/// layers merged, it copies up the lower files the layer hardlinks (`LayerModelBuilder+CopyUp.swift`).
 ///
 /// Not thread-safe: one builder runs on one ``BlockingExecutor`` thread.
 final class LayerModelBuilder {
