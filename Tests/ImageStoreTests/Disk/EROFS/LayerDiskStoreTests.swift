@@ -120,6 +120,11 @@ struct LayerDiskStoreTests {
         for field in ["Size: 7", "Links: 3", "Uid: 7 Gid: 8", "Access: 0640"] {
             #expect(fields.contains(field), "\(field): \(dump)")
         }
+        // Deterministic like every layer disk: built again, the same bytes.
+        let again = try await DiskExporter().exportLayerDisk(
+            image[2], over: Array(image[..<2]), chainID: chainIDs[2], to: directory.url.appendingPathComponent("again/x.erofs"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: again.path)) == Data(contentsOf: URL(fileURLWithPath: first[2].path)))
+        try FileManager.default.removeItem(at: directory.url.appendingPathComponent("again"))
         // Old times on every disk; a second ensure converts nothing and sets them to now.
         for disk in first {
             var times = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
