@@ -58,8 +58,9 @@ final class ArchiveReader {
         file: URL, mediaType: String? = nil, expected: LayerDigests = LayerDigests(), threaded: Bool = true,
         follow: BlobFollow? = nil
     ) throws(Failure) {
-        let stream = try LayerStream(file: file, mediaType: mediaType, expected: expected, follow: follow)
-        try self.init(source: threaded ? InflatePipe(stream: stream) : stream)
+        let stream = try LayerStream(
+            file: file, mediaType: mediaType, expected: expected, follow: follow, hashesTar: !threaded)
+        try self.init(source: threaded ? InflatePipe(stream: stream, diffID: expected.diffID) : stream)
     }
 
     /// Reads the tar that `source` yields.

@@ -36,6 +36,13 @@ struct LayerReadFailure: Error, Sendable, Equatable {
         LayerReadFailure(.corrupt, operation: operation, message: message)
     }
 
+    /// The uncompressed tar hashed to `actual`, the config says `expected`.
+    static func diffIDMismatch(expected: Digest, actual: Digest) -> LayerReadFailure {
+        LayerReadFailure(
+            .digestMismatch(what: "diff_id", expected: expected, actual: actual), operation: "verify diff_id",
+            message: "the uncompressed layer's digest is \(actual), the config's rootfs.diff_ids says \(expected)")
+    }
+
     /// The ``LayerError`` for this failure in layer `layer`; `path` is the last entry read.
     func layerError(layer: Digest, path: String?) -> LayerError {
         switch reason {

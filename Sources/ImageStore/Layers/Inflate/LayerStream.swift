@@ -27,7 +27,8 @@ final class LayerStream {
     private let follow: BlobFollow?
     private let expected: LayerDigests
     private let blobHasher: SHA256?
-    private let tarHasher = SHA256()
+    /// `nil` when the reader of the bytes hashes them (``InflatePipe``, on its thread).
+    private let tarHasher: SHA256?
     private var inflater: (any Inflater)?
     private let mediaCompression: LayerCompression?
     private let input: UnsafeMutableRawBufferPointer
@@ -50,8 +51,12 @@ final class LayerStream {
     ///   - mediaType: the layer descriptor's media type, or `nil` to decide by content alone.
     ///   - expected: digests to check at the end of the stream.
     ///   - follow: the blob while it downloads (`file` is then only named in messages).
+    ///   - hashesTar: compute (and check) the diff_id here; `false` when the consumer does
+    ///     (``InflatePipe`` hashes on the reader's thread, so the two threads share the work).
     /// - Throws: ``LayerReadFailure`` `.unreadable` when the file cannot be opened.
-    init(file: URL, mediaType: String?, expected: LayerDigests, follow: BlobFollow? = nil) throws(LayerReadFailure) {
+    init(
+        file: URL, mediaType: String?, expected: LayerDigests, follow: BlobFollow? = nil, hashesTar: Bool = true
+    ) throws(LayerReadFailure) {
         path = file.path
         let descriptor = follow?.duplicateDescriptor() ?? Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -63,6 +68,7 @@ final class LayerStream {
         self.expected = expected
         mediaCompression = mediaType.flatMap(MediaType.layerCompression)
         blobHasher = expected.blob == nil ? nil : SHA256()
+        tarHasher = hashesTar ? SHA256() : nil
         input = .allocate(byteCount: LayerStream.inputSize, alignment: 64)
         output = .allocate(byteCount: LayerStream.outputSize, alignment: 64)
     }
@@ -100,7 +106,7 @@ final class LayerStream {
             let (consumed, produced) = try inflater.inflate(slice, into: buffer)
             pending = pending.lowerBound + consumed..<pending.upperBound
             if produced > 0 {
-                tarHasher.update(UnsafeRawBufferPointer(start: buffer.baseAddress, count: produced))
+                tarHasher?.update(UnsafeRawBufferPointer(start: buffer.baseAddress, count: produced))
                 uncompressedBytes += Int64(produced)
                 return produced
             }
@@ -163,7 +169,7 @@ final class LayerStream {
 
     private func complete() throws(LayerReadFailure) {
         finished = true
-        let tar = tarHasher.finalize()
+        let tar = tarHasher?.finalize()
         let blob = blobHasher?.finalize()
         digests = LayerDigests(blob: blob, diffID: tar)
         if let want = expected.blob, let blob, want != blob {
@@ -171,10 +177,8 @@ final class LayerStream {
                 .digestMismatch(what: "blob digest", expected: want, actual: blob), operation: "verify blob",
                 message: "the blob's digest is \(blob), the manifest says \(want)")
         }
-        if let want = expected.diffID, want != tar {
-            throw LayerReadFailure(
-                .digestMismatch(what: "diff_id", expected: want, actual: tar), operation: "verify diff_id",
-                message: "the uncompressed layer's digest is \(tar), the config's rootfs.diff_ids says \(want)")
+        if let want = expected.diffID, let tar, want != tar {
+            throw LayerReadFailure.diffIDMismatch(expected: want, actual: tar)
         }
     }
 }
