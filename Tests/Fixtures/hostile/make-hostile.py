@@ -193,7 +193,7 @@ def cases(sentinel):
              sym("lib", "opt"), reg("keep", b"k")],
             [reg("opt/other", b"o2"), reg("opt/more", b"more")],
             [dir_("data/"), hard("data/l1", "opt/t"), hard("data/l2", "lib/other"), hard("data/l3", "g/b"),
-             hard("data/l4", "/opt/t"), reg("g/.wh.a")],
+             hard("data/l4", "/opt/t"), reg("g/.wh.a"), reg("opt/own", b"own"), hard("data/l5", "lib/own")],
         ],
         "copyup-opaque-after": [
             [dir_("d/"), reg("d/t", b"t"), reg("d/u", b"u"), dir_("d/s/"), reg("d/s/v", b"v")],

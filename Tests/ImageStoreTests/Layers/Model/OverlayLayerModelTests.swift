@@ -141,12 +141,15 @@ struct OverlayLayerModelTests {
     @Test("a hardlink to a lower file copies it up with its content, metadata and parents; the link shares the copy")
     func copyUp() throws {
         // Layer 2: data/l1 -> opt/t, data/l2 -> lib/other (lib -> opt, opt/other rewritten by
-        // layer 1), data/l3 -> g/b (g/a and g/b one inode below), data/l4 -> /opt/t, g/.wh.a.
+        // layer 1), data/l3 -> g/b (g/a and g/b one inode below), data/l4 -> /opt/t, g/.wh.a,
+        // opt/own and data/l5 -> lib/own (its own file, through the lower symlink).
         let upper = try copyUpModel("copyup-link")
         #expect(
             upper.keys.sorted() == [
-                ".", "data", "data/l1", "data/l2", "data/l3", "data/l4", "g", "g/a", "g/b", "opt", "opt/other", "opt/t",
+                ".", "data", "data/l1", "data/l2", "data/l3", "data/l4", "data/l5", "g", "g/a", "g/b", "opt", "opt/other",
+                "opt/own", "opt/t",
             ])
+        #expect(upper["data/l5"]?.inode == upper["opt/own"]?.inode && upper["opt/own"]?.content == Array("own".utf8))
         let target = try #require(upper["opt/t"])
         #expect(target.type == "f" && target.content == Array("lower t".utf8) && target.mode == 0o640)
         #expect(target.uid == 7 && target.gid == 8 && target.mtimeSeconds == 1_700_000_000 - 5)
