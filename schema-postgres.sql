@@ -20,7 +20,7 @@ CREATE TABLE artifacts (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- Platform manifest digest converted.
     manifest_digest TEXT NOT NULL,
-    format TEXT NOT NULL CHECK (format IN ('ext4', 'erofs', 'cpio')),
+    format TEXT NOT NULL CHECK (format IN ('ext4', 'erofs', 'cpio', 'erofs-layers')),
     -- building: the claim named by builder_image_id/builder_token converts it; it is alive
     -- while that images row is in flight under that token (no separate lease).
     -- ready: `path` is complete and renamed into place.
@@ -52,6 +52,12 @@ CREATE TABLE artifacts (
     -- '' for artifacts built before migration 0003-hosts. Only workers of that host share,
     -- delete, collect or count it.
     host TEXT NOT NULL DEFAULT '',
+    -- erofs-layers: the layer disks, base first, as a JSON array of objects with diff_id, path,
+    -- size_bytes, verity_root_hash, verity_salt and verity_hash_offset (the last three NULL
+    -- without a tree). `path` is then a file holding the same JSON, size_bytes the sum of the
+    -- layer disks. NULL for the other formats. Layer disks live in the data directory's
+    -- layers/, shared by every artifact that lists them.
+    layers_json TEXT,
     UNIQUE (host, manifest_digest, format, verity)
 );
 
@@ -63,8 +69,9 @@ CREATE TABLE images (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- The reference exactly as the user typed it ('alpine', 'alpine:3.18', 'x@sha256:…').
     name TEXT NOT NULL,
-    -- Output disk format: 'ext4' (default), 'erofs' or 'cpio' (newc initramfs).
-    format TEXT NOT NULL DEFAULT 'ext4' CHECK (format IN ('ext4', 'erofs', 'cpio')),
+    -- Output disk format: 'ext4' (default), 'erofs', 'cpio' (newc initramfs) or 'erofs-layers'
+    -- (one erofs disk per layer for overlayfs, listed in image_status.layers).
+    format TEXT NOT NULL DEFAULT 'ext4' CHECK (format IN ('ext4', 'erofs', 'cpio', 'erofs-layers')),
     -- Larger runs first; ties go in enqueue order.
     priority BIGINT NOT NULL DEFAULT 0,
     -- pending: waiting for a worker (or for next_attempt_at after a transient failure);
@@ -207,6 +214,10 @@ SELECT
     a.verity_root_hash,
     a.verity_salt,
     a.verity_hash_offset,
+    -- erofs-layers: the layer disks, base first (JSON array as text, see artifacts.layers_json);
+    -- the VM mounts them as overlayfs lower directories, the last one uppermost. NULL until
+    -- ready and for the other formats.
+    a.layers_json AS layers,
     -- The image config, NULL until ready. entrypoint, cmd and env are JSON arrays in image
     -- order (env entries are 'KEY=value' as the image lists them), as text.
     nullif((a.config_json::json -> 'Entrypoint')::text, 'null') AS entrypoint,

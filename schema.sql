@@ -20,8 +20,9 @@ CREATE TABLE images (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     -- The reference exactly as the user typed it ('alpine', 'alpine:3.18', 'x@sha256:…').
     name TEXT NOT NULL CONSTRAINT name_is_text CHECK (typeof(name) = 'text'),
-    -- Output disk format: 'ext4' (default), 'erofs' or 'cpio' (newc initramfs).
-    format TEXT NOT NULL DEFAULT 'ext4' CHECK (format IN ('ext4', 'erofs', 'cpio')),
+    -- Output disk format: 'ext4' (default), 'erofs', 'cpio' (newc initramfs) or 'erofs-layers'
+    -- (one erofs disk per layer for overlayfs, listed in image_status.layers).
+    format TEXT NOT NULL DEFAULT 'ext4' CHECK (format IN ('ext4', 'erofs', 'cpio', 'erofs-layers')),
     -- Larger runs first; ties go in enqueue order. An integer ('high' or 1.5 is refused).
     priority INTEGER NOT NULL DEFAULT 0 CONSTRAINT priority_is_integer CHECK (typeof(priority) = 'integer'),
     -- pending: waiting for a worker (or for next_attempt_at after a transient failure);
@@ -118,8 +119,9 @@ CREATE TABLE artifacts (
     host TEXT NOT NULL DEFAULT '',
     -- Platform manifest digest converted.
     manifest_digest TEXT NOT NULL,
-    format TEXT NOT NULL CHECK (format IN ('ext4', 'erofs', 'cpio')),
-    -- 1: the disk ends with a dm-verity superblock and hash tree (ext4, erofs); 0: it does not.
+    format TEXT NOT NULL CHECK (format IN ('ext4', 'erofs', 'cpio', 'erofs-layers')),
+    -- 1: the disk ends with a dm-verity superblock and hash tree (ext4, erofs; erofs-layers:
+    -- every layer disk does); 0: it does not.
     verity INTEGER NOT NULL DEFAULT 0 CONSTRAINT artifact_verity_is_boolean CHECK (verity IN (0, 1)),
     -- building: the claim named by builder_image_id/builder_token converts it; it is alive
     -- while that images row is in flight under that token (no separate lease).
@@ -146,6 +148,12 @@ CREATE TABLE artifacts (
     conversions INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
     ready_at INTEGER,
+    -- erofs-layers: the layer disks, base first, as a JSON array of objects with diff_id, path,
+    -- size_bytes, verity_root_hash, verity_salt and verity_hash_offset (the last three NULL
+    -- without a tree). `path` is then a file holding the same JSON, size_bytes the sum of the
+    -- layer disks. NULL for the other formats. Layer disks live in the data directory's
+    -- layers/, shared by every artifact that lists them.
+    layers_json TEXT,
     UNIQUE (host, manifest_digest, format, verity)
 );
 
@@ -215,6 +223,10 @@ SELECT
     a.verity_root_hash,
     a.verity_salt,
     a.verity_hash_offset,
+    -- erofs-layers: the layer disks, base first (JSON array, see artifacts.layers_json); the
+    -- VM mounts them as overlayfs lower directories, the last one uppermost. NULL until ready
+    -- and for the other formats.
+    a.layers_json AS layers,
     -- The image config, NULL until ready. entrypoint, cmd and env are JSON arrays in image
     -- order (env entries are 'KEY=value' as the image lists them).
     json_extract(a.config_json, '$.Entrypoint') AS entrypoint,

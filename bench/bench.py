@@ -233,6 +233,12 @@ class Bench:
             if not self.measure(name, "ours-cold-" + fmt, self.worker(
                     "export", "--data-dir", data, "--format", fmt, "-o", disk, self.ref(name))):
                 break
+            if fmt == "ext4":
+                # The same cold build without the dm-verity tree, in the same round: what verity costs.
+                data = fresh(os.path.join(self.work, "data-cold"))
+                if not self.measure(name, "ours-cold-ext4-noverity", self.worker(
+                        "export", "--data-dir", data, "--format", fmt, "--no-verity", "-o", disk, self.ref(name))):
+                    break
         shutil.rmtree(os.path.join(self.work, "data-cold"), ignore_errors=True)
 
     def ours_warm_export(self, name, fmt, data):
@@ -585,6 +591,8 @@ def acceptance(res, extra):
     rss("peak RSS, debian cold ext4", 64, debian, "ours-cold-ext4")
     rss("peak RSS, 500 MiB image cold ext4", 64, "large500", "ours-cold-ext4")
     rss("peak RSS, 200,000-entry image cold ext4", 256, "empty200k", "ours-cold-ext4")
+    versus("debian cold ext4 with dm-verity vs without (--no-verity): what verity adds", 1.15, debian,
+           "ours-cold-ext4", "ours-cold-ext4-noverity", "no verity")
     versus("debian cold erofs lz4hc vs skopeo+umoci+mkfs.erofs -zlz4hc", 0.5, debian,
            "ours-cold-erofs", "peer-erofs", "peer")
     versus("debian cold erofs lz4hc vs mkfs.erofs -zlz4hc of the extracted tree", 0.5, debian,

@@ -45,20 +45,22 @@ extension ImageManager {
         return deleted.rows
     }
 
-    /// `paths` less those an artifact row still names (of any host): a data directory shared
-    /// by two host ids by mistake never loses the other's disk.
+    /// `paths` less those an artifact row still names (of any host), as its disk or as one of
+    /// its layer disks: a layer disk another image lists stays, and a data directory shared by
+    /// two host ids by mistake never loses the other's disk.
     private func pathsNoOtherArtifactNames(_ paths: [String]) async throws -> [String] {
         guard !paths.isEmpty else { return [] }
-        let named = Set(try await queue.artifacts().compactMap(\.path))
-        return paths.filter { !named.contains($0) }
+        let named = Set(try await queue.artifacts().flatMap(\.filePaths))
+        return Array(Set(paths)).sorted().filter { !named.contains($0) }
     }
 
     /// Allocated bytes of this host's ready disk files, each file counted once however many
-    /// names share it (the Go original counted a digest once per tag, in apparent bytes).
+    /// names share it (the Go original counted a digest once per tag, in apparent bytes); a
+    /// layer disk of `erofs-layers` counts once however many images list it.
     public func totalImageBytes() async throws -> Int64 {
         let host = queue.host
         let paths = Set(
-            try await queue.artifacts().filter { $0.state == "ready" && $0.host == host }.compactMap(\.path))
+            try await queue.artifacts().filter { $0.state == "ready" && $0.host == host }.flatMap(\.filePaths))
         return paths.reduce(Int64(0)) { $0 + DiskFile.allocatedBytes($1) }
     }
 
@@ -91,7 +93,8 @@ extension ImageManager {
         return report
     }
 
-    /// Removes this host's artifacts no row points at (rows deleted with plain SQL), blobs no row
+    /// Removes this host's artifacts no row points at (rows deleted with plain SQL), layer disks
+    /// no artifact lists (older than `grace`), blobs no row
     /// this host may build refers to (directly or through its index and manifest), disk files
     /// in this data directory no artifact refers to, scratch no live build owns and the temp
     /// files of killed downloads. Blobs, temp files and foreground-export scratch younger than
@@ -135,6 +138,17 @@ extension ImageManager {
             }
         }
         for directory in directories.sorted(by: >) { rmdir(directory) }
+        // Layer disks no artifact lists (their images deleted with plain SQL, a build that
+        // crashed after converting layers, temp files of a killed one), once older than the
+        // grace: a build in progress lists its layers only when it publishes, and it touches
+        // each disk it reuses (LayerDiskStore).
+        let listed = Set(try await queue.artifacts().flatMap(\.filePaths).map(Self.canonical))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: layout.layerDisks.path)) ?? [] {
+            let path = layout.layerDisks.appendingPathComponent(name).path
+            guard !listed.contains(Self.canonical(path)), Self.modified(path) < cutoff else { continue }
+            report.diskBytesFreed += DiskFile.allocatedBytes(path)
+            if unlinkIfPresent(path, failures: &report.cleanupFailures) { report.disksRemoved += 1 }
+        }
         let scratch = try await removeStaleScratch(olderThan: cutoff, now: now)
         report.scratchRemoved = scratch.removed
         report.cleanupFailures += scratch.failures

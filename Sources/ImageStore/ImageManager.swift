@@ -54,10 +54,20 @@ public struct ImageManager: Sendable {
         try await puller.pull(reference, platform: platform, progress: progress)
     }
 
+    /// Starts downloading the layers of `reference` the store lacks and returns once the
+    /// manifest and config are stored: layer N can be applied while layers N+1… download.
+    /// - Throws: what resolving the manifest and config throws (`RegistryError`, `ContentStoreError`).
+    public func pullStreaming(_ reference: ImageReference, progress: PullProgressHandler? = nil) async throws
+        -> StreamingPull
+    {
+        try await puller.pullStreaming(reference, platform: platform, progress: progress)
+    }
+
     /// Writes the disk of `image` to `output` (a temp file beside it, renamed when complete).
     ///
     /// Every format goes layers → in-memory model → native writer (ext4, erofs, cpio): no
-    /// tree, no scratch, no privilege.
+    /// tree, no scratch, no privilege. `erofs-layers` converts the layers the data directory's
+    /// ``LayerDiskStore`` lacks and writes the JSON list of the image's layer disks to `output`.
     /// - Parameters:
     ///   - arrivals: when each layer is in the store, for a streaming pull
     ///     (``ImagePuller/pullStreaming(_:platform:progress:)``); `nil` when all of them are.
@@ -78,6 +88,13 @@ public struct ImageManager: Sendable {
         options.identity = options.identity ?? DiskIdentity(manifestDigest: image.manifestDigest, format: format)
         options.verity = verity ?? options.verity
         options.veritySalt = options.veritySalt ?? Verity.salt(manifestDigest: image.manifestDigest)
+        guard format.isSingleDisk else {
+            // Layer disks are keyed by their layer, never by this image: no identity or salt.
+            if let arrivals { for index in sources.indices { _ = try await arrivals.wait(index) } }
+            return try await DiskExporter().exportLayerList(
+                layers: sources, store: LayerDiskStore(directory: layout.layerDisks), to: output, options: options,
+                limits: layerLimits, group: layout.diskGroup)
+        }
         return try await DiskExporter().export(
             layers: sources, format: format, to: output, options: options, limits: layerLimits,
             arrivals: arrivals, progress: progress)
@@ -90,12 +107,37 @@ public struct ImageManager: Sendable {
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
     ) async throws -> ExportResult {
-        // Layer N is applied while layers N+1… download (docs/layers.md, "Apply while downloading").
-        let pull = try await puller.pullStreaming(reference, platform: platform, progress: progress)
+        let pull = try await pullStreaming(reference, progress: progress)
+        return try await buildWhilePulling(pull, format: format, output: output).disk
+    }
+
+    /// Builds the disk of `pull` while its layers download (docs/layers.md, "Apply while
+    /// downloading"): layer N is applied while its own bytes and layers N+1… arrive.
+    ///
+    /// The pull is awaited first, so a download's failure is the error reported (a build that
+    /// read a bad blob fails too, less tellingly). When a blob had to be downloaded again from
+    /// its start while its layer was being read (``LayerError/downloadVoided(layer:afterBytes:)``),
+    /// the disk is built once more from the stored, verified blobs.
+    /// - Parameters:
+    ///   - pulled: called once every blob is stored, before the build is awaited (the worker
+    ///     marks its row converting there).
+    /// - Returns: the image with its downloads counted, and the disk.
+    /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:output:verity:arrivals:progress:)``.
+    public func buildWhilePulling(
+        _ pull: StreamingPull, format: DiskFormat, output: URL, verity: Bool? = nil,
+        progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil,
+        pulled: @Sendable (PulledImage) async throws -> Void = { _ in }
+    ) async throws -> (image: PulledImage, disk: ExportResult) {
         do {
-            let result = try await buildDisk(pull.image, format: format, output: output, arrivals: pull.arrivals)
-            _ = try await pull.finish()
-            return result
+            async let built = buildDisk(
+                pull.image, format: format, output: output, verity: verity, arrivals: pull.arrivals, progress: progress)
+            let image = try await pull.finish()
+            try await pulled(image)
+            do {
+                return (image, try await built)
+            } catch LayerError.downloadVoided {
+                return (image, try await buildDisk(image, format: format, output: output, verity: verity, progress: progress))
+            }
         } catch {
             pull.cancel()
             throw error

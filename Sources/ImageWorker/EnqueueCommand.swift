@@ -12,7 +12,7 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Argument(help: "Image reference, e.g. alpine:3.18 or localhost:5000/app@sha256:….")
     var reference: String
 
-    @Option(help: "Disk format: ext4, erofs or cpio.")
+    @Option(help: "Disk format: \(DiskFormat.spelledOut).")
     var format = "ext4"
 
     @Option(
@@ -28,7 +28,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             do { try ImageQueue.validateTargetHost(targetHost) } catch { throw ValidationError("--target-host: \(error)") }
         }
         guard ImageQueue.formats.contains(format) else {
-            throw ValidationError("format \(format): unsupported; use ext4, erofs or cpio")
+            throw ValidationError("format \(format): unsupported; use \(DiskFormat.spelledOut)")
         }
         guard !reference.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw ValidationError("reference is empty; pass an image reference such as alpine:3.18")

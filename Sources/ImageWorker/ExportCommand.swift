@@ -14,7 +14,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Argument(help: "Image reference, e.g. alpine:3.20.")
     var reference: String
 
-    @Option(help: "Disk format: ext4, erofs or cpio.")
+    @Option(help: "Disk format: \(DiskFormat.spelledOut) (erofs-layers: the layer disks go to the data directory's layers/, the JSON list of them to -o).")
     var format: String = "ext4"
 
     @Option(name: .shortAndLong, help: "Output file.")
@@ -29,7 +29,7 @@ struct ExportCommand: AsyncParsableCommand {
     var verity: Bool?
 
     func validate() throws {
-        guard DiskFormat(rawValue: format) != nil else { throw ValidationError("format \(format): use ext4, erofs or cpio") }
+        guard DiskFormat(rawValue: format) != nil else { throw ValidationError("format \(format): use \(DiskFormat.spelledOut)") }
         guard let compression = ExportOptions.Compression(rawValue: compression) else {
             throw ValidationError("compression \(compression): use none, gzip or zstd")
         }
@@ -60,11 +60,18 @@ struct ExportCommand: AsyncParsableCommand {
                 document["verity_salt"] = verity.salt
                 document["verity_hash_offset"] = "\(verity.hashOffset)"
             }
+            if let layers = result.layers {
+                document["layers"] = "\(layers.count)"
+                document["layers_converted"] = "\(layers.filter(\.converted).count)"
+            }
             try Output.json(document)
         } else {
             Output.line("wrote \(result.path) (\(result.allocatedBytes) bytes allocated) in \(result.duration)")
             if let verity = result.verity {
                 Output.line("verity root hash \(verity.rootHash), salt \(verity.salt), hash offset \(verity.hashOffset)")
+            }
+            for (index, layer) in (result.layers ?? []).enumerated() {
+                Output.line("layer \(index) \(layer.diffID): \(layer.path) (\(layer.converted ? "converted" : "reused"))")
             }
         }
     }

@@ -21,6 +21,7 @@ extension Image {
             ("artifact_path", text(diskPath)), ("target_host", text(targetHost)), ("artifact_host", text(artifactHost)),
             ("verity", text(verity)), ("verity_root_hash", text(verityRootHash)),
             ("verity_salt", text(veritySalt)), ("verity_hash_offset", text(verityHashOffset)),
+            ("layers", layers.map(ArtifactLayer.json) ?? ""),
             ("entrypoint", json(entrypoint)), ("cmd", json(cmd)),
             ("env", json(env)), ("working_dir", text(workingDir)), ("user", text(user)),
             ("stop_signal", text(stopSignal)), ("is_systemd", text(isSystemd)), ("created_at", text(createdAt)),

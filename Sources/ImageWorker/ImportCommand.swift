@@ -25,7 +25,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(help: "Also ask for the image by digest (the seed's ImportLocalImage): a worker converts it with no registry.")
     var enqueue = false
 
-    @Option(help: "With --enqueue: disk format, ext4, erofs or cpio.")
+    @Option(help: "With --enqueue: disk format, \(DiskFormat.spelledOut).")
     var format = "ext4"
 
     @Option(help: "With --enqueue: larger runs first.")

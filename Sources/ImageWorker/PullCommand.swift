@@ -19,7 +19,7 @@ struct PullCommand: AsyncParsableCommand {
     @Argument(help: "Image reference, e.g. alpine:3.20.")
     var reference: String
 
-    @Option(help: "Disk format: ext4, erofs or cpio.")
+    @Option(help: "Disk format: \(DiskFormat.spelledOut).")
     var format = "ext4"
 
     @Option(
@@ -40,7 +40,7 @@ struct PullCommand: AsyncParsableCommand {
         if let targetHost {
             do { try ImageQueue.validateTargetHost(targetHost) } catch { throw ValidationError("--target-host: \(error)") }
         }
-        guard ImageQueue.formats.contains(format) else { throw ValidationError("format \(format): use ext4, erofs or cpio") }
+        guard ImageQueue.formats.contains(format) else { throw ValidationError("format \(format): use \(DiskFormat.spelledOut)") }
         guard (0...31_536_000).contains(timeout) else { throw ValidationError("--timeout must be 0...31536000 seconds") }
     }
 

@@ -6,6 +6,7 @@ extension Migrations {
         Migration("0001-create-images", sql: postgresCreateImages),
         Migration("0002-verity", sql: postgresVerity),
         Migration("0003-hosts", sql: postgresHosts),
+        Migration("0004-erofs-layers", sql: postgresErofsLayers),
     ]
 
     /// The schema as of SQLite's 0003-typed-checks (column types stand for its typeof()
@@ -358,6 +359,94 @@ extension Migrations {
         a.verity_root_hash,
         a.verity_salt,
         a.verity_hash_offset,
+        -- The image config, NULL until ready. entrypoint, cmd and env are JSON arrays in image
+        -- order (env entries are 'KEY=value' as the image lists them), as text.
+        nullif((a.config_json::json -> 'Entrypoint')::text, 'null') AS entrypoint,
+        nullif((a.config_json::json -> 'Cmd')::text, 'null') AS cmd,
+        nullif((a.config_json::json -> 'Env')::text, 'null') AS env,
+        a.config_json::json ->> 'WorkingDir' AS working_dir,
+        a.config_json::json ->> 'User' AS "user",
+        a.config_json::json ->> 'StopSignal' AS stop_signal,
+        -- 1 when the command (entrypoint, then cmd) starts with /sbin/init, /lib/systemd/systemd
+        -- or /usr/lib/systemd/systemd: the image wants systemd as init. NULL until ready.
+        CASE WHEN a.id IS NOT NULL THEN
+            (coalesce(a.config_json::json -> 'Entrypoint' ->> 0, a.config_json::json -> 'Cmd' ->> 0, '')
+                IN ('/sbin/init', '/lib/systemd/systemd', '/usr/lib/systemd/systemd'))::integer
+        END AS is_systemd,
+        -- Milliseconds since the epoch: enqueued, last change, current or last claim, ready/failed.
+        i.created_at,
+        i.updated_at,
+        i.started_at,
+        i.finished_at,
+        -- The same times for people, UTC.
+        to_char(to_timestamp(i.created_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS created,
+        to_char(to_timestamp(i.updated_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS updated
+    FROM images AS i
+    LEFT JOIN artifacts AS a ON a.id = i.artifact_id AND a.state = 'ready';
+    """
+
+    /// `0004-erofs-layers`: the `erofs-layers` format, as SQLite's 0006: both format CHECKs
+    /// accept it, `artifacts.layers_json` lists an artifact's layer disks, `image_status.layers`
+    /// shows them.
+    static let postgresErofsLayers = """
+    DROP VIEW image_status;
+
+    ALTER TABLE images DROP CONSTRAINT images_format_check;
+    ALTER TABLE images ADD CONSTRAINT images_format_check
+        CHECK (format IN ('ext4', 'erofs', 'cpio', 'erofs-layers'));
+    ALTER TABLE artifacts DROP CONSTRAINT artifacts_format_check;
+    ALTER TABLE artifacts ADD CONSTRAINT artifacts_format_check
+        CHECK (format IN ('ext4', 'erofs', 'cpio', 'erofs-layers'));
+    ALTER TABLE artifacts ADD COLUMN layers_json TEXT;
+
+    CREATE VIEW image_status AS
+    SELECT
+        i.id,
+        -- As typed; normalized_name once a worker (or createImage) normalized it.
+        i.name,
+        i.normalized_name,
+        -- What the name resolved to (index digest for a multi-platform image) and the platform
+        -- manifest converted.
+        i.digest,
+        i.manifest_digest,
+        i.platform,
+        i.format,
+        i.priority,
+        i.status,
+        -- 1-based place in claim order among pending rows (priority, then enqueue order);
+        -- NULL unless pending. A row pinned to a host counts only the rows that host may
+        -- claim (unpinned, or pinned to it); an unpinned row counts every pending row.
+        CASE WHEN i.status = 'pending' THEN (
+            SELECT count(*) FROM images AS p
+            WHERE p.status = 'pending'
+              AND (p.priority > i.priority OR (p.priority = i.priority AND p.id <= i.id))
+              AND (i.target_host IS NULL OR p.target_host IS NULL OR p.target_host = i.target_host)
+        ) END AS queue_position,
+        i.attempts,
+        i.error,
+        i.error_kind,
+        -- Progress of the current stage: layer bytes downloaded (pulling) or applied (converting)
+        -- of bytes_total.
+        i.bytes_done,
+        i.bytes_total,
+        -- Allocated bytes and absolute path of the disk file; NULL until ready.
+        a.size_bytes,
+        a.path AS artifact_path,
+        -- The host the row is pinned to (NULL: any host) and the host whose data directory holds
+        -- the disk; NULL until ready.
+        i.target_host,
+        a.host AS artifact_host,
+        -- 1 when the row asked for a dm-verity tree (ext4, erofs); the disk has one exactly when
+        -- verity_root_hash is not NULL: root hash and salt (hex) and the superblock's byte offset
+        -- (the filesystem area's size). NULL until ready, and for cpio or verity = 0.
+        i.verity,
+        a.verity_root_hash,
+        a.verity_salt,
+        a.verity_hash_offset,
+        -- erofs-layers: the layer disks, base first (JSON array as text, see artifacts.layers_json);
+        -- the VM mounts them as overlayfs lower directories, the last one uppermost. NULL until
+        -- ready and for the other formats.
+        a.layers_json AS layers,
         -- The image config, NULL until ready. entrypoint, cmd and env are JSON arrays in image
         -- order (env entries are 'KEY=value' as the image lists them), as text.
         nullif((a.config_json::json -> 'Entrypoint')::text, 'null') AS entrypoint,

@@ -9,6 +9,7 @@ public enum Migrations {
         Migration("0003-typed-checks", sql: typedChecks),
         Migration("0004-verity", sql: verity),
         Migration("0005-hosts", sql: hosts),
+        Migration("0006-erofs-layers", sql: erofsLayers),
     ]
 
     static let createImages = """

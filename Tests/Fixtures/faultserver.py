@@ -16,6 +16,8 @@ most "times" times (-1: always; default 1):
                                           (Retry-After header when given)
   {"action": "drop", "afterBytes": K}     send headers and K body bytes, close
   {"action": "wrongBytes"}                same length, every byte inverted
+  {"action": "ignoreRange"}               answer a Range request with 200 and the
+                                          whole body, as some servers do
   {"action": "omitDigest"}                no Docker-Content-Digest header
   {"action": "slow", "bytesPerSecond": N} send the body at about N bytes/s
   {"action": "challenge", "realm": URL}   answer 401 with WWW-Authenticate:
@@ -240,7 +242,7 @@ def make_handler(layout, faults):
             if kind == "blobs":
                 headers["Accept-Ranges"] = "bytes"
                 byte_range = self.headers.get("Range")
-                if byte_range:
+                if byte_range and "ignoreRange" not in actions:
                     parsed = re.fullmatch(r"bytes=(\d+)-(\d*)", byte_range.strip())
                     total = len(body)
                     if not parsed or int(parsed.group(1)) >= total:

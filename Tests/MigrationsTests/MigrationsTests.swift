@@ -199,7 +199,7 @@ import Testing
                 INSERT INTO images (name) VALUES ('waiting');
                 """,
             ])
-        #expect(try await ImageQueue.migrate(path: database) == ["0005-hosts"])
+        #expect(try await ImageQueue.migrate(path: database) == ["0005-hosts", "0006-erofs-layers"])
         let rows = try await Tool.sqliteJSON(
             database,
             "SELECT name, artifact_path, verity_root_hash, cmd, target_host, artifact_host FROM image_status ORDER BY id")
@@ -224,5 +224,60 @@ import Testing
         #expect(empty == nil, "target_host '' must be refused")
         let blob = try? await Tool.run("/usr/bin/sqlite3", [database, "INSERT INTO images (name, target_host) VALUES ('x', X'00')"])
         #expect(blob == nil, "a target_host that is not text must be refused")
+    }
+
+    @Test("0006-erofs-layers keeps every row, artifact, link and id sequence, and accepts the erofs-layers format")
+    func erofsLayersKeepsRows() async throws {
+        let database = directory.appendingPathComponent("before-layers.db").path
+        let before = Migrations.all.prefix { $0.identifier != "0006-erofs-layers" }
+        #expect(before.count == 5)
+        let inserts = before.map { "\($0.sql);\nINSERT INTO schema_migrations (identifier) VALUES ('\($0.identifier)');" }
+        _ = try await Tool.run(
+            "/usr/bin/sqlite3",
+            [
+                database,
+                """
+                PRAGMA foreign_keys = ON;
+                CREATE TABLE schema_migrations (identifier TEXT PRIMARY KEY,
+                    applied_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+                ) WITHOUT ROWID;
+                \(inserts.joined(separator: "\n"))
+                PRAGMA user_version = 5;
+                INSERT INTO artifacts (host, manifest_digest, format, verity, state, path, size_bytes, config_json,
+                                       conversions, verity_root_hash)
+                VALUES ('', 'sha256:gone', 'ext4', 1, 'ready', '/d/gone.ext4', 1, '{}', 1, 'ab'),
+                       ('hv-1', 'sha256:aa', 'erofs', 1, 'ready', '/d/aa.erofs', 4096, '{"Cmd":["/bin/sh"]}', 3, 'cd');
+                DELETE FROM artifacts WHERE manifest_digest = 'sha256:gone';
+                INSERT INTO images (name, format, status, manifest_digest, artifact_id, target_host, priority)
+                VALUES ('a', 'erofs', 'ready', 'sha256:aa', 2, 'hv-1', 7);
+                INSERT INTO images (name) VALUES ('gone');
+                DELETE FROM images WHERE name = 'gone';
+                INSERT INTO images (name, status, error, error_kind) VALUES ('broken', 'failed', 'no such tag', 'permanent');
+                """,
+            ])
+        #expect(try await ImageQueue.migrate(path: database) == ["0006-erofs-layers"])
+        let rows = try await Tool.run(
+            "/usr/bin/sqlite3",
+            [database, "SELECT id, name, format, status, priority, target_host, artifact_path, cmd, layers, error FROM image_status ORDER BY id"])
+        #expect(rows == "1|a|erofs|ready|7|hv-1|/d/aa.erofs|[\"/bin/sh\"]||\n3|broken|ext4|failed|0|||||no such tag\n")
+        let artifacts = try await Tool.run(
+            "/usr/bin/sqlite3", [database, "SELECT id, host, format, conversions, verity_root_hash, layers_json IS NULL FROM artifacts"])
+        #expect(artifacts == "2|hv-1|erofs|3|cd|1\n")
+        // Ids go on after the deleted ones, in both tables.
+        _ = try await Tool.run(
+            "/usr/bin/sqlite3",
+            [
+                database,
+                """
+                INSERT INTO images (name, format) VALUES ('layered', 'erofs-layers');
+                INSERT INTO artifacts (manifest_digest, format, layers_json) VALUES ('sha256:bb', 'erofs-layers', '[]');
+                """,
+            ])
+        #expect(try await Tool.run("/usr/bin/sqlite3", [database, "SELECT max(id) FROM images"]) == "4\n")
+        #expect(try await Tool.run("/usr/bin/sqlite3", [database, "SELECT max(id) FROM artifacts"]) == "3\n")
+        let bogus = try? await Tool.run("/usr/bin/sqlite3", [database, "INSERT INTO images (name, format) VALUES ('x', 'squashfs')"])
+        #expect(bogus == nil, "an unknown format must still be refused")
+        let check = try await Tool.run("/usr/bin/sqlite3", [database, "PRAGMA foreign_key_check; PRAGMA integrity_check"])
+        #expect(check == "ok\n")
     }
 }

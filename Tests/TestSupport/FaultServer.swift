@@ -4,7 +4,7 @@ import Foundation
 /// (and whose method is `method`, when set), at most `times` times (-1: every time).
 public struct Fault: Sendable, Encodable {
     enum Action: String, Encodable {
-        case status, drop, wrongBytes, omitDigest, slow, challenge, redirect, header
+        case status, drop, wrongBytes, omitDigest, slow, challenge, redirect, header, ignoreRange
     }
 
     let action: Action
@@ -82,6 +82,13 @@ public struct Fault: Sendable, Encodable {
         Fault(
             action: .drop, match: path, times: times, method: nil, status: nil, retryAfter: nil,
             afterBytes: afterBytes)
+    }
+
+    /// Answer a `Range` request with 200 and the whole body (a server that ignores ranges).
+    public static func ignoreRange(times: Int = -1, path: String) -> Fault {
+        Fault(
+            action: .ignoreRange, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+            afterBytes: nil)
     }
 
     /// Serve a body of the right length with every byte inverted.

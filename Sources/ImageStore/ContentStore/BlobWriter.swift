@@ -19,19 +19,29 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
         var hasher = SHA256()
         var count: Int64 = 0
         var digest: Digest?
+        var writeBehind = WriteBehind()
     }
 
     private let lock = NSLock()
     private var state: State
     /// The temp file being written.
     public let temporaryPath: String
+    /// Readers of the bytes while they arrive (``ContentStore/makeWriter(followed:)``), or `nil`.
+    let follow: BlobFollow?
 
-    init(directory: URL) throws(ContentStoreError) {
+    init(directory: URL, followed: Bool = false) throws(ContentStoreError) {
         let path = directory.appendingPathComponent(ContentStore.temporaryName()).path
         // Locked while this writer lives: cleanup of dead writers' files checks the lock.
         let descriptor = try ContentStore.createLockedTemporary(path)
         temporaryPath = path
         state = State(descriptor: descriptor)
+        do {
+            follow = followed ? try BlobFollow(path: path) : nil
+        } catch {
+            unlink(path)
+            close(descriptor)
+            throw error
+        }
     }
 
     deinit { discard() }
@@ -52,6 +62,8 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
             }
             state.hasher.update(bytes)
             state.count += Int64(bytes.count)
+            state.writeBehind.wrote(bytes.count, to: state.descriptor)
+            follow?.advance(to: state.count)
         }
     }
 
@@ -63,6 +75,8 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
             state.hasher = SHA256()
             state.count = 0
             state.digest = nil
+            // A reader already took bytes that are about to be written again.
+            follow?.fail()
         }
     }
 
@@ -76,6 +90,7 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
     }
 
     public func discard() {
+        follow?.fail()
         withLock { state in
             guard state.descriptor >= 0 else { return }
             unlink(temporaryPath)

@@ -66,9 +66,10 @@ public struct ContentStore: Sendable {
 
     /// A writer streaming into a temp file beside the blobs.
     ///
+    /// - Parameter followed: the bytes can be read while they arrive (``BlobWriter/follow``).
     /// - Throws: `ContentStoreError.fileSystem`.
-    public func makeWriter() throws(ContentStoreError) -> BlobWriter {
-        try BlobWriter(directory: root.appendingPathComponent("blobs"))
+    public func makeWriter(followed: Bool = false) throws(ContentStoreError) -> BlobWriter {
+        try BlobWriter(directory: root.appendingPathComponent("blobs"), followed: followed)
     }
 
     /// Checks the writer's SHA-256 against `digest`, fsyncs and renames it into place.

@@ -38,8 +38,8 @@ public struct StreamingPull: Sendable {
 extension ImagePuller {
     /// Pulls `reference` like ``pull(_:platform:includeLayers:progress:)``, but returns as soon
     /// as the manifest and config are in the store, with the layers downloading in manifest
-    /// order (`concurrency` at a time) in the background: a builder applies layer N while
-    /// layers N+1… download (``LayerArrivals``). Each blob is verified and stored exactly as a
+    /// order (`concurrency` at a time) in the background: a builder applies layer N while its
+    /// own bytes and layers N+1… download (``LayerArrivals``, ``BlobFollow``). Each blob is verified and stored exactly as a
     /// normal pull stores it, so the next image finds it.
     ///
     /// - Returns: the image and its arrivals; call ``StreamingPull/finish()`` after the build
@@ -76,7 +76,10 @@ extension ImagePuller {
                     func startNext() -> Bool {
                         guard let digest = next.next(), let descriptor = byDigest[digest] else { return false }
                         group.addTask {
-                            let downloaded = try await puller.storeBlob(reference, descriptor) { done in
+                            let indices = layerIndices[digest] ?? []
+                            let downloaded = try await puller.storeBlob(
+                                reference, descriptor, onStart: { arrivals.started(indices, follow: $0) }
+                            ) { done in
                                 tracker.update(digest, done: done)
                             }
                             arrivals.arrived(layerIndices[digest] ?? [], at: puller.store.path(of: digest))
@@ -110,13 +113,23 @@ extension ImagePuller {
         return StreamingPull(image: image, arrivals: arrivals, downloads: downloads, tag: tag)
     }
 
-    /// Puts one blob into the store unless present. - Returns: whether it was downloaded.
+    /// Puts one blob into the store unless present; `onStart` gets the bytes to read while they
+    /// arrive. - Returns: whether it was downloaded.
     private func storeBlob(
-        _ reference: ImageReference, _ descriptor: Descriptor, progress: @escaping @Sendable (Int64) -> Void
+        _ reference: ImageReference, _ descriptor: Descriptor, onStart: @Sendable (BlobFollow) -> Void,
+        progress: @escaping @Sendable (Int64) -> Void
     ) async throws -> Bool {
         if store.has(descriptor.digest) { return false }
-        let writer = try store.makeWriter()
-        try await client.fetchBlob(reference, descriptor: descriptor, into: writer, progress: progress)
+        let writer = try store.makeWriter(followed: true)
+        do {
+            if let follow = writer.follow { onStart(follow) }
+            try await client.fetchBlob(reference, descriptor: descriptor, into: writer, progress: progress)
+            writer.follow?.endOfData()
+        } catch {
+            // Wakes a reader of the bytes: they are void.
+            writer.discard()
+            throw error
+        }
         try await store.commit(writer, as: descriptor.digest)
         return true
     }

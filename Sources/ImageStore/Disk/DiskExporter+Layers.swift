@@ -56,13 +56,28 @@ extension DiskExporter {
                 var applied: Int64 = 0
                 for (index, layer) in layers.enumerated() {
                     try Task.checkCancellation()
-                    // A streaming pull: layer N is applied once it is stored, while N+1… download.
-                    if let arrivals { _ = try await arrivals.wait(index) }
                     let base = applied
-                    try await BlockingExecutor.shared.run { try job.builder.apply(layer) { progress?(base &+ $0) } }
-                    applied = base &+ layer.fileSize
+                    // Returns the blob bytes read: the layer's size.
+                    let apply = { @Sendable (follow: BlobFollow?) throws -> Int64 in
+                        let reader = try layer.openArchive(follow: follow)
+                        try job.builder.apply(reader, layer: layer.digest) { progress?(base &+ $0) }
+                        return reader.fileBytesRead
+                    }
+                    // A streaming pull: layer N is applied while its own bytes and N+1… download.
+                    let read: Int64
+                    switch try await arrivals?.waitUntilReadable(index) {
+                    case .growing(let follow):
+                        // Waiting for the download must not hold an executor thread the
+                        // downloads themselves need.
+                        read = try await BlockingExecutor.runOnOwnThread { try apply(follow) }
+                    case .stored, nil:
+                        read = try await BlockingExecutor.shared.run { try apply(nil) }
+                    }
+                    applied = base &+ read
                     progress?(applied)
                 }
+                // Nothing is published before every blob is verified and stored.
+                if let arrivals { for index in layers.indices { _ = try await arrivals.wait(index) } }
                 try Task.checkCancellation()
                 try await BlockingExecutor.shared.run { try job.writer.finish(model: job.builder.model) }
             } onCancel: {

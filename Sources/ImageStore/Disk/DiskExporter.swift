@@ -30,7 +30,7 @@ public struct DiskExporter: Sendable {
     /// - Returns: the size and duration of the export.
     /// - Throws: ``DiskError/invalidOptions(format:reason:)`` for options that do not fit the
     ///   format, ``DiskError/notADirectory(path:)``, ``DiskError/toolFailed(tool:command:status:stderrTail:)``
-    ///   when mkfs.erofs or a compressor fails (transient for ENOSPC), ``DiskError/io(path:operation:errno:)``,
+    ///   when a compressor fails (transient for ENOSPC), ``DiskError/io(path:operation:errno:)``,
     ///   ``DiskError/fileTooLargeForCpio(path:size:)``, the ext4 writer's cases (such as
     ///   ``DiskError/lostAndFoundNotDirectory(kind:)``), `CancellationError`.
     public func export(
@@ -82,6 +82,9 @@ public struct DiskExporter: Sendable {
                 path: path,
                 options: EROFSWriterOptions(
                     uuid: identity.uuidBytes, compression: options.erofsWriterCompression))
+        case .erofsLayers:
+            throw DiskError.invalidOptions(
+                format: format, reason: "erofs-layers is one disk per layer (exportLayerList), not a single disk")
         }
     }
 }

@@ -81,7 +81,7 @@ public struct ExportOptions: Sendable, Equatable {
             throw .invalidOptions(format: format, reason: "compression \(compression.rawValue) applies to cpio only")
         }
         if let level = erofsLevel {
-            guard format == .erofs, erofsCompressed, erofsCompressor == .lz4hc else {
+            guard format == .erofs || format == .erofsLayers, erofsCompressed, erofsCompressor == .lz4hc else {
                 throw .invalidOptions(format: format, reason: "an erofs level needs lz4hc-compressed erofs")
             }
             guard (0...12).contains(level) else {

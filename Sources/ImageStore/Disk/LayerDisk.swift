@@ -1,6 +1,7 @@
 /// One per-layer erofs disk of `erofs-layers` (``LayerDiskStore``), as a VM platform needs it.
 public struct LayerDisk: Sendable, Equatable {
-    /// The layer's diff_id (digest of its uncompressed tar): the disk's key.
+    /// The layer's diff_id (digest of its uncompressed tar): the disk's key, unless ``path``
+    /// is a disk over the lower layers (`….chain[.verity].erofs`), keyed by the ChainID.
     public var diffID: Digest
     /// Absolute path of the disk file.
     public var path: String

@@ -50,14 +50,17 @@ final class ArchiveReader {
     ///     first bytes show another (``LayerCompression/choose(mediaType:head:)``); `nil`
     ///     decides by content.
     ///   - expected: digests to check at the end of the stream.
+    ///   - follow: the blob while it downloads: reads wait for its bytes (``BlobFollow``).
     ///   - threaded: inflate on a thread of its own (``InflatePipe``), so that inflating and
     ///     applying keep two cores busy; `false` inflates on the caller's thread.
     /// - Throws: ``Failure`` when the file cannot be opened or its first bytes cannot be inflated.
     convenience init(
-        file: URL, mediaType: String? = nil, expected: LayerDigests = LayerDigests(), threaded: Bool = true
+        file: URL, mediaType: String? = nil, expected: LayerDigests = LayerDigests(), threaded: Bool = true,
+        follow: BlobFollow? = nil
     ) throws(Failure) {
-        let stream = try LayerStream(file: file, mediaType: mediaType, expected: expected)
-        try self.init(source: threaded ? InflatePipe(stream: stream) : stream)
+        let stream = try LayerStream(
+            file: file, mediaType: mediaType, expected: expected, follow: follow, hashesTar: !threaded)
+        try self.init(source: threaded ? InflatePipe(stream: stream, diffID: expected.diffID) : stream)
     }
 
     /// Reads the tar that `source` yields.

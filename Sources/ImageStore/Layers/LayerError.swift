@@ -31,11 +31,15 @@ public enum LayerError: ClassifiedError, Equatable {
     case invalidEntry(layer: Digest, path: String, reason: String)
     /// A configured limit (bytes, entries, path length) would be exceeded.
     case limitExceeded(layer: Digest, path: String, limit: String)
+    /// The layer was read while its blob downloaded, and the download failed or started over
+    /// (a server that ignored a Range request): what was read is void. Once the blob is
+    /// stored, the image is built again from it (``ImageManager/buildWhilePulling(_:format:output:verity:progress:pulled:)``).
+    case downloadVoided(layer: Digest, afterBytes: Int64)
 
     /// Content problems are permanent; a blob that cannot be opened is transient.
     public var kind: ErrorKind {
         switch self {
-        case .unreadable:
+        case .unreadable, .downloadVoided:
             return .transient(retryAfter: nil)
         default:
             return .permanent
@@ -48,6 +52,8 @@ public enum LayerError: ClassifiedError, Equatable {
             return "layer \(layer): media type \(mediaType) is not a tar layer; only tar, tar+gzip and tar+zstd are supported"
         case .unreadable(let layer, let file, let message):
             return "layer \(layer): cannot read blob \(file): \(message); fetch the image again"
+        case .downloadVoided(let layer, let bytes):
+            return "layer \(layer): the download stopped or started over after \(bytes) bytes while the layer was being read"
         case .corruptArchive(let layer, let path, let message):
             let after = path.map { " after entry \"\($0)\"" } ?? ""
             return "layer \(layer): archive is truncated or corrupt\(after): \(message); fetch the image again or rebuild it"

@@ -6,17 +6,14 @@ extension LayerSource {
     ///
     /// - Throws: ``LayerError/unreadable(layer:file:message:)`` when the file cannot be read,
     ///   ``LayerError/corruptArchive(layer:path:message:)``, ``LayerError/notATar(layer:looksLike:)``.
-    func openArchive() throws(LayerError) -> ArchiveReader {
+    /// - Parameter follow: the blob while it downloads (``BlobFollow``), read as it grows.
+    func openArchive(follow: BlobFollow? = nil) throws(LayerError) -> ArchiveReader {
         do {
-            return try ArchiveReader(file: file, mediaType: mediaType, expected: LayerDigests(diffID: diffID))
+            return try ArchiveReader(
+                file: file, mediaType: mediaType, expected: LayerDigests(diffID: diffID), follow: follow)
         } catch {
             throw error.layerError(layer: digest, path: nil)
         }
-    }
-
-    /// The blob's size in bytes (0 if it cannot be read): the unit of apply progress.
-    var fileSize: Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 
     /// Refuses the first layer whose media type is not a tar layer.

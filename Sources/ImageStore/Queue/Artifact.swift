@@ -21,6 +21,11 @@ public struct Artifact: Sendable, Equatable, Codable {
     public var veritySalt: String?
     /// Byte offset of the veritysetup superblock (the filesystem area's size).
     public var verityHashOffset: Int?
+    /// erofs-layers: the layer disks it lists, base first; `nil` for the other formats.
+    public var layers: [ArtifactLayer]?
+
+    /// Every file of the artifact: ``path`` and the layer disks it lists.
+    public var filePaths: [String] { (path.map { [$0] } ?? []) + (layers ?? []).map(\.path) }
 
     enum CodingKeys: String, CodingKey {
         case id, host, format, state, path
@@ -31,6 +36,7 @@ public struct Artifact: Sendable, Equatable, Codable {
         case verityRootHash = "verity_root_hash"
         case veritySalt = "verity_salt"
         case verityHashOffset = "verity_hash_offset"
+        case layers = "layers_json"
     }
 }
 

@@ -72,7 +72,8 @@ extension ImageQueue {
             let id = try row.int("id")
             if try row.text("state") == "ready" {
                 let readyPath = try row.optionalText("path") ?? path
-                if Self.fileIsIntact(readyPath, allocatedBytes: try row.optionalInt("size_bytes")) {
+                let layers = try row.optionalText("layers_json").map { ArtifactLayer.list(json: $0) ?? [] }
+                if Self.isIntact(readyPath, allocatedBytes: try row.optionalInt("size_bytes"), layers: layers) {
                     return .ready(artifactID: id, path: readyPath)
                 }
                 // Deleted or damaged behind our back: never share it, build it again.
@@ -91,7 +92,15 @@ extension ImageQueue {
         return lock
     }
 
-    /// Whether a ready artifact's file is a regular file of the allocated size recorded at publish.
+    /// Whether a ready artifact's files are there: for erofs-layers (`layers` not `nil`) the list
+    /// file and every layer disk of its recorded size, else the disk of the size recorded at publish.
+    static func isIntact(_ path: String, allocatedBytes: Int?, layers: [ArtifactLayer]?) -> Bool {
+        guard let layers else { return fileIsIntact(path, allocatedBytes: allocatedBytes) }
+        return fileIsIntact(path, allocatedBytes: nil)
+            && layers.allSatisfy { fileIsIntact($0.path, allocatedBytes: Int(clamping: $0.sizeBytes)) }
+    }
+
+    /// Whether `path` is a regular file of `allocatedBytes` (any size when `nil`).
     static func fileIsIntact(_ path: String, allocatedBytes: Int?) -> Bool {
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
@@ -127,13 +136,15 @@ extension ImageQueue {
     /// - Parameters:
     ///   - verity: the disk's dm-verity root hash, salt and hash offset, recorded with the
     ///     artifact; `nil` for a disk without a tree.
+    ///   - layers: erofs-layers: the layer disks the artifact lists, base first
+    ///     (`artifacts.layers_json`); `nil` for the other formats.
     ///   - moveIntoPlace: renames the finished file to its final path (blocking, brief: a rename
     ///     and a directory fsync; it runs on the connection's own thread).
     /// - Throws: `QueueError.leaseLost` (nothing renamed, nothing changed) when the claim or the
     ///   build was lost; what `moveIntoPlace` threw.
     public func publish(
         _ claim: Claim, artifactID: Int, sizeBytes: Int64, configJSON: String, verity: VerityInfo? = nil,
-        now: Int? = nil,
+        layers: [ArtifactLayer]? = nil, now: Int? = nil,
         moveIntoPlace: @escaping @Sendable () throws -> Void
     ) async throws {
         let fence = fence(claim, now: now)
@@ -143,7 +154,8 @@ extension ImageQueue {
                     Statements.publishArtifact,
                     [.int(artifactID), .int(claim.id), .int(claim.token), .integer(sizeBytes), .text(configJSON),
                      fence[2], .optionalText(verity?.rootHash), .optionalText(verity?.salt),
-                     verity.map { .integer(Int64(clamping: $0.hashOffset)) } ?? .null]) == 1,
+                     verity.map { .integer(Int64(clamping: $0.hashOffset)) } ?? .null,
+                     .optionalText(layers.map(ArtifactLayer.json))]) == 1,
                 try db.execute(Statements.completeWithArtifact, fence + [.int(artifactID)]) == 1
             else {
                 throw QueueError.leaseLost(id: claim.id, token: claim.token)
@@ -170,7 +182,8 @@ extension ImageQueue {
                     configJSON: try row.optionalText("config_json"),
                     verityRootHash: try row.optionalText("verity_root_hash"),
                     veritySalt: try row.optionalText("verity_salt"),
-                    verityHashOffset: try row.optionalInt("verity_hash_offset"))
+                    verityHashOffset: try row.optionalInt("verity_hash_offset"),
+                    layers: try row.optionalText("layers_json").flatMap(ArtifactLayer.list(json:)))
             }
         }
     }
@@ -193,12 +206,13 @@ extension ImageQueue {
     /// and this host's artifacts no row points at any more. Other hosts' artifacts the rows
     /// pointed at stay until those hosts collect them (`image-worker gc` there), because their
     /// files are on those hosts.
-    /// - Returns: the deleted row count and this host's disk paths to remove now.
+    /// - Returns: the deleted row count and this host's disk paths to remove now (with the layer
+    ///   disks the deleted erofs-layers artifacts listed).
     /// - Throws: `QueueError.notFound` when no row matched.
     public func delete(_ reference: String) async throws -> (rows: Int, orphanPaths: [String]) {
         let result: (Int, [String]) = try await database.write { db in
             let rows = try db.query(Statements.deleteImages, [.text(reference)]).count
-            let paths = try db.query(Statements.deleteUnreferencedArtifacts, [.text(host)]).compactMap { try $0.optionalText("path") }
+            let paths = try db.query(Statements.deleteUnreferencedArtifacts, [.text(host)]).flatMap(Self.filePaths)
             return (rows, paths)
         }
         guard result.0 > 0 else { throw QueueError.notFound(reference: reference) }
@@ -207,11 +221,18 @@ extension ImageQueue {
 
     /// Deletes this host's ready artifacts no row points at any more (rows deleted with plain
     /// SQL). A row about to share one finds it gone and converts again.
-    /// - Returns: their disk paths, to remove.
+    /// - Returns: their disk paths (and the layer disks erofs-layers artifacts listed), to remove.
     public func deleteUnreferencedArtifacts() async throws -> [String] {
         try await database.write { db in
-            try db.query(Statements.deleteUnreferencedArtifacts, [.text(host)]).compactMap { try $0.optionalText("path") }
+            try db.query(Statements.deleteUnreferencedArtifacts, [.text(host)]).flatMap(Self.filePaths)
         }
+    }
+
+    /// The files of a deleted artifact row: its path and, for erofs-layers, the layer disks it
+    /// listed (the caller keeps those another artifact still lists).
+    private static func filePaths(_ row: SQLRow) throws -> [String] {
+        let layers = try row.optionalText("layers_json").flatMap(ArtifactLayer.list(json:)) ?? []
+        return (try row.optionalText("path").map { [$0] } ?? []) + layers.map(\.path)
     }
 
     /// Digests whose blobs this host still needs (index and manifest digests): of rows this host

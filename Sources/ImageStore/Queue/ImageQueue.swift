@@ -35,7 +35,7 @@ import Foundation
 /// hosts (for SQLite, the local clock, which is the database's).
 public struct ImageQueue: Sendable {
     /// Formats a row may ask for.
-    public static let formats = ["ext4", "erofs", "cpio"]
+    public static let formats = DiskFormat.allCases.map(\.rawValue)
     /// Values of `images.status`, in pipeline order.
     public static let statuses = ["pending", "pulling", "converting", "ready", "failed"]
 

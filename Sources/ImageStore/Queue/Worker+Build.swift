@@ -103,28 +103,40 @@ extension Worker {
         scratch: String, progress: ProgressBox, log: Logger
     ) async throws {
         let queue = manager.queue
-        let image: PulledImage
+        let pull: StreamingPull
         do {
-            image = try await manager.pull(reference) { event in progress.record(event) }
-            metrics.pullFinished(success: true, cacheHit: image.downloadedBlobs == 0)
+            pull = try await manager.pullStreaming(reference) { event in progress.record(event) }
         } catch {
             metrics.pullFinished(success: false, cacheHit: false)
             throw error
         }
-        metrics.downloaded(bytes: progress.downloadedBytes)
-        try await queue.markConverting(claim, layerBytes: image.layerBytes)
-        // After the row is converting, so the heartbeat's next figures are applied bytes.
-        progress.startConverting(totalBytes: image.layerBytes)
-        log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
-
         // The disk is written inside the claim's scratch under the data directory, so recovery
         // can remove a crashed build's partial disk, and publishing it is a same-filesystem rename.
         let output = manager.layout.scratch.appendingPathComponent(scratch, isDirectory: true)
             .appendingPathComponent("disk.\(format.fileExtension)")
-        let disk = try await manager.buildDisk(image, format: format, output: output, verity: verity) {
-            applied in
-            progress.recordApplied(applied)
+        // Layer N is applied while its own bytes and layers N+1… download; the row says pulling
+        // until the last blob is stored, then converting with the bytes applied so far.
+        let pulledOK = Mutex(false)
+        let metrics = self.metrics
+        let built: (image: PulledImage, disk: ExportResult)
+        do {
+            built = try await manager.buildWhilePulling(
+                pull, format: format, output: output, verity: verity,
+                progress: { applied in progress.recordApplied(applied) },
+                pulled: { image in
+                    pulledOK.withLock { $0 = true }
+                    metrics.pullFinished(success: true, cacheHit: image.downloadedBlobs == 0)
+                    metrics.downloaded(bytes: progress.downloadedBytes)
+                    try await queue.markConverting(claim, layerBytes: image.layerBytes)
+                    // After the row is converting, so the heartbeat's next figures are applied bytes.
+                    progress.startConverting(totalBytes: image.layerBytes)
+                    log.info("pulled; status converting", metadata: ["blobs_downloaded": "\(image.downloadedBlobs)"])
+                })
+        } catch {
+            if !pulledOK.withLock({ $0 }) { metrics.pullFinished(success: false, cacheHit: false) }
+            throw error
         }
+        let (image, disk) = built
         metrics.converted(format: format.rawValue)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -133,16 +145,26 @@ extension Worker {
         // lease was taken over never replaces a disk another builder published.
         let source = URL(fileURLWithPath: disk.path)
         let group = manager.layout.diskGroup
+        // erofs-layers: the list's size is its layer disks' (each counted once by `usage`).
+        let layers = disk.layers.map { $0.map(ArtifactLayer.init) }
+        let sizeBytes = layers == nil ? DiskFile.allocatedBytes(disk.path) : Int64(clamping: disk.allocatedBytes)
         try await queue.publish(
-            claim, artifactID: artifactID, sizeBytes: DiskFile.allocatedBytes(disk.path), configJSON: config,
-            verity: disk.verity,
-            moveIntoPlace: { try DiskFile.moveIntoPlace(source, to: finalPath, group: group) })
-        log.info(
-            "ready",
-            metadata: [
-                "path": "\(finalPath.path)", "bytes": "\(disk.allocatedBytes)",
-                "verity_root_hash": "\(disk.verity?.rootHash ?? "none")",
-            ])
+            claim, artifactID: artifactID, sizeBytes: sizeBytes, configJSON: config, verity: disk.verity, layers: layers,
+            moveIntoPlace: {
+                // A layer disk reused from an image deleted meanwhile may be gone: never list it.
+                for layer in layers ?? [] where !ImageQueue.fileIsIntact(layer.path, allocatedBytes: nil) {
+                    throw DiskError.io(path: layer.path, operation: "stat", errno: ENOENT)
+                }
+                try DiskFile.moveIntoPlace(source, to: finalPath, group: group)
+            })
+        var metadata: Logger.Metadata = [
+            "path": "\(finalPath.path)", "bytes": "\(sizeBytes)",
+            "verity_root_hash": "\(disk.verity?.rootHash ?? "none")",
+        ]
+        if let converted = disk.layers?.filter(\.converted).count, let total = disk.layers?.count {
+            metadata["layers_converted"] = "\(converted) of \(total)"
+        }
+        log.info("ready", metadata: metadata)
     }
 
     /// Records a failed attempt: permanent → failed, transient → pending with backoff,
@@ -208,6 +230,9 @@ final class ProgressBox: Sendable {
     private struct State {
         var snapshot = Snapshot(stage: .pulling, done: 0, total: 0)
         var downloaded: Int64 = 0
+        /// Layer bytes applied so far, also while the row still says pulling (layers are
+        /// applied as they arrive).
+        var applied: Int64 = 0
     }
 
     private let state = Mutex<State>(State())
@@ -229,16 +254,20 @@ final class ProgressBox: Sendable {
         }
     }
 
-    /// From now on the figures are layer bytes applied, of `totalBytes`.
+    /// From now on the figures are layer bytes applied (those applied while downloading
+    /// included), of `totalBytes`.
     func startConverting(totalBytes: Int64) {
-        state.withLock { $0.snapshot = Snapshot(stage: .converting, done: 0, total: totalBytes) }
+        state.withLock { value in
+            value.snapshot = Snapshot(stage: .converting, done: min(value.applied, totalBytes), total: totalBytes)
+        }
     }
 
     /// Layer bytes applied so far.
     func recordApplied(_ bytes: Int64) {
         state.withLock { value in
+            value.applied = max(0, bytes)
             guard value.snapshot.stage == .converting else { return }
-            value.snapshot.done = min(max(0, bytes), value.snapshot.total)
+            value.snapshot.done = min(value.applied, value.snapshot.total)
         }
     }
 

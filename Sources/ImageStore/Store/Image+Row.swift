@@ -31,6 +31,14 @@ extension Image {
         verityRootHash = try row.optionalText("verity_root_hash")
         veritySalt = try row.optionalText("verity_salt")
         verityHashOffset = try row.optionalInt("verity_hash_offset").map(Int64.init)
+        if let text = try row.optionalText("layers") {
+            guard let list = ArtifactLayer.list(json: text) else {
+                throw StoreError.columnType(statement: row.statement, column: "layers")
+            }
+            layers = list
+        } else {
+            layers = nil
+        }
         entrypoint = try Self.strings(row, "entrypoint")
         cmd = try Self.strings(row, "cmd")
         env = try Self.strings(row, "env")

@@ -14,7 +14,7 @@ import Foundation
 /// `KEY=value` text (the seed's map lost both); times are milliseconds since the Unix epoch, as
 /// in every column of the schema (``createdDate`` gives a `Date`); one images row per (name,
 /// format), so one name may have several `Image`s. Fields added later are new keys (the
-/// dm-verity fields came with migration 0004, the host fields with 0005): decoders should ignore unknown keys.
+/// dm-verity fields came with migration 0004, the host fields with 0005, `layers` with 0006): decoders should ignore unknown keys.
 public struct Image: Sendable, Equatable, Hashable, Codable {
     /// The images row id: a larger id was enqueued later.
     public var id: Int
@@ -29,7 +29,7 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
     public var manifestDigest: String?
     /// The platform converted, `os/arch[/variant]`.
     public var platform: String?
-    /// Disk format: `ext4`, `erofs` or `cpio`.
+    /// Disk format: `ext4`, `erofs`, `cpio` or `erofs-layers`.
     public var format: String
     /// Larger is claimed first; ties in enqueue order.
     public var priority: Int
@@ -68,6 +68,11 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
     /// filesystem area: `veritysetup verify DISK DISK ROOT --hash-offset=N`; a dm table's
     /// `<hash_start_block>` is `N / 4096 + 1`.
     public var verityHashOffset: Int64?
+    /// `erofs-layers`: the layer disks, base first, each with its diff_id, path, size and
+    /// dm-verity figures; mounted as overlayfs lower directories, the last one uppermost.
+    /// ``diskPath`` is then a file holding the same JSON list. `nil` until ready and for the
+    /// other formats.
+    public var layers: [ArtifactLayer]?
     /// The config's `Entrypoint`; `nil` until ready or when the image has none.
     public var entrypoint: [String]?
     /// The config's `Cmd`.
@@ -127,6 +132,7 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
         case verityRootHash = "verity_root_hash"
         case veritySalt = "verity_salt"
         case verityHashOffset = "verity_hash_offset"
+        case layers
         case entrypoint, cmd, env
         case workingDir = "working_dir"
         case user
@@ -166,6 +172,7 @@ public struct Image: Sendable, Equatable, Hashable, Codable {
         try container.encode(verityRootHash, forKey: .verityRootHash)
         try container.encode(veritySalt, forKey: .veritySalt)
         try container.encode(verityHashOffset, forKey: .verityHashOffset)
+        try container.encode(layers, forKey: .layers)
         try container.encode(entrypoint, forKey: .entrypoint)
         try container.encode(cmd, forKey: .cmd)
         try container.encode(env, forKey: .env)

@@ -50,11 +50,12 @@ extension Statements {
 
     // MARK: - Artifacts
 
-    /// ?1 manifest digest, ?2 format, ?3 verity (0 or 1), ?4 host. Returns that host's artifact row.
+    /// ?1 manifest digest, ?2 format, ?3 verity (0 or 1), ?4 host. Returns that host's artifact row
+    /// (id, state, path, size_bytes, builder_image_id, builder_token, layers_json).
     static let artifactFor = SQLStatement(
         name: "artifactFor",
         sql: """
-            SELECT id, state, path, size_bytes, builder_image_id, builder_token
+            SELECT id, state, path, size_bytes, builder_image_id, builder_token, layers_json
             FROM artifacts WHERE manifest_digest = ?1 AND format = ?2 AND verity = ?3 AND host = ?4
             """)
     /// ?1 image id, ?2 lease token, ?3 now. Returns `alive` (0 or 1): the claim still holds its row.
@@ -90,17 +91,18 @@ extension Statements {
             UPDATE artifacts SET
                 state = 'building', builder_image_id = ?2, builder_token = ?3, path = ?4,
                 size_bytes = NULL, ready_at = NULL, conversions = conversions + 1,
-                verity_root_hash = NULL, verity_salt = NULL, verity_hash_offset = NULL
+                verity_root_hash = NULL, verity_salt = NULL, verity_hash_offset = NULL, layers_json = NULL
             WHERE id = ?1 AND state = 'ready'
             """)
     /// ?1 artifact id, ?2 builder image id, ?3 builder token, ?4 allocated bytes, ?5 config JSON, ?6 now,
-    /// ?7 verity root hash, ?8 verity salt, ?9 verity hash offset (all NULL without a tree).
+    /// ?7 verity root hash, ?8 verity salt, ?9 verity hash offset (all NULL without a tree),
+    /// ?10 layers JSON (erofs-layers; NULL otherwise).
     static let publishArtifact = SQLStatement(
         name: "publishArtifact",
         sql: """
             UPDATE artifacts SET
                 state = 'ready', size_bytes = ?4, config_json = ?5, ready_at = ?6,
-                verity_root_hash = ?7, verity_salt = ?8, verity_hash_offset = ?9,
+                verity_root_hash = ?7, verity_salt = ?8, verity_hash_offset = ?9, layers_json = ?10,
                 builder_image_id = NULL, builder_token = NULL
             WHERE id = ?1 AND state = 'building' AND builder_image_id = ?2 AND builder_token = ?3
             """, clock: 6)
@@ -122,12 +124,13 @@ extension Statements {
                   AND i.status IN ('pulling', 'converting'))
             """)
     /// No parameters. Every artifact of every host: id, host, manifest_digest, format, verity,
-    /// state, path, size_bytes, config_json, verity_root_hash, verity_salt, verity_hash_offset.
+    /// state, path, size_bytes, config_json, verity_root_hash, verity_salt, verity_hash_offset,
+    /// layers_json.
     static let allArtifacts = SQLStatement(
         name: "allArtifacts",
         sql: """
             SELECT id, host, manifest_digest, format, verity, state, path, size_bytes, config_json,
-                   verity_root_hash, verity_salt, verity_hash_offset
+                   verity_root_hash, verity_salt, verity_hash_offset, layers_json
             FROM artifacts ORDER BY id
             """)
 
@@ -140,14 +143,15 @@ extension Statements {
             DELETE FROM images WHERE name = ?1 OR normalized_name = ?1 OR digest = ?1 OR manifest_digest = ?1
             RETURNING id, status
             """)
-    /// ?1 host. That host's ready artifacts no row points at: deleted, returning their paths
-    /// (files in that host's data directory; other hosts' artifacts are theirs to collect).
+    /// ?1 host. That host's ready artifacts no row points at: deleted, returning their paths and
+    /// layers_json (files in that host's data directory; other hosts' artifacts are theirs to
+    /// collect).
     static let deleteUnreferencedArtifacts = SQLStatement(
         name: "deleteUnreferencedArtifacts",
         sql: """
             DELETE FROM artifacts
             WHERE host = ?1 AND state = 'ready' AND NOT EXISTS (SELECT 1 FROM images AS i WHERE i.artifact_id = artifacts.id)
-            RETURNING id, path
+            RETURNING id, path, layers_json
             """)
     /// ?1 host. Digests whose blobs that host's content store still needs: digest and
     /// manifest_digest (either may be NULL) of every row the host may build (not pinned

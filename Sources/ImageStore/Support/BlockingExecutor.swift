@@ -5,8 +5,9 @@ import Foundation
 /// The cooperative pool has about one thread per core; a thread parked in
 /// `curl_easy_perform` or `archive_read_data` there stalls every task. Work is
 /// entered through ``run(_:)``, which suspends the caller until a dedicated
-/// thread has run the closure. The only other threads ImageStore makes are InflatePipe's:
-/// one per layer being read, for the whole layer, so that inflating never holds one of these.
+/// thread has run the closure. The only other threads ImageStore makes are InflatePipe's (one
+/// per layer being read, for the whole layer, so that inflating never holds one of these) and
+/// ``runOnOwnThread(_:)``'s (one per layer applied while it downloads).
 public final class BlockingExecutor: Sendable {
     private let queue: JobQueue
 
@@ -43,6 +44,19 @@ public final class BlockingExecutor: Sendable {
             queue.push {
                 continuation.resume(with: Result { try body() })
             }
+        }
+    }
+
+    /// Runs `body` on a new thread of its own and returns its result: for blocking work that
+    /// may wait on work the executor's threads do (a layer read while its download, which runs
+    /// on them, still writes it), so it never holds one of them while it waits.
+    ///
+    /// - Throws: what `body` threw.
+    public static func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.name = "image-worker-follow"
+            thread.start()
         }
     }
 }

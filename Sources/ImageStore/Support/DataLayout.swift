@@ -8,9 +8,12 @@ import Foundation
 ///   oci/                       OCI image layout shared by every image and process
 ///     oci-layout, index.json
 ///     blobs/sha256/<hex>       manifests, configs and layers, verified by digest
-///   disks/<repository>/<hex>.<format>
+///   disks/<repository>/<hex>[.verity].<format>
 ///                              finished disk files: repository of the first build, platform
-///                              manifest digest hex, format (ext4, erofs, cpio)
+///                              manifest digest hex, format (ext4, erofs, cpio; erofs-layers.json
+///                              for the JSON list of an erofs-layers image's layer disks)
+///   layers/<diff_id hex>[.verity].erofs
+///                              erofs-layers: one disk per layer, shared by every image with it
 ///   tmp/                       temp files of builds in progress; anything here
 ///                              that no live lease owns is removed by recovery and gc
 /// ```
@@ -57,8 +60,9 @@ public struct DataLayout: Sendable, Equatable {
     /// Temp files of builds in progress.
     public var scratch: URL { root.appendingPathComponent("tmp") }
 
-    /// Creates the data directory, `tmp/`, `oci/` and `disks/` with mode 0700, or tightens them
-    /// to 0700 (with a ``diskGroup``: the data directory 0710 and `disks/` 0750 of that group).
+    /// Creates the data directory, `tmp/`, `oci/`, `disks/` and `layers/` with mode 0700, or
+    /// tightens them to 0700 (with a ``diskGroup``: the data directory 0710, `disks/` and
+    /// `layers/` 0750 of that group).
     /// Blocking.
     /// - Throws: ``FileSystemError/unsafeDirectory(path:reason:)`` when one belongs to another
     ///   user or is not a directory, ``FileSystemError/io(path:operation:errno:)``.
@@ -69,5 +73,7 @@ public struct DataLayout: Sendable, Equatable {
         try FileTree.makePrivateDirectory(ociLayout.path, followSymlinks: false)
         try FileTree.makePrivateDirectory(
             disks.path, mode: diskGroup == nil ? 0o700 : 0o750, followSymlinks: false, group: diskGroup)
+        try FileTree.makePrivateDirectory(
+            layerDisks.path, mode: diskGroup == nil ? 0o700 : 0o750, followSymlinks: false, group: diskGroup)
     }
 }

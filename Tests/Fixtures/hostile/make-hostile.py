@@ -184,6 +184,21 @@ def cases(sentinel):
             [reg("x", b"now a file"), dir_("y/"), reg("y/c", b"c"), dir_("s/")],
             [dir_("y/", mode=0o700, uid=5, gid=6)],
         ],
+        # --- a later layer hardlinks files of lower ones (copied up into its own disk) ---
+        "copyup-link": [
+            [dir_("opt/", mode=0o750, uid=3, gid=4, mtime=MTIME - 7),
+             reg("opt/t", b"lower t", mode=0o640, uid=7, gid=8, mtime=MTIME - 5,
+                 pax={"SCHILY.xattr.user.tag": "lower"}),
+             reg("opt/other", b"o1"), dir_("g/", mode=0o711), reg("g/a", b"group"), hard("g/b", "g/a"),
+             sym("lib", "opt"), reg("keep", b"k")],
+            [reg("opt/other", b"o2"), reg("opt/more", b"more")],
+            [dir_("data/"), hard("data/l1", "opt/t"), hard("data/l2", "lib/other"), hard("data/l3", "g/b"),
+             hard("data/l4", "/opt/t"), reg("g/.wh.a"), reg("opt/own", b"own"), hard("data/l5", "lib/own")],
+        ],
+        "copyup-opaque-after": [
+            [dir_("d/"), reg("d/t", b"t"), reg("d/u", b"u"), dir_("d/s/"), reg("d/s/v", b"v")],
+            [hard("l", "d/t"), hard("m", "d/s/v"), reg("d/.wh..wh..opq"), reg("d/mine", b"mine")],
+        ],
         "overlay-write-below-whiteout": [
             [reg(".wh.w"), reg("w/inside", b"i"), reg("x/.wh.y"), dir_("x/y/")],
         ],

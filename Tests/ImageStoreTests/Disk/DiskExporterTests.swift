@@ -106,7 +106,7 @@ final class DiskExporterTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: first.path)) == Data(contentsOf: URL(fileURLWithPath: second.path)))
     }
 
-    @Test("an empty rootfs exports in every format", arguments: DiskFormat.allCases)
+    @Test("an empty rootfs exports in every format", arguments: DiskFormat.singleDiskFormats)
     func emptyRootfs(format: DiskFormat) async throws {
         let empty = scratch.url("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
@@ -129,6 +129,8 @@ final class DiskExporterTests {
             #expect(diff == [], "\(diff)")
         case .cpio:
             #expect(try ShellCommand.run("bsdtar", ["-tf", output.path]) == ".\n")
+        case .erofsLayers:
+            Issue.record("erofs-layers is not a single-disk format")
         }
     }
 
@@ -152,7 +154,7 @@ final class DiskExporterTests {
         #expect(diff == [], "\(diff)")
     }
 
-    @Test("a rootfs that is not a directory fails permanently and leaves no temp file", arguments: DiskFormat.allCases)
+    @Test("a rootfs that is not a directory fails permanently and leaves no temp file", arguments: DiskFormat.singleDiskFormats)
     func missingRootfs(format: DiskFormat) async throws {
         let output = scratch.url("out/missing.\(format)")
         let file = scratch.url("rootfs/etc/hostname")
@@ -172,9 +174,15 @@ final class DiskExporterTests {
         }
         #expect(throws: DiskError.self) { try ExportOptions(erofsLevel: 13).validate(for: .erofs) }
         #expect(throws: Never.self) { try ExportOptions(erofsLevel: 12).validate(for: .erofs) }
+        // erofs-layers is one disk per layer of an image: a tree cannot be it.
+        await #expect(throws: DiskError.self) {
+            _ = try await DiskExporter().export(
+                rootfs: self.rootfs, format: .erofsLayers, to: self.scratch.url("out/x.erofs-layers.json"))
+        }
+        #expect(try scratch.tempFiles(in: scratch.url("out")) == [])
     }
 
-    @Test("a cancelled export leaves neither the disk nor a temp file", arguments: DiskFormat.allCases)
+    @Test("a cancelled export leaves neither the disk nor a temp file", arguments: DiskFormat.singleDiskFormats)
     func cancellation(format: DiskFormat) async throws {
         let output = scratch.url("cancel/disk.\(format)")
         let rootfs = self.rootfs

@@ -13,7 +13,7 @@ struct DiskScaleTests {
         try SampleTree.makeWide(at: rootfs, count: 20_000)
         try SampleTree.makeZoneinfo(at: rootfs)
         let source = try TreeSnapshot(root: rootfs, options: .init(xattrs: false))
-        for format in DiskFormat.allCases {
+        for format in DiskFormat.singleDiskFormats {
             let output = scratch.url("out/many.\(format)")
             let result = try await DiskExporter().export(rootfs: rootfs, format: format, to: output)
             print("many-small-files \(format): \(result.duration), \(result.apparentBytes) bytes")
@@ -38,6 +38,9 @@ struct DiskScaleTests {
                 expected = try TreeSnapshot(root: rootfs, options: .init(xattrs: false, directoryMtimes: false))
                 back.nodes["."] = nil
                 expected.nodes["."] = nil
+            case .erofsLayers:
+                Issue.record("erofs-layers is not a single-disk format")
+                continue
             }
             let diff = expected.differences(from: back)
             #expect(diff.isEmpty, "\(format): \(diff.prefix(10))")

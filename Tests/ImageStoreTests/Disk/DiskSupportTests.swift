@@ -49,7 +49,8 @@ final class DiskSupportTests {
 
     @Test("format raw values match schema.sql")
     func formatRawValues() {
-        #expect(DiskFormat.allCases.map(\.rawValue) == ["ext4", "erofs", "cpio"])
+        #expect(DiskFormat.allCases.map(\.rawValue) == ["ext4", "erofs", "cpio", "erofs-layers"])
+        #expect(DiskFormat.singleDiskFormats == [.ext4, .erofs, .cpio])
     }
 
     @Test("disk identities are stable per digest and format, differ otherwise, and are RFC 4122 version 4")

@@ -156,7 +156,8 @@ struct InflatePipeTests {
             if chunk.isEmpty { break }
             expected.append(contentsOf: chunk)
         }
-        let pipe = InflatePipe(stream: try LayerStream(file: blob.file, mediaType: blob.mediaType, expected: .init()))
+        let pipe = InflatePipe(
+            stream: try LayerStream(file: blob.file, mediaType: blob.mediaType, expected: .init(), hashesTar: false), diffID: nil)
         var piped = Data()
         var progress: [Int64] = []
         while true {
@@ -177,7 +178,8 @@ struct InflatePipeTests {
         let directory = try TemporaryDirectory(prefix: "pipe")
         defer { directory.remove() }
         let blob = try await TarStreamBlob.make("gzip-truncated", in: directory.url)
-        let pipe = InflatePipe(stream: try LayerStream(file: blob.file, mediaType: blob.mediaType, expected: .init()))
+        let pipe = InflatePipe(
+            stream: try LayerStream(file: blob.file, mediaType: blob.mediaType, expected: .init(), hashesTar: false), diffID: nil)
         var count = 0
         var failure: LayerReadFailure?
         do throws(LayerReadFailure) {

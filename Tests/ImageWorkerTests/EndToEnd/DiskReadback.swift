@@ -31,6 +31,47 @@ enum DiskReadback {
             let tree = try await FixtureImages.scanTree(work)
             let withoutXattrs = try stripXattrs(expected)
             #expect(tree == withoutXattrs, "cpio \(disk): \(difference(tree, withoutXattrs))")
+        case .erofsLayers:
+            let tree = try await overlaid(disk, at: work)
+            #expect(tree == expected, "erofs-layers \(disk): \(difference(tree, expected))")
+        }
+    }
+
+    /// An erofs-layers list: every layer disk `fsck.erofs` clean and loop-mounted read-only,
+    /// the mounts stacked as overlayfs lower directories (last layer uppermost), the merged view
+    /// scanned; everything unmounted again.
+    static func overlaid(_ list: String, at work: URL) async throws -> [String: TreeNode] {
+        let layers = try #require(ArtifactLayer.list(json: String(decoding: try Data(contentsOf: URL(fileURLWithPath: list)), as: UTF8.self)))
+        var mounts: [String] = []
+        func unmountAll() async {
+            for mountPoint in mounts.reversed() { _ = try? await ProcessRunner.run("umount", [mountPoint]) }
+        }
+        do {
+            var lowers: [String] = []
+            for (index, layer) in layers.enumerated() {
+                try await ProcessRunner.check("fsck.erofs", [layer.path])
+                let mountPoint = work.appendingPathComponent("layer-\(index)")
+                try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+                try await ProcessRunner.check("mount", ["-t", "erofs", "-o", "loop,ro", layer.path, mountPoint.path])
+                mounts.append(mountPoint.path)
+                lowers.insert(mountPoint.path, at: 0)
+            }
+            let merged = work.appendingPathComponent("merged")
+            try FileManager.default.createDirectory(at: merged, withIntermediateDirectories: true)
+            // A lower-only overlay needs two directories; one layer is bind-mounted as it is.
+            if lowers.count == 1 {
+                try await ProcessRunner.check("mount", ["--bind", "-o", "ro", lowers[0], merged.path])
+            } else {
+                try await ProcessRunner.check(
+                    "mount", ["-t", "overlay", "overlay", "-o", "ro,lowerdir=" + lowers.joined(separator: ":"), merged.path])
+            }
+            mounts.append(merged.path)
+            let tree = try await FixtureImages.scanTree(merged)
+            await unmountAll()
+            return tree
+        } catch {
+            await unmountAll()
+            throw error
         }
     }
 

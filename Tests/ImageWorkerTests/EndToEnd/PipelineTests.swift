@@ -63,5 +63,48 @@ extension EndToEnd {
                 #expect(!left.contains { $0.contains(".tmp-") }, "temp disk left: \(left)")
             }
         }
+    
+        @Test("the worker streams too: a wrong blob for a later layer fails the row naming the layer, publishes no disk and leaves no scratch")
+        func workerWrongBlob() async throws {
+            let sandbox = try await WorkerSandbox.make("pipeline-worker-bad")
+            try await sandbox.setSetting(.maxAttempts, 1)
+            let layout = try await FixtureImages.layout("multilayer")
+            let layer = try Self.layerDigests(layout)[2]
+            try await FaultServer.with(layout: layout, faults: [.wrongBytes(path: "/blobs/\(layer)")]) { server in
+                try await sandbox.insert([(server.reference(repository: "e2e/pipeline-worker"), .ext4)])
+                try await sandbox.drain()
+            }
+            let row = try #require(try await sandbox.rows("SELECT status, error, artifact_path FROM image_status").first)
+            #expect(row["status"] == "failed", "\(row)")
+            #expect(row["error"]?.contains(layer) == true, "the error names the layer: \(row)")
+            #expect(row["artifact_path"] == "")
+            #expect(sandbox.leftovers() == [], "\(sandbox.leftovers())")
+            #expect(!sandbox.dataFiles().contains { $0.hasPrefix("disks/") }, "\(sandbox.dataFiles().sorted())")
+        }
+    
+        @Test("a blob that must be downloaded again from its start while its layer is read (a server ignoring Range) is read again: the export succeeds, byte-identical to an undisturbed one")
+        func restartedDownload() async throws {
+            let sandbox = try await WorkerSandbox.make("pipeline-restart")
+            let layout = try await FixtureImages.layout("multilayer")
+            let layer = try Self.layerDigests(layout)[1]
+            let clean = sandbox.directory.appendingPathComponent("clean.ext4")
+            try await FaultServer.with(layout: layout, faults: []) { server in
+                let run = try await ProcessRunner.run(
+                    Child.imageWorker,
+                    ["export", server.reference(repository: "e2e/pipeline"), "--format", "ext4", "-o", clean.path,
+                     "--data-dir", sandbox.directory.appendingPathComponent("clean-data").path])
+                #expect(run.status == 0, "\(String(decoding: run.stderr, as: UTF8.self))")
+            }
+            let faults: [Fault] = [.dropConnection(afterBytes: 200_000, path: "/blobs/\(layer)"), .ignoreRange(path: "/blobs/\(layer)")]
+            try await FaultServer.with(layout: layout, faults: faults) { server in
+                let output = sandbox.directory.appendingPathComponent("restarted.ext4")
+                try await sandbox.imageWorker(
+                    ["export", server.reference(repository: "e2e/pipeline"), "--format", "ext4", "-o", output.path])
+                let requests = try await server.requests().filter { $0.path.contains(layer) }
+                #expect(requests.map(\.status) == [200, 200], "\(requests)")
+                #expect(requests.last?.range != nil, "the second request asked for a range: \(requests)")
+                #expect(try await ProcessRunner.sha256(of: output) == ProcessRunner.sha256(of: clean))
+            }
+        }
     }
 }

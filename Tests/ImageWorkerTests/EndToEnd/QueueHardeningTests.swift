@@ -5,7 +5,7 @@ import Testing
 
 extension EndToEnd {
     /// The queue against what other services and operators do to it: odd INSERTs with the
-    /// sqlite3 CLI, a full data disk, a lease shortened while builds run.
+    /// sqlite3 CLI and with psql, a full data disk, a lease shortened while builds run.
     @Suite("Queue hardening") struct QueueHardening {
         /// One hand-written statement and what must become of it.
         struct OddStatement: Sendable, CustomStringConvertible {
@@ -111,6 +111,77 @@ extension EndToEnd {
             let listed = try await sandbox.imageWorker(["list", "--json"])
             let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
             #expect(rows.count == accepted.count + 3)
+            #expect(sandbox.leftovers().isEmpty, "\(sandbox.leftovers())")
+        }
+
+        /// The same kinds of odd rows for PostgreSQL, written with psql: its column types refuse
+        /// what SQLite needs typed CHECKs for, so some messages are PostgreSQL's own.
+        static let oddPostgresStatements: [OddStatement] = [
+            .init(sql: "INSERT INTO images (name, status) VALUES ('REF', 'pulling')",
+                  expectation: .refused("worker_id_and_lease_expires_at_iff_in_flight")),
+            .init(sql: "INSERT INTO images (name, worker_id, lease_expires_at) VALUES ('REF', 'someone:1:1', 1)",
+                  expectation: .refused("worker_id_and_lease_expires_at_iff_in_flight")),
+            .init(sql: "INSERT INTO images (name, attempts) VALUES ('REF', 9223372036854775807)",
+                  expectation: .refused("attempts_in_range")),
+            .init(sql: "INSERT INTO images (name, attempts) VALUES ('REF', -1)", expectation: .refused("attempts_in_range")),
+            .init(sql: "INSERT INTO images (name, lease_token) VALUES ('REF', 9223372036854775807)",
+                  expectation: .refused("lease_token_in_range")),
+            .init(sql: "INSERT INTO images (name, priority) VALUES ('REF', 'high')",
+                  expectation: .refused("invalid input syntax for type bigint")),
+            .init(sql: "INSERT INTO images (name) VALUES (NULL)", expectation: .refused("null value in column \"name\"")),
+            .init(sql: "INSERT INTO images (name, format) VALUES ('REF', 'zip')", expectation: .refused("images_format_check")),
+            .init(sql: "INSERT INTO images (name, status) VALUES ('REF', 'done')", expectation: .refused("images_status_check")),
+            .init(sql: "INSERT INTO images (name, error_kind) VALUES ('REF', 'maybe')",
+                  expectation: .refused("images_error_kind_check")),
+            .init(sql: "INSERT INTO images (name, status) VALUES ('REF', 'failed')", expectation: .refused("failed_has_error")),
+            .init(sql: "INSERT INTO images (name, target_host) VALUES ('REF', '')", expectation: .refused("target_host_is_host_id")),
+            .init(sql: "INSERT INTO images (name, verity) VALUES ('REF', 2)", expectation: .refused("verity_is_boolean")),
+            .init(sql: "UPDATE settings SET value = -1 WHERE key = 'max_in_flight'", expectation: .refused("value_in_range_for_key")),
+            .init(sql: "INSERT INTO images (name, attempts) VALUES ('REF', 1000000)", expectation: .failed("cannot be claimed")),
+            .init(sql: "INSERT INTO images (name, lease_token) VALUES ('REF', 1000000000000000000)",
+                  expectation: .failed("cannot be claimed")),
+            .init(
+                sql: """
+                    INSERT INTO images (name, status, worker_id, lease_expires_at, attempts)
+                    VALUES ('REF', 'pulling', 'ghost:1:1', 1, 5)
+                    """,
+                expectation: .failed("worker ghost:1:1 stopped heartbeating during pulling (attempt 5 of 5)")),
+        ]
+
+        @Test("odd INSERTs with psql on PostgreSQL: each is refused naming its constraint or type, or ends failed; normal rows all end ready")
+        func oddPostgresInsertsNeverStallTheQueue() async throws {
+            let sandbox = try await WorkerSandbox.make("odd-inserts-pg", backend: .postgres)
+            let reference = try await PushedImages.shared.reference("multilayer")
+            var accepted: [(id: String, text: String)] = []
+            for statement in Self.oddPostgresStatements {
+                var sql = statement.sql.replacingOccurrences(of: "REF", with: reference)
+                if sql.hasPrefix("INSERT INTO images") { sql += " RETURNING id" }
+                let outcome: Result<String, any Error>
+                do { outcome = .success(try await sandbox.sqlite(sql)) } catch { outcome = .failure(error) }
+                switch (statement.expectation, outcome) {
+                case (.refused(let text), .failure(let error)):
+                    #expect("\(error)".contains(text), "\(sql): \(error)")
+                case (.refused, .success):
+                    Issue.record("accepted: \(sql)")
+                case (.failed(let text), .success(let id)):
+                    accepted.append((id, text))
+                case (.failed, .failure(let error)):
+                    Issue.record("\(sql): \(error)")
+                }
+            }
+            try await sandbox.sqlite("DELETE FROM settings")
+            let multiarch = try await PushedImages.shared.reference("multiarch")
+            try await sandbox.insert([(reference, .ext4), (reference, .cpio), (multiarch, .erofs)])
+
+            try await sandbox.drain()
+
+            for (id, text) in accepted {
+                let row = try #require(try await sandbox.rows("SELECT status, error FROM images WHERE id = \(id)").first)
+                #expect(row["status"] == "failed", "row \(id): \(row)")
+                #expect(row["error"]?.contains(text) == true, "row \(id): \(row)")
+            }
+            let normal = try await sandbox.rows("SELECT id, status, error FROM images ORDER BY id DESC LIMIT 3")
+            #expect(normal.map { $0["status"] } == ["ready", "ready", "ready"], "\(normal)")
             #expect(sandbox.leftovers().isEmpty, "\(sandbox.leftovers())")
         }
 

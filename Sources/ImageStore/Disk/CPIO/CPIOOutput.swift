@@ -8,6 +8,7 @@ final class CPIOOutput {
     private let descriptor: Int32
     private let path: String
     private var buffer: [UInt8] = []
+    private var writeBehind = WriteBehind()
     private var flushedTo: Int64
     private static let capacity = 1 << 20
     /// Bytes appended so far.
@@ -67,6 +68,7 @@ final class CPIOOutput {
             written += result
         }
         flushedTo += Int64(buffer.count)
+        writeBehind.wrote(buffer.count, to: descriptor)
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -12,6 +12,7 @@ final class EXT4BlockFile {
     private let descriptor: Int32
     private var buffer: [UInt8] = []
     private var bufferStart: UInt64 = 0
+    private var writeBehind = WriteBehind()
     private static let capacity = 1 << 20
 
     /// Creates `path`, which must not exist.
@@ -93,6 +94,7 @@ final class EXT4BlockFile {
             }
             written += result
         }
+        writeBehind.wrote(bytes.count, to: descriptor)
         let tail = bytes.count % EXT4Geometry.blockSize
         if tail != 0 {
             let zeros = [UInt8](repeating: 0, count: EXT4Geometry.blockSize - tail)

@@ -30,9 +30,16 @@ final class InflatePipe: TarChunkSource {
     private var outcome: LayerReadFailure??
     /// The stream's digests, set at its end.
     private(set) var digests = LayerDigests()
+    /// The diff_id the tar must have; hashed here, on the reader's thread (the stream was made
+    /// with `hashesTar: false`), so inflating and hashing do not queue on one core.
+    private let expectedDiffID: Digest?
+    private let tarHasher = SHA256()
 
-    /// Starts inflating `stream` on a new thread; the stream is not to be used by the caller after.
-    init(stream: LayerStream) {
+    /// Starts inflating `stream` (made with `hashesTar: false`) on a new thread; the stream is
+    /// not to be used by the caller after. The tar is hashed here and checked against
+    /// `diffID` at its end.
+    init(stream: LayerStream, diffID: Digest?) {
+        expectedDiffID = diffID
         channel = Channel()
         let transfer = StreamTransfer(stream: stream)
         let thread = Thread { [channel] in channel.produce(transfer.stream) }
@@ -57,10 +64,18 @@ final class InflatePipe: TarChunkSource {
         case .bytes(let slot, let count, let compressed):
             handedOut = slot
             channel.consumedCompressed.store(compressed, ordering: .relaxed)
-            return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(channel.buffers[slot])[0..<count])
+            let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(channel.buffers[slot])[0..<count])
+            tarHasher.update(bytes)
+            return bytes
         case .end(let compressed, let digests):
             channel.consumedCompressed.store(compressed, ordering: .relaxed)
-            self.digests = digests
+            let tar = tarHasher.finalize()
+            self.digests = LayerDigests(blob: digests.blob, diffID: tar)
+            if let want = expectedDiffID, want != tar {
+                let failure = LayerReadFailure.diffIDMismatch(expected: want, actual: tar)
+                outcome = .some(failure)
+                throw failure
+            }
             outcome = .some(nil)
             return UnsafeRawBufferPointer(start: nil, count: 0)
         case .failure(let failure):

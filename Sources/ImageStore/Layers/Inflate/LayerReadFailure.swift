@@ -15,6 +15,9 @@ struct LayerReadFailure: Error, Sendable, Equatable {
         case malformedHeader(path: String)
         /// A digest computed while reading differs from the one the image declares.
         case digestMismatch(what: String, expected: Digest, actual: Digest)
+        /// The blob was read while it downloaded, and the download failed or started over
+        /// after `afterBytes` had been read.
+        case downloadVoided(afterBytes: Int64)
     }
 
     let reason: Reason
@@ -33,6 +36,13 @@ struct LayerReadFailure: Error, Sendable, Equatable {
         LayerReadFailure(.corrupt, operation: operation, message: message)
     }
 
+    /// The uncompressed tar hashed to `actual`, the config says `expected`.
+    static func diffIDMismatch(expected: Digest, actual: Digest) -> LayerReadFailure {
+        LayerReadFailure(
+            .digestMismatch(what: "diff_id", expected: expected, actual: actual), operation: "verify diff_id",
+            message: "the uncompressed layer's digest is \(actual), the config's rootfs.diff_ids says \(expected)")
+    }
+
     /// The ``LayerError`` for this failure in layer `layer`; `path` is the last entry read.
     func layerError(layer: Digest, path: String?) -> LayerError {
         switch reason {
@@ -46,6 +56,8 @@ struct LayerReadFailure: Error, Sendable, Equatable {
             return .malformedHeader(layer: layer, path: entry, warning: message)
         case .digestMismatch(let what, let expected, let actual):
             return .digestMismatch(layer: layer, what: what, expected: expected, actual: actual)
+        case .downloadVoided(let bytes):
+            return .downloadVoided(layer: layer, afterBytes: bytes)
         }
     }
 }

@@ -23,9 +23,12 @@ final class LayerStream {
 
     private let descriptor: Int32
     private let path: String
+    /// The blob while it downloads: reads past its written end wait for more.
+    private let follow: BlobFollow?
     private let expected: LayerDigests
     private let blobHasher: SHA256?
-    private let tarHasher = SHA256()
+    /// `nil` when the reader of the bytes hashes them (``InflatePipe``, on its thread).
+    private let tarHasher: SHA256?
     private var inflater: (any Inflater)?
     private let mediaCompression: LayerCompression?
     private let input: UnsafeMutableRawBufferPointer
@@ -47,18 +50,25 @@ final class LayerStream {
     /// - Parameters:
     ///   - mediaType: the layer descriptor's media type, or `nil` to decide by content alone.
     ///   - expected: digests to check at the end of the stream.
+    ///   - follow: the blob while it downloads (`file` is then only named in messages).
+    ///   - hashesTar: compute (and check) the diff_id here; `false` when the consumer does
+    ///     (``InflatePipe`` hashes on the reader's thread, so the two threads share the work).
     /// - Throws: ``LayerReadFailure`` `.unreadable` when the file cannot be opened.
-    init(file: URL, mediaType: String?, expected: LayerDigests) throws(LayerReadFailure) {
+    init(
+        file: URL, mediaType: String?, expected: LayerDigests, follow: BlobFollow? = nil, hashesTar: Bool = true
+    ) throws(LayerReadFailure) {
         path = file.path
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = follow?.duplicateDescriptor() ?? Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             let code = errno
             throw LayerReadFailure(.unreadable(errno: code), operation: path, message: String(cString: strerror(code)))
         }
         self.descriptor = descriptor
+        self.follow = follow
         self.expected = expected
         mediaCompression = mediaType.flatMap(MediaType.layerCompression)
         blobHasher = expected.blob == nil ? nil : SHA256()
+        tarHasher = hashesTar ? SHA256() : nil
         input = .allocate(byteCount: LayerStream.inputSize, alignment: 64)
         output = .allocate(byteCount: LayerStream.outputSize, alignment: 64)
     }
@@ -96,7 +106,7 @@ final class LayerStream {
             let (consumed, produced) = try inflater.inflate(slice, into: buffer)
             pending = pending.lowerBound + consumed..<pending.upperBound
             if produced > 0 {
-                tarHasher.update(UnsafeRawBufferPointer(start: buffer.baseAddress, count: produced))
+                tarHasher?.update(UnsafeRawBufferPointer(start: buffer.baseAddress, count: produced))
                 uncompressedBytes += Int64(produced)
                 return produced
             }
@@ -136,6 +146,17 @@ final class LayerStream {
                 throw LayerReadFailure(.unreadable(errno: code), operation: path, message: String(cString: strerror(code)))
             }
             pending = 0..<count
+            if count == 0, let follow {
+                switch follow.wait(beyond: compressedBytesRead) {
+                case .available: continue
+                case .end(let size) where size > compressedBytesRead: continue
+                case .end: break
+                case .failed:
+                    throw LayerReadFailure(
+                        .downloadVoided(afterBytes: compressedBytesRead), operation: "follow download",
+                        message: "the download stopped or started over after \(compressedBytesRead) bytes")
+                }
+            }
             if count == 0 {
                 endOfFile = true
             } else {
@@ -148,7 +169,7 @@ final class LayerStream {
 
     private func complete() throws(LayerReadFailure) {
         finished = true
-        let tar = tarHasher.finalize()
+        let tar = tarHasher?.finalize()
         let blob = blobHasher?.finalize()
         digests = LayerDigests(blob: blob, diffID: tar)
         if let want = expected.blob, let blob, want != blob {
@@ -156,10 +177,8 @@ final class LayerStream {
                 .digestMismatch(what: "blob digest", expected: want, actual: blob), operation: "verify blob",
                 message: "the blob's digest is \(blob), the manifest says \(want)")
         }
-        if let want = expected.diffID, want != tar {
-            throw LayerReadFailure(
-                .digestMismatch(what: "diff_id", expected: want, actual: tar), operation: "verify diff_id",
-                message: "the uncompressed layer's digest is \(tar), the config's rootfs.diff_ids says \(want)")
+        if let want = expected.diffID, let tar, want != tar {
+            throw LayerReadFailure.diffIDMismatch(expected: want, actual: tar)
         }
     }
 }

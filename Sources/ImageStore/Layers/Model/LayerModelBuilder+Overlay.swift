@@ -15,8 +15,12 @@
 /// Paths resolve through this layer's own symlinks only: the lower layers are not known, so a
 /// layer that writes through a symlink of a lower layer (`lib -> usr/lib` below, `lib/x` here)
 /// gets a directory `lib` here, which overlayfs shows over the symlink. Image builders write real
-/// paths, never through symlinks; the merged formats resolve through them. A hardlink must name a
-/// file of the same layer (one erofs disk cannot link into another).
+/// paths, never through symlinks; the merged formats resolve through them.
+///
+/// A hardlink to a file of a lower layer needs that file in this layer (one erofs disk cannot
+/// link into another): built without its lower layers, such a layer is refused
+/// (``LayerError/invalidHardlink(layer:path:target:reason:)``, ``needsLowerLayers`` set); built
+/// over them, the target is copied up first (`LayerModelBuilder+CopyUp.swift`).
 extension LayerModelBuilder {
     /// Whether layers are merged into one filesystem or each kept on its own.
     enum Mode: Sendable, Equatable {
@@ -36,8 +40,14 @@ extension LayerModelBuilder {
         guard let chain = try resolve(parent, create: true) else { return }
         let directory = chain[chain.count - 1]
         markWritten(chain)
-        if let existing = model.lookup(name, in: directory) {
-            if model[existing].kind == .directory { makeOpaque(existing) }
+        if isCopiedUp(name, in: directory) {
+            // Lower content a hardlink of this layer copied up: the link keeps the inode.
+            clear(directory, name)
+        } else if let existing = model.lookup(name, in: directory) {
+            if model[existing].kind == .directory {
+                makeOpaque(existing)
+                dropCopiedUp(below: existing)
+            }
             return
         }
         whiteoutDevices.insert(model.insert(Inode(kind: .characterDevice, permissions: 0), named: name, in: directory))

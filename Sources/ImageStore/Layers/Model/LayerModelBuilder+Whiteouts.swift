@@ -26,6 +26,7 @@ extension LayerModelBuilder {
             let directory = chain[chain.count - 1]
             if mode == .overlayLayer {
                 makeOpaque(directory)
+                dropCopiedUp(below: directory)
                 markWritten(chain)
                 return
             }

@@ -20,7 +20,8 @@
 /// without a link are handed to ``FileDataSink/release(_:)`` after each entry.
 ///
 /// In ``Mode/overlayLayer`` the builder makes the model of one layer on its own, as an overlayfs
-/// lower directory, instead of merging (`LayerModelBuilder+Overlay.swift`).
+/// lower directory, instead of merging (`LayerModelBuilder+Overlay.swift`); given the lower
+/// layers merged, it copies up the lower files the layer hardlinks (`LayerModelBuilder+CopyUp.swift`).
 ///
 /// Not thread-safe: one builder runs on one ``BlockingExecutor`` thread.
 final class LayerModelBuilder {
@@ -44,6 +45,12 @@ final class LayerModelBuilder {
     var layerLinks: Set<EntryKey> = []
     /// ``Mode/overlayLayer``: the 0/0 character devices this builder made for whiteouts.
     var whiteoutDevices: Set<InodeID> = []
+    /// ``Mode/overlayLayer`` with the lower layers given: where hardlink targets of lower
+    /// layers are copied up from (`LayerModelBuilder+CopyUp.swift`).
+    let copyUp: LayerCopyUp?
+    /// ``Mode/overlayLayer`` without lower layers: set when a hardlink named a file this layer
+    /// does not have, which a build over the lower layers may find there.
+    private(set) var needsLowerLayers = false
 
     /// One directory entry: the directory's inode and the name in it.
     struct EntryKey: Hashable {
@@ -54,10 +61,12 @@ final class LayerModelBuilder {
     /// A builder whose model holds only a root directory (0755 root:root, time 0).
     init(
         sink: any FileDataSink, limits: LayerLimits = .default, cancellation: CancellationFlag = CancellationFlag(),
-        mode: Mode = .merged
+        mode: Mode = .merged, lower: FilesystemModel? = nil
     ) {
+        precondition(lower == nil || mode == .overlayLayer, "only an overlay-layer build copies up from lower layers")
         self.model = FilesystemModel()
         self.mode = mode
+        self.copyUp = lower.map { LayerCopyUp(lower: $0) }
         self.sink = sink
         self.limits = limits
         self.cancellation = cancellation
@@ -207,6 +216,9 @@ final class LayerModelBuilder {
     ///
     /// The target's directories resolve through in-root symlinks like any path; its last
     /// component is linked as it is (a symlink target is linked itself, as `linkat` does).
+    /// An overlay layer given its lower layers finds the target in the overlay of this layer
+    /// over them and copies a lower target up (`+CopyUp`); without them, a target this layer
+    /// lacks is refused and ``needsLowerLayers`` set.
     private func link(_ entry: ArchiveEntry, _ components: [[UInt8]], parent: InodeID, _ name: [UInt8]) throws -> Bool {
         let rawTarget = entry.hardlinkTarget ?? []
         let shown = ArchiveEntry.display(rawTarget)
@@ -216,11 +228,19 @@ final class LayerModelBuilder {
                 layer: layer, path: currentPath, target: shown, reason: "the target leaves the root or is the root")
         }
         if target == components { return false }
-        func find() throws -> InodeID {
-            guard let chain = try resolve(target.dropLast(), create: false),
-                let found = target.last.flatMap({ model.lookup($0, in: chain[chain.count - 1]) }),
-                !isWhiteoutDevice(found)
-            else {
+        func find(copyingUp: Bool) throws -> InodeID {
+            let found: InodeID?
+            if copyUp != nil {
+                found = try overlayLinkTarget(target, shown: shown, copyingUp: copyingUp)
+            } else if let chain = try resolve(target.dropLast(), create: false),
+                let entry = target.last.flatMap({ model.lookup($0, in: chain[chain.count - 1]) }), !isWhiteoutDevice(entry)
+            {
+                found = entry
+            } else {
+                found = nil
+                if mode == .overlayLayer { needsLowerLayers = true }
+            }
+            guard let found else {
                 throw LayerError.invalidHardlink(layer: layer, path: currentPath, target: shown, reason: "the target does not exist")
             }
             guard model[found].kind != .directory else {
@@ -228,10 +248,11 @@ final class LayerModelBuilder {
             }
             return found
         }
-        _ = try find()
+        _ = try find(copyingUp: true)
         clear(parent, name)
-        // Clearing the entry may have removed the target (a target below the entry it replaces).
-        let inode = try find()
+        // Clearing the entry may have removed the target (a target below the entry it
+        // replaces); what it removed is gone in the overlay too, so nothing is copied up again.
+        let inode = try find(copyingUp: false)
         model.link(inode, in: parent, named: name)
         layerLinks.insert(EntryKey(directory: parent, name: name))
         return true
@@ -265,15 +286,18 @@ final class LayerModelBuilder {
     /// Removes whatever is at `name` in `directory` (a directory with its subtree).
     func clear(_ directory: InodeID, _ name: [UInt8]) {
         guard model.remove(name, in: directory) else { return }
+        copyUp?.entries.remove(EntryKey(directory: directory, name: name))
         forgetFreed()
     }
 
     /// Drops per-layer state of inodes the model freed, before their ids are reused.
     func forgetFreed() {
-        for id in model.takeFreedInodes() {
+        let freed = model.takeFreedInodes()
+        for id in freed {
             layerInodes.remove(id)
             whiteoutDevices.remove(id)
         }
+        if !freed.isEmpty { copyUp?.forget(Set(freed)) }
     }
 
     /// Marks the directories of `chain` (root first) as written into by this layer. Stops at

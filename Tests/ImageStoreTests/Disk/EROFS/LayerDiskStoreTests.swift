@@ -91,4 +91,89 @@ struct LayerDiskStoreTests {
             #expect(fsck.status == 0, "\(fsck.output)")
         }
     }
+
+    @Test("a layer hardlinking a lower file gets a disk over its lower layers, keyed by the ChainID; a second ensure converts nothing and touches the disks")
+    func crossLayerLink() async throws {
+        let scratch = try LayerScratch()
+        let directory = try TemporaryDirectory(prefix: "layer-store")
+        defer { directory.remove() }
+        let store = LayerDiskStore(directory: directory.url)
+        let image = try Self.layers(scratch, "copyup-link")
+        let diffIDs = image.compactMap(\.diffID)
+        let chainIDs = ChainID.of(diffIDs)
+        let first = try await store.ensure(image, options: ExportOptions())
+        #expect(first.map(\.converted) == [true, true, true])
+        #expect(first[0].path == store.path(diffID: diffIDs[0], verity: true).path)
+        #expect(first[1].path == store.path(diffID: diffIDs[1], verity: true).path, "a self-contained layer keeps its diff_id disk")
+        #expect(first[2].path == store.path(chainID: chainIDs[2], verity: true).path)
+        #expect(first[2].path.hasSuffix("/\(chainIDs[2].encoded).chain.verity.erofs"))
+        let verity = try #require(first[2].verity)
+        #expect(verity.salt == Verity.hex(Verity.salt(layerDiffID: chainIDs[2])))
+        try ShellCommand.run(
+            "veritysetup", ["verify", first[2].path, first[2].path, verity.rootHash, "--hash-offset=\(verity.hashOffset)"])
+        let fsck = try ShellCommand.attempt("fsck.erofs", [first[2].path])
+        #expect(fsck.status == 0, "\(fsck.output)")
+        // The copied file is in the disk (dump.erofs reads it back): the lower file's size,
+        // owner and mode, one inode for opt/t, data/l1 and data/l4.
+        let dump = try ShellCommand.run("dump.erofs", ["--path=/opt/t", first[2].path])
+        let fields = dump.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for field in ["Size: 7", "Links: 3", "Uid: 7 Gid: 8", "Access: 0640"] {
+            #expect(fields.contains(field), "\(field): \(dump)")
+        }
+        // Deterministic like every layer disk: built again, the same bytes.
+        let again = try await DiskExporter().exportLayerDisk(
+            image[2], over: Array(image[..<2]), chainID: chainIDs[2], to: directory.url.appendingPathComponent("again/x.erofs"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: again.path)) == Data(contentsOf: URL(fileURLWithPath: first[2].path)))
+        try FileManager.default.removeItem(at: directory.url.appendingPathComponent("again"))
+        // Old times on every disk; a second ensure converts nothing and sets them to now.
+        for disk in first {
+            var times = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
+            try #require(utimensat(AT_FDCWD, disk.path, &times, 0) == 0)
+        }
+        let started = time(nil)
+        let second = try await store.ensure(image, options: ExportOptions())
+        #expect(second.map(\.converted) == [false, false, false])
+        #expect(second.map(\.path) == first.map(\.path) && second.map(\.verity) == first.map(\.verity))
+        for disk in second {
+            var info = stat()
+            try #require(stat(disk.path, &info) == 0)
+            #expect(info.st_mtim.tv_sec >= started - 1, "\(disk.path) was not touched")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).sorted()
+        #expect(names.count == 3 && !names.contains { $0.hasPrefix(".") }, "\(names)")
+    }
+
+    @Test("the ChainID is the image-spec's: sha256 of \"<chain below> <diff_id>\", as sha256sum computes it")
+    func chainIDs() throws {
+        let diffIDs = ["11", "22", "33"].map { Digest(sha256Hex: String(repeating: $0, count: 32)) }
+        let chain = ChainID.of(diffIDs)
+        #expect(chain.count == 3 && chain[0] == diffIDs[0])
+        let scratch = try TemporaryDirectory(prefix: "chain-id")
+        defer { scratch.remove() }
+        var below = diffIDs[0].description
+        for index in 1..<3 {
+            let text = scratch.url.appendingPathComponent("text-\(index)")
+            try Data("\(below) \(diffIDs[index].description)".utf8).write(to: text)
+            let hex = try ShellCommand.run("sha256sum", [text.path]).prefix(64)
+            #expect(chain[index].description == "sha256:\(hex)")
+            below = "sha256:\(hex)"
+        }
+    }
+
+    @Test("a link to a lower file the same layer whited out before is refused over the lower layers too, leaving no file")
+    func crossLayerLinkToWhiteout() async throws {
+        let scratch = try LayerScratch()
+        let directory = try TemporaryDirectory(prefix: "layer-store")
+        defer { directory.remove() }
+        let store = LayerDiskStore(directory: directory.url)
+        let image = try Self.layers(scratch, "hardlink-to-whiteout")
+        await #expect {
+            _ = try await store.ensure(image, options: ExportOptions())
+        } throws: { error in
+            guard case .invalidHardlink(_, let path, _, let reason) = error as? LayerError else { return false }
+            return path == "x" && reason == "the target does not exist"
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.url.path)
+        #expect(names == [store.path(diffID: try #require(image[0].diffID), verity: true).lastPathComponent], "\(names)")
+    }
 }

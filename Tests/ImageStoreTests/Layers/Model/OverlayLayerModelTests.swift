@@ -114,5 +114,94 @@ struct OverlayLayerModelTests {
         #expect(try scratch.outsideSnapshot() == before, "something outside the model changed")
     }
 
+    // MARK: - Hardlinks to lower layers (copy-up)
+
+    /// The top layer of `name` alone over its lower layers merged, copied-up contents stored as
+    /// the exporter stores them (lower bytes into the upper sink).
+    func copyUpModel(_ name: String) throws -> [String: FileNode] {
+        let layers = try scratch.layers(name)
+        let lowerSink = MemorySink()
+        let merged = LayerModelBuilder(sink: lowerSink)
+        for layer in layers.dropLast() { try merged.apply(layer) }
+        let sink = MemorySink()
+        let builder = LayerModelBuilder(sink: sink, mode: .overlayLayer, lower: merged.model)
+        try builder.apply(try #require(layers.last))
+        for (content, uppers) in try #require(builder.copyUp).contentSources() {
+            let bytes = lowerSink.bytes(content)
+            let stored = try sink.store(size: Int64(bytes.count)) { body in try bytes.withUnsafeBytes { try body(0, $0) } }
+            for upper in uppers {
+                var inode = builder.model[upper]
+                inode.content = stored
+                builder.model[upper] = inode
+            }
+        }
+        return ModelSnapshot.take(builder.model, sink: sink)
+    }
+
+    @Test("a hardlink to a lower file copies it up with its content, metadata and parents; the link shares the copy")
+    func copyUp() throws {
+        // Layer 2: data/l1 -> opt/t, data/l2 -> lib/other (lib -> opt, opt/other rewritten by
+        // layer 1), data/l3 -> g/b (g/a and g/b one inode below), data/l4 -> /opt/t, g/.wh.a,
+        // opt/own and data/l5 -> lib/own (its own file, through the lower symlink).
+        let upper = try copyUpModel("copyup-link")
+        #expect(
+            upper.keys.sorted() == [
+                ".", "data", "data/l1", "data/l2", "data/l3", "data/l4", "data/l5", "g", "g/a", "g/b", "opt", "opt/other",
+                "opt/own", "opt/t",
+            ])
+        #expect(upper["data/l5"]?.inode == upper["opt/own"]?.inode && upper["opt/own"]?.content == Array("own".utf8))
+        let target = try #require(upper["opt/t"])
+        #expect(target.type == "f" && target.content == Array("lower t".utf8) && target.mode == 0o640)
+        #expect(target.uid == 7 && target.gid == 8 && target.mtimeSeconds == 1_700_000_000 - 5)
+        #expect(target.xattrs == ["user.tag": Array("lower".utf8)])
+        #expect(upper["data/l1"]?.inode == target.inode && upper["data/l4"]?.inode == target.inode && target.links == 3)
+        let opt = try #require(upper["opt"])
+        #expect(opt.mode == 0o750 && opt.uid == 3 && opt.gid == 4 && opt.mtimeSeconds == 1_700_000_000 - 7)
+        #expect(opt.xattrs == [:], "a copied-up parent is not opaque: the rest of the lower opt still shows")
+        #expect(upper["opt/other"]?.content == Array("o2".utf8), "the final lower content, after layer 1 rewrote it")
+        #expect(upper["data/l2"]?.inode == upper["opt/other"]?.inode)
+        #expect(upper["g"]?.mode == 0o711)
+        // g/a and g/b were one inode: both copied to one; the later whiteout of g/a removes
+        // that name only, the link keeps the inode.
+        #expect(Self.isWhiteout(upper["g/a"]))
+        #expect(upper["g/b"]?.inode == upper["data/l3"]?.inode && upper["g/b"]?.links == 2)
+        #expect(upper["g/b"]?.content == Array("group".utf8))
+    }
+
+    @Test("an opaque marker after the links hides the copied-up lower entries; the links keep their inodes")
+    func copyUpThenOpaque() throws {
+        let upper = try copyUpModel("copyup-opaque-after")
+        #expect(upper.keys.sorted() == [".", "d", "d/mine", "l", "m"])
+        #expect(upper["d"]?.xattrs == Self.opaque)
+        #expect(upper["l"]?.content == Array("t".utf8) && upper["l"]?.links == 1)
+        #expect(upper["m"]?.content == Array("v".utf8) && upper["m"]?.links == 1)
+    }
+
+    @Test("without its lower layers, a link to a lower file is refused and the builder says the lowers are needed")
+    func linkWithoutLowers() throws {
+        let builder = LayerModelBuilder(sink: MemorySink(), mode: .overlayLayer)
+        #expect {
+            try builder.apply(try scratch.layers("copyup-link")[2])
+        } throws: { error in
+            (error as? LayerError).map { HostileCase.caseName($0) == "invalidHardlink" && "\($0)".contains("data/l1") } ?? false
+        }
+        #expect(builder.needsLowerLayers)
+    }
+
+    @Test("over its lower layers, a link to a lower file the same layer whited out before is still refused")
+    func linkAfterWhiteoutRefused() throws {
+        // Layer 1: .wh.gone, then x -> gone.
+        let layers = try scratch.layers("hardlink-to-whiteout")
+        let merged = LayerModelBuilder(sink: MemorySink())
+        try merged.apply(layers[0])
+        let builder = LayerModelBuilder(sink: MemorySink(), mode: .overlayLayer, lower: merged.model)
+        #expect {
+            try builder.apply(layers[1])
+        } throws: { error in
+            guard case .invalidHardlink(_, let path, let target, let reason) = error as? LayerError else { return false }
+            return path == "x" && target == "gone" && reason == "the target does not exist"
+        }
+    }
+
     private static let limits = LayerLimits(maxTotalBytes: 16 << 20, maxEntries: 1000, maxPathLength: 4096)
 }
