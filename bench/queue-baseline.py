@@ -12,24 +12,36 @@ Prints one JSON line: processes, jobs, claims, claimed_twice, elapsed_ms, claims
 import argparse
 import json
 import multiprocessing
+import socket
 import sys
 import time
 
-# The statements of Sources/ImageStore/Store/Statements.swift (claimNext, complete), with the
-# settings' defaults bound, as queue-drill runs them.
+# The statements of Sources/ImageStore/Store/Statements.swift and Statements+Postgres.swift
+# (claimNext, completeKeepingColumns, beginClaim), word for word, with the same values bound as
+# queue-drill binds them: the settings' defaults for a missing settings row (lease_ms 60000,
+# max_in_flight 4) and the claimer's host id (SQLite: '', PostgreSQL: the hostname); on
+# PostgreSQL "now" is bound NULL, so the statement's coalesce(…, now()) reads the server's clock.
 SQLITE_CLAIM = """
 UPDATE images SET
     status = 'pulling', worker_id = ?1,
-    lease_expires_at = ?2 + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), 60000),
+    lease_expires_at = ?2 + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), ?3),
     lease_token = lease_token + 1, attempts = attempts + 1,
     started_at = ?2, updated_at = ?2, finished_at = NULL, bytes_done = 0, bytes_total = NULL
 WHERE id = (
-    SELECT id FROM images
-    WHERE status = 'pending' AND next_attempt_at <= ?2
+    SELECT id FROM (
+        SELECT id, priority FROM (
+            SELECT id, priority FROM images
+            WHERE status = 'pending' AND target_host IS NULL AND next_attempt_at <= ?2
+            ORDER BY priority DESC, id LIMIT 1) AS unpinned
+        UNION ALL
+        SELECT id, priority FROM (
+            SELECT id, priority FROM images
+            WHERE status = 'pending' AND target_host = ?5 AND next_attempt_at <= ?2
+            ORDER BY priority DESC, id LIMIT 1) AS pinned) AS heads
     ORDER BY priority DESC, id LIMIT 1)
   AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
-    < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), 4)
-RETURNING id, lease_token
+    < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), ?4)
+RETURNING id, name, format, lease_token, attempts, verity
 """
 SQLITE_COMPLETE = """
 UPDATE images SET
@@ -37,22 +49,33 @@ UPDATE images SET
     finished_at = ?3, updated_at = ?3
 WHERE id = ?1 AND lease_token = ?2 AND status IN ('pulling', 'converting')
 """
-POSTGRES_NOW = "(extract(epoch FROM now()) * 1000)::bigint"
-POSTGRES_BEGIN_CLAIM = "BEGIN; SELECT pg_advisory_xact_lock(1769431857); SAVEPOINT claim_head"
+LEASE_MS_DEFAULT = 60000
+MAX_IN_FLIGHT_DEFAULT = 4
+SQLITE_HOST = ""
+POSTGRES_NOW = "coalesce(%(now)s::bigint, (extract(epoch FROM now()) * 1000)::bigint)"
+POSTGRES_BEGIN_CLAIM = """BEGIN; SET LOCAL plan_cache_mode = force_custom_plan; SELECT pg_advisory_xact_lock(1769431857);
+SAVEPOINT claim_head"""
 POSTGRES_CLAIM = """
 UPDATE images SET
     status = 'pulling', worker_id = %(worker)s,
-    lease_expires_at = {now} + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), 60000),
+    lease_expires_at = {now} + coalesce((SELECT value FROM settings WHERE key = 'lease_ms'), %(lease)s),
     lease_token = lease_token + 1, attempts = attempts + 1,
     started_at = {now}, updated_at = {now}, finished_at = NULL, bytes_done = 0, bytes_total = NULL
 WHERE id = (
-    SELECT id FROM images
-    WHERE status = 'pending' AND next_attempt_at <= {now}
-    ORDER BY priority DESC, id LIMIT 1
-    FOR UPDATE SKIP LOCKED)
+    SELECT id FROM (
+        SELECT id, priority FROM (
+            SELECT id, priority FROM images
+            WHERE status = 'pending' AND target_host IS NULL AND next_attempt_at <= {now}
+            ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS unpinned
+        UNION ALL
+        SELECT id, priority FROM (
+            SELECT id, priority FROM images
+            WHERE status = 'pending' AND target_host = %(host)s AND next_attempt_at <= {now}
+            ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS pinned) AS heads
+    ORDER BY priority DESC, id LIMIT 1)
   AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
-    < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), 4)
-RETURNING id, lease_token
+    < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), %(max_in_flight)s)
+RETURNING id, name, format, lease_token, attempts, verity
 """.format(now=POSTGRES_NOW)
 POSTGRES_COMPLETE = """
 UPDATE images SET
@@ -73,19 +96,21 @@ def now_ms():
 def drill_sqlite(db, worker, out):
     import sqlite3
     conn = sqlite3.connect(db, timeout=10, isolation_level=None)
+    # Statements.configure: the pragmas every image-worker connection sets.
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
     claimed, first, last = [], 0, 0
     while True:
         now = now_ms()
         conn.execute("BEGIN IMMEDIATE")
-        row = conn.execute(SQLITE_CLAIM, (worker, now)).fetchone()
+        row = conn.execute(SQLITE_CLAIM, (worker, now, LEASE_MS_DEFAULT, MAX_IN_FLIGHT_DEFAULT, SQLITE_HOST)).fetchone()
         conn.execute("COMMIT")
         if row is None:
             break
         first = first or now
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(SQLITE_COMPLETE, (row[0], row[1], now_ms()))
+        conn.execute(SQLITE_COMPLETE, (row[0], row[3], now_ms()))
         conn.execute("COMMIT")
         last = now_ms()
         claimed.append(row[0])
@@ -97,18 +122,20 @@ def drill_postgres(db, worker, out):
     conn = psycopg2.connect(db)
     conn.autocommit = True
     cur = conn.cursor()
+    host = socket.gethostname()
     claimed, first, last = [], 0, 0
     while True:
         now = now_ms()
         cur.execute(POSTGRES_BEGIN_CLAIM)
-        cur.execute(POSTGRES_CLAIM, {"worker": worker})
+        cur.execute(POSTGRES_CLAIM, {"worker": worker, "now": None, "lease": LEASE_MS_DEFAULT,
+                                     "host": host, "max_in_flight": MAX_IN_FLIGHT_DEFAULT})
         row = cur.fetchone()
         cur.execute("COMMIT")
         if row is None:
             break
         first = first or now
         cur.execute("BEGIN")
-        cur.execute(POSTGRES_COMPLETE, {"id": row[0], "token": row[1]})
+        cur.execute(POSTGRES_COMPLETE, {"id": row[0], "token": row[3], "now": None})
         cur.execute("COMMIT")
         last = now_ms()
         claimed.append(row[0])

@@ -14,9 +14,15 @@ final class ConnectionExecutor: SerialExecutor, @unchecked Sendable {
     private var jobs: [UnownedJob] = []
     private var stopping = false
 
-    /// Starts the thread, named `name` for debuggers and `top -H`.
+    /// Starts the thread, named `name` for debuggers and `top -H` (at most 15 bytes: Linux
+    /// refuses a longer thread name).
     init(name: String) {
-        let thread = Thread { [self] in serve() }
+        let thread = Thread { [self] in
+            // Set from the thread itself: on Linux a name given before start is not applied,
+            // and the thread would keep the name of the one that started it.
+            Thread.current.name = name
+            serve()
+        }
         thread.name = name
         thread.start()
     }

@@ -24,7 +24,7 @@ actor PostgresConnection: QueueDatabase {
     private init(url: String) {
         self.url = DatabaseLocation.redacting(url)
         self.handle = PostgresHandle(url: self.url)
-        self.executor = ConnectionExecutor(name: "image-worker-postgres")
+        self.executor = ConnectionExecutor(name: "iw-postgres")
     }
 
     deinit {

@@ -1,32 +1,45 @@
 import CSQLite
 import Foundation
+import Synchronization
 
 /// One SQLite connection: the only code that calls libsqlite3.
 ///
-/// An actor on its own ``ConnectionExecutor`` thread, so a busy wait never blocks the cooperative
-/// pool and the handle is used by one thread at a time. Opens with WAL, `foreign_keys=ON`,
-/// `synchronous=NORMAL` and a busy timeout. Statements are prepared once and cached by name.
-/// Writes go through ``write(_:)``: `BEGIN IMMEDIATE` takes the write lock up front (retried
-/// with backoff while another process holds it), so no statement inside fails with SQLITE_BUSY.
+/// Opens with WAL, `foreign_keys=ON`, `synchronous=NORMAL` and a busy timeout. Statements are
+/// prepared once and cached by name. Writes go through ``write(begin:_:)``: `BEGIN IMMEDIATE`
+/// takes the write lock up front, so no statement inside fails with SQLITE_BUSY.
+///
+/// Where a transaction runs: the handle sits behind a lock (`gate`), and a transaction first
+/// tries it on the caller's own thread, without waiting anywhere: the lock only if free, and
+/// `BEGIN` with no busy timeout. That is the common case (this process alone on the lock),
+/// and it costs no thread switch. When either is taken (another task of this process, or
+/// another process holding the write lock), the transaction goes to the connection's own
+/// ``ConnectionExecutor`` thread (this actor's executor), which may wait: for the gate, and
+/// inside SQLite for up to ``busyTimeoutMilliseconds`` per `BEGIN`, retried with backoff.
+/// So a busy wait never blocks the cooperative pool, and the handle is used by one thread at a
+/// time. A transaction run on the caller's thread does not suspend the caller: a task looping
+/// over queue calls and nothing else keeps its thread (``ClaimConcurrencyTests`` yields).
 actor SQLiteConnection: QueueDatabase {
-    /// How long one `BEGIN IMMEDIATE` waits inside SQLite for the write lock.
+    /// How long one `BEGIN IMMEDIATE` on the connection thread waits inside SQLite for the write lock.
     static let busyTimeoutMilliseconds: Int32 = 5_000
     /// `BEGIN IMMEDIATE` tries before ``StoreError/busy(name:code:message:attempts:)``.
     static let beginAttempts = 8
+    /// The connection thread's name (`top -H`, debuggers, tests; Linux keeps at most 15 bytes).
+    static let threadName = "iw-sqlite"
 
     /// The database file, for error messages.
     nonisolated let path: String
     nonisolated var location: String { path }
     nonisolated let dialect = SQLDialect.sqlite
     private nonisolated let executor: ConnectionExecutor
-    private let handle: SQLiteHandle
+    /// The handle; whoever holds the lock is its only user.
+    private nonisolated let gate: Mutex<SQLiteHandle>
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     private init(path: String, handle: SQLiteHandle) {
         self.path = path
-        self.handle = handle
-        self.executor = ConnectionExecutor(name: "image-worker-sqlite")
+        self.gate = Mutex(handle)
+        self.executor = ConnectionExecutor(name: Self.threadName)
     }
 
     deinit {
@@ -43,26 +56,57 @@ actor SQLiteConnection: QueueDatabase {
     }
 
     private func configure() throws {
-        try retryingBusy(name: Statements.configure.name) {
-            try handle.executeScript(Statements.configure.sql, name: Statements.configure.name)
+        try gate.withLock { handle in
+            handle.waitWhenBusy(true)
+            try Self.retryingBusy(name: Statements.configure.name) {
+                try handle.executeScript(Statements.configure.sql, name: Statements.configure.name)
+            }
         }
     }
 
     // MARK: - Transactions
 
-    /// Runs `body` in a `BEGIN IMMEDIATE` transaction, committing when it returns and rolling
-    /// back when it throws.
+    /// Runs `body` in a `begin` (`BEGIN IMMEDIATE`) transaction, committing when it returns and
+    /// rolling back when it throws: on the caller's thread when the handle and the write lock
+    /// are free at once, else on the connection thread (see the type's documentation).
     ///
-    /// SQLITE_BUSY at `BEGIN` (another process kept the write lock through `busy_timeout`) is
-    /// retried with exponential backoff up to ``beginAttempts`` times.
+    /// SQLITE_BUSY at `BEGIN` on the connection thread (another process kept the write lock
+    /// through `busy_timeout`) is retried with exponential backoff up to ``beginAttempts`` times.
     /// - Throws: what `body` threw, `StoreError.busy` past the retries, or `StoreError.statement`.
     @discardableResult
-    func write<T: Sendable>(begin: SQLStatement = Statements.beginImmediate, _ body: @Sendable (any SQLSession) throws -> T)
+    nonisolated func write<T: Sendable>(
+        begin: SQLStatement = Statements.beginImmediate, _ body: @Sendable (any SQLSession) throws -> T
+    ) async throws -> T {
+        let inline = try gate.withLockIfAvailable { handle -> T? in
+            handle.waitWhenBusy(false)
+            do {
+                try handle.execute(begin, [])
+            } catch StoreError.statement(_, let code, _) where StoreError.isBusy(code: code) {
+                return nil
+            }
+            // Inside the transaction, as on the connection thread (in WAL mode with the write
+            // lock held no statement is expected to wait).
+            handle.waitWhenBusy(true)
+            return try Self.committing(handle, body)
+        }
+        if let result = inline, let result { return result }
+        return try await writeOnThread(begin: begin, body)
+    }
+
+    /// ``write(begin:_:)`` on the connection thread, waiting as long as it takes.
+    private func writeOnThread<T: Sendable>(begin: SQLStatement, _ body: @Sendable (any SQLSession) throws -> T)
         throws -> T
     {
-        try retryingBusy(name: begin.name) {
-            try handle.execute(begin, [])
+        try gate.withLock { handle in
+            handle.waitWhenBusy(true)
+            try Self.retryingBusy(name: begin.name) { try handle.execute(begin, []) }
+            return try Self.committing(handle, body)
         }
+    }
+
+    /// Runs `body` inside the transaction just begun on `handle`, then commits it; rolls back
+    /// when either throws.
+    private static func committing<T>(_ handle: SQLiteHandle, _ body: (any SQLSession) throws -> T) throws -> T {
         do {
             let result = try body(handle)
             try handle.execute(Statements.commit, [])
@@ -75,15 +119,37 @@ actor SQLiteConnection: QueueDatabase {
         }
     }
 
-    /// Runs `body` on the connection (a read, or a single autocommit statement).
+    /// Runs `body` on the connection (a read, or a single autocommit statement): on the
+    /// caller's thread when the handle is free and nothing is busy, else (from the start again)
+    /// on the connection thread, where SQLITE_BUSY is waited on and `body` retried with backoff.
+    /// `body` may therefore run more than once; what it ran before a busy error changed nothing.
     /// - Throws: what `body` threw.
     @discardableResult
-    func read<T: Sendable>(_ body: @Sendable (any SQLSession) throws -> T) throws -> T {
-        try retryingBusy(name: "read") { try body(handle) }
+    nonisolated func read<T: Sendable>(_ body: @Sendable (any SQLSession) throws -> T) async throws -> T {
+        let inline = try gate.withLockIfAvailable { handle -> T? in
+            handle.waitWhenBusy(false)
+            do {
+                return try body(handle)
+            } catch StoreError.statement(_, let code, _) where StoreError.isBusy(code: code) {
+                return nil
+            }
+        }
+        if let result = inline, let result { return result }
+        return try await readOnThread(body)
     }
 
+    /// ``read(_:)`` on the connection thread.
+    private func readOnThread<T: Sendable>(_ body: @Sendable (any SQLSession) throws -> T) throws -> T {
+        try gate.withLock { handle in
+            handle.waitWhenBusy(true)
+            return try Self.retryingBusy(name: "read") { try body(handle) }
+        }
+    }
+
+    /// Runs `body`, again after a backoff sleep while it fails with SQLITE_BUSY, up to
+    /// ``beginAttempts`` times. Only the connection thread calls it: sleeping blocks nobody else.
     @discardableResult
-    private func retryingBusy<T>(name: String, _ body: () throws -> T) throws -> T {
+    private static func retryingBusy<T>(name: String, _ body: () throws -> T) throws -> T {
         var delay = 0.005
         var attempt = 0
         while true {
@@ -94,7 +160,6 @@ actor SQLiteConnection: QueueDatabase {
                 if attempt >= Self.beginAttempts {
                     throw StoreError.busy(name: name, code: code, message: message, attempts: attempt)
                 }
-                // Runs on this connection's own thread: sleeping here blocks nobody else.
                 Thread.sleep(forTimeInterval: delay * Double.random(in: 0.5...1.5))
                 delay = min(delay * 4, 1.0)
             }
@@ -104,12 +169,13 @@ actor SQLiteConnection: QueueDatabase {
 
 /// Owns the `sqlite3*` handle and its cached statements; `deinit` finalizes and closes them.
 /// The ``SQLSession`` a transaction body runs on. `@unchecked Sendable`: only its
-/// ``SQLiteConnection`` touches it, on that actor's executor, and lends it to a body only
-/// while the body runs there.
+/// ``SQLiteConnection`` touches it, holding the connection's gate, and lends it to a body only
+/// while the body runs under that lock.
 private final class SQLiteHandle: SQLSession, @unchecked Sendable {
     let dialect = SQLDialect.sqlite
     let db: OpaquePointer
     var statements: [String: OpaquePointer] = [:]
+    private var waitsWhenBusy = false
 
     init(db: OpaquePointer) {
         self.db = db
@@ -128,8 +194,16 @@ private final class SQLiteHandle: SQLSession, @unchecked Sendable {
             throw StoreError.open(path: path, code: Int(code), message: String(cString: sqlite3_errmsg(db)))
         }
         sqlite3_extended_result_codes(db, 1)
-        sqlite3_busy_timeout(db, SQLiteConnection.busyTimeoutMilliseconds)
+        handle.waitWhenBusy(true)
         return handle
+    }
+
+    /// Whether SQLite waits (up to ``SQLiteConnection/busyTimeoutMilliseconds``) for a lock
+    /// another connection holds, or returns SQLITE_BUSY at once.
+    func waitWhenBusy(_ wait: Bool) {
+        guard wait != waitsWhenBusy else { return }
+        sqlite3_busy_timeout(db, wait ? SQLiteConnection.busyTimeoutMilliseconds : 0)
+        waitsWhenBusy = wait
     }
 
     deinit {

@@ -49,6 +49,10 @@ import Testing
                             continue
                         }
                         tally.claimed.append(claim.id)
+                        // A worker works between claim and complete. An uncontended SQLite
+                        // transaction runs on this task's thread without suspending it, so without
+                        // this the first task would take every row before the others ran.
+                        await Task.yield()
                         // Read while holding the row: every in-flight row counted is committed.
                         tally.mostInFlight = max(tally.mostInFlight, try await queue.activeCount())
                         try await queue.complete(claim)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ImageStore
@@ -82,6 +83,57 @@ import Testing
         await #expect(throws: StoreError.open(path: path, code: 14, message: "unable to open database file")) {
             _ = try await ImageQueue.open(path: path)
         }
+    }
+
+    @Test("an uncontended transaction runs on the caller's thread, not the connection thread")
+    func inlineWhenFree() async throws {
+        let connection = try await open()
+        let thread = try await connection.write { db in
+            try db.execute(Statements.insertImage, [.text("a"), .text("ext4"), .int(0), .int(1), .null])
+            return Thread.current.name ?? ""
+        }
+        #expect(thread != SQLiteConnection.threadName)
+        #expect(try await ImageQueue(database: connection).list().map(\.name) == ["a"])
+    }
+
+    @Test("a write while another connection holds the write lock waits for it (on the connection thread), then commits")
+    func waitsWhenBusy() async throws {
+        let holder = try await open()
+        let connection = try await open()
+        let holding = Mutex(false)
+        let held = Task {
+            try await holder.write { db in
+                try db.execute(Statements.insertImage, [.text("first"), .text("ext4"), .int(0), .int(1), .null])
+                holding.withLock { $0 = true }
+                // Keeps the write lock while the other connection asks for it: its attempt on the
+                // caller's thread finds the lock taken, and it must wait instead of failing.
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+        while !holding.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        try await connection.write { db in
+            try db.execute(Statements.insertImage, [.text("second"), .text("ext4"), .int(0), .int(1), .null])
+        }
+        try await held.value
+        #expect(try await ImageQueue(database: connection).list().map(\.name) == ["first", "second"])
+    }
+
+    @Test("transactions of many tasks on one connection all commit, one at a time")
+    func concurrentTasksShareTheHandle() async throws {
+        let connection = try await open()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    try await connection.write { db in
+                        try db.execute(
+                            Statements.insertImage, [.text("image-\(index)"), .text("ext4"), .int(0), .int(1), .null])
+                    }
+                    _ = try await connection.read { db in try db.query(Statements.countByStatus) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await ImageQueue(database: connection).list().count == 64)
     }
 
     @Test("SQLITE_BUSY past the retries is transient")
