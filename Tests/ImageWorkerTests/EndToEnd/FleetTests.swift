@@ -101,18 +101,20 @@ extension EndToEnd {
                     ('\(multiarch)', 'cpio', 'fleet-b'), ('\(multiarch)', 'cpio', NULL)
                 """)
 
-            // Kill whichever fleet-a worker converts the large image, once it is converting.
+            // Kill whichever fleet-a worker builds the large image, once its disk is being written
+            // (the layer is applied while it downloads, so that is already while pulling).
             var holder = ""
-            try await Child.waitUntil("the large image to be converting", seconds: 120) {
-                try await Task.sleep(for: .milliseconds(100))
-                holder = try await psql("SELECT coalesce(worker_id, '') FROM images WHERE id = 1 AND status = 'converting'")
-                return !holder.isEmpty
+            try await Child.waitUntil("the large image to be building", seconds: 120) {
+                try await Task.sleep(for: .milliseconds(50))
+                holder = try await psql(
+                    "SELECT coalesce(worker_id, '') FROM images WHERE id = 1 AND status IN ('pulling', 'converting')")
+                return !holder.isEmpty && hosts[0].leftovers().contains { $0.hasPrefix("tmp/build-1-") }
             }
             let doomedName = String(holder.split(separator: ":").first ?? "")
             let doomed = try #require(hosts[0].workers.first { $0.process.arguments?.contains(doomedName) == true })
             kill(doomed.process.processIdentifier, SIGKILL)
             try await doomed.wait()
-            #expect(try await psql("SELECT status FROM images WHERE id = 1") == "converting")
+            #expect(["pulling", "converting"].contains(try await psql("SELECT status FROM images WHERE id = 1")))
             #expect(hosts[0].leftovers().contains { $0.hasPrefix("tmp/build-1-") }, "the kill left scratch behind")
 
             // More rows while the fleet runs with one worker down.
