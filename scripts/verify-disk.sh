@@ -2,9 +2,9 @@
 # verify-disk.sh: boot a disk produced by image-worker under a real Linux kernel in QEMU (TCG)
 # and run a check inside the image's own filesystem. See docs/boot.md.
 #
-# Usage: verify-disk.sh FILE --format ext4|erofs|cpio [--expect-marker TEXT]
+# Usage: verify-disk.sh FILE --format ext4|erofs|cpio|erofs-layers [--expect-marker TEXT]
 #            [--marker-file PATH] [--owner-path PATH] [--expect-owner UID]
-#            [--kernel PATH] [--timeout S] [--memory MB]
+#            [--kernel PATH] [--timeout S] [--memory MB] [--print-tree]
 #            [--verity-root-hash HEX --verity-salt HEX --verity-hash-offset N]
 #
 # Exit status: 0 markers found; 1 boot check failed or timed out; 64 usage; 69 qemu, kernel,
@@ -17,9 +17,13 @@ readonly SCRIPT_PATH
 
 usage() {
     cat >&2 <<'EOF'
-usage: verify-disk.sh FILE --format ext4|erofs|cpio [options]
-  --format F           ext4 or erofs (FILE is attached as /dev/vda, read-only) or cpio
-                       (FILE is the initramfs; a /verify-init is appended to it)
+usage: verify-disk.sh FILE --format ext4|erofs|cpio|erofs-layers [options]
+  --format F           ext4 or erofs (FILE is attached as /dev/vda, read-only), cpio
+                       (FILE is the initramfs; a /verify-init is appended to it) or
+                       erofs-layers (FILE is the JSON list of layer disks: each is attached,
+                       base first as /dev/vda, mapped through dm-verity with its own root
+                       hash when it has one, mounted, and the mounts stacked with overlayfs
+                       as the root)
   --expect-marker T    fail unless T appears in the marker block (e.g. the fixture's text)
   --marker-file P      file inside the image printed as "release:" lines
                        (default /etc/fixture-release; a missing file is reported, not fatal)
@@ -29,6 +33,9 @@ usage: verify-disk.sh FILE --format ext4|erofs|cpio [options]
                        /lib/modules/VERSION, VERSION taken from the vmlinuz-VERSION name)
   --timeout S          wall-clock bound for the boot in seconds (default 60)
   --memory MB          guest memory (default 256; raised for large cpio files)
+  --print-tree         print every entry of the booted root between TREE-BEGIN and TREE-END
+                       (busybox find + stat: type, mode, uid, gid, size of files, md5 of
+                       regular files, name and symlink target), for comparing with a tree
   --verity-root-hash H, --verity-salt S, --verity-hash-offset N
                        ext4, erofs: map /dev/vda through dm-verity (dmsetup in the helper
                        initramfs, the tree in the same file at byte N) and mount the mapped
@@ -49,7 +56,7 @@ fail() { echo "boot check failed: $*" >&2; exit 1; }
 # MARK: - Arguments
 
 file="" format="" expect_marker="" marker_file=/etc/fixture-release owner_path="" expect_owner=""
-kernel="${VERIFY_KERNEL:-}" timeout_s=60 memory_mb=""
+kernel="${VERIFY_KERNEL:-}" timeout_s=60 memory_mb="" print_tree=""
 verity_root="" verity_salt="" verity_offset=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -61,6 +68,7 @@ while [ $# -gt 0 ]; do
         --kernel) kernel="${2:-}"; shift 2 ;;
         --timeout) timeout_s="${2:-}"; shift 2 ;;
         --memory) memory_mb="${2:-}"; shift 2 ;;
+        --print-tree) print_tree=1; shift ;;
         --verity-root-hash) verity_root="${2:-}"; shift 2 ;;
         --verity-salt) verity_salt="${2:-}"; shift 2 ;;
         --verity-hash-offset) verity_offset="${2:-}"; shift 2 ;;
@@ -71,13 +79,15 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$file" ] || die_usage "no FILE given"
 [ -f "$file" ] || die_usage "$file: not a regular file"
-case "$format" in ext4|erofs|cpio) ;; *) die_usage "--format must be ext4, erofs or cpio" ;; esac
+case "$format" in ext4|erofs|cpio|erofs-layers) ;; *) die_usage "--format must be ext4, erofs, cpio or erofs-layers" ;; esac
+[ -z "$print_tree" ] || [ "$format" != cpio ] || die_usage "--print-tree applies to disks, not cpio"
 [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || die_usage "--timeout must be a positive number of seconds"
 [ -z "$memory_mb" ] || [[ "$memory_mb" =~ ^[1-9][0-9]*$ ]] || die_usage "--memory must be a number of MiB"
 [ -z "$expect_owner" ] || [[ "$expect_owner" =~ ^[0-9]+$ ]] || die_usage "--expect-owner must be a uid"
 [ -z "$expect_owner" ] || [ -n "$owner_path" ] || die_usage "--expect-owner needs --owner-path"
 if [ -n "$verity_root$verity_salt$verity_offset" ]; then
-    [ "$format" != cpio ] || die_usage "--verity-* applies to ext4 and erofs"
+    [ "$format" = ext4 ] || [ "$format" = erofs ] \
+        || die_usage "--verity-* applies to ext4 and erofs (erofs-layers lists each layer's own)"
     [[ "$verity_root" =~ ^[0-9a-f]{64}$ ]] || die_usage "--verity-root-hash must be 64 lowercase hex digits"
     [[ "$verity_salt" =~ ^([0-9a-f][0-9a-f]){1,256}$ ]] || die_usage "--verity-salt must be lowercase hex"
     [[ "$verity_offset" =~ ^[1-9][0-9]*$ ]] && [ $((verity_offset % 4096)) -eq 0 ] \
@@ -157,9 +167,10 @@ EOF
 # MARK: - Helper initramfs (ext4, erofs)
 
 # Modules the helper initramfs loads, dependencies first; built-in ones are skipped. The
-# optional ones (dm-verity for --verity-*) are left out when this kernel has none.
+# optional ones (dm-verity for --verity-*, overlay for erofs-layers) are left out when this
+# kernel has none.
 readonly WANTED_MODULES="virtio_pci virtio_blk crc32c erofs ext4"
-readonly OPTIONAL_MODULES="dm-verity"
+readonly OPTIONAL_MODULES="dm-verity overlay"
 
 init_script() {
     cat <<'EOF'
@@ -182,7 +193,54 @@ while [ ! -b /dev/vda ]; do
     sleep 0.1
 done
 root=/dev/vda
-if [ -n "$verify_verity_root" ]; then
+mkdir -p /newroot
+if [ "$verify_format" = erofs-layers ]; then
+    # verify_layers=N, verify_layerI=ROOT,SALT,OFFSET (empty: no tree) for I in 0..N-1; layer I
+    # is the I-th virtio disk. Stacked with overlayfs, the last layer uppermost.
+    set -- a b c d e f g h i j k l m n o p q r s t u v w x y z
+    i=0 lowers=""
+    while [ "$i" -lt "$verify_layers" ]; do
+        dev=/dev/vd$1
+        shift
+        tries=0
+        while [ ! -b "$dev" ]; do
+            tries=$((tries + 1))
+            [ "$tries" -le 100 ] || fail "no $dev for layer $i after 10 s"
+            sleep 0.1
+        done
+        eval "spec=\$verify_layer$i"
+        source=$dev
+        if [ -n "$spec" ]; then
+            [ -x /bin/dmsetup ] || fail "no dmsetup in the helper initramfs (host without dmsetup or dm-verity)"
+            hash=${spec%%,*} rest=${spec#*,}
+            salt=${rest%%,*} offset=${rest#*,}
+            blocks=$((offset / 4096))
+            table="0 $((offset / 512)) verity 1 $dev $dev 4096 4096 $blocks $((blocks + 1)) sha256 $hash $salt"
+            err=$(dmsetup create "layer$i" --readonly --noudevsync --table "$table" 2>&1) \
+                || { kernel_reason; fail "dm-verity refused layer $i ($dev): $err"; }
+            tries=0
+            while [ ! -b "/dev/dm-$i" ]; do
+                tries=$((tries + 1))
+                [ "$tries" -le 50 ] || fail "no /dev/dm-$i after dmsetup create"
+                sleep 0.1
+            done
+            source=/dev/dm-$i
+            echo "VERIFY-VERITY: layer $i ($dev) mapped through dm-verity as $source"
+        fi
+        mkdir -p "/lower/$i"
+        err=$(mount -t erofs -o ro "$source" "/lower/$i" 2>&1) \
+            || { kernel_reason; fail "kernel could not mount layer $i ($source) as erofs: $err"; }
+        lowers="/lower/$i${lowers:+:$lowers}"
+        i=$((i + 1))
+    done
+    if [ "$verify_layers" -eq 1 ]; then
+        err=$(mount -o bind,ro /lower/0 /newroot 2>&1) || fail "could not bind the one layer: $err"
+    else
+        err=$(mount -t overlay overlay -o "ro,lowerdir=$lowers" /newroot 2>&1) \
+            || { dmesg | grep -i overlay | tail -n 4 | sed 's/^/VERIFY-DMESG: /'; fail "overlayfs refused the layers: $err"; }
+    fi
+    echo "VERIFY-OVERLAY: $verify_layers layer(s) stacked, lowerdir=$lowers"
+elif [ -n "$verify_verity_root" ]; then
     [ -x /bin/dmsetup ] || fail "no dmsetup in the helper initramfs (host without dmsetup or dm-verity)"
     blocks=$((verify_verity_offset / 4096))
     table="0 $((verify_verity_offset / 512)) verity 1 /dev/vda /dev/vda 4096 4096 $blocks $((blocks + 1)) sha256 $verify_verity_root $verify_verity_salt"
@@ -197,9 +255,22 @@ if [ -n "$verify_verity_root" ]; then
     root=/dev/dm-0
     echo "VERIFY-VERITY: /dev/vda mapped through dm-verity as $root"
 fi
-mkdir -p /newroot
-err=$(mount -t "$verify_format" -o ro "$root" /newroot 2>&1) \
-    || { kernel_reason; fail "kernel could not mount $root as $verify_format: $err"; }
+if [ "$verify_format" != erofs-layers ]; then
+    err=$(mount -t "$verify_format" -o ro "$root" /newroot 2>&1) \
+        || { kernel_reason; fail "kernel could not mount $root as $verify_format: $err"; }
+fi
+if [ -n "$verify_tree" ]; then
+    # With the helper's own busybox, before /dev is bound in: one line per entry.
+    echo TREE-BEGIN
+    (cd /newroot && find . -xdev | sort | while IFS= read -r p; do
+        line=$(stat -c '%F|%a|%u|%g' "$p")
+        case "$line" in
+            "regular file"*|"regular empty file"*) line="$line|$(stat -c %s "$p")|$(md5sum < "$p" | cut -c1-32)" ;;
+        esac
+        echo "TREE: $line|$(stat -c %N "$p")"
+    done)
+    echo TREE-END
+fi
 # Tested through chroot: /bin/sh is often an absolute symlink, meaningless outside the image.
 err=$(chroot /newroot /bin/sh -c : 2>&1) || fail "the image's /bin/sh does not run: $err"
 [ ! -d /newroot/dev ] || mount -o bind /dev /newroot/dev
@@ -215,7 +286,7 @@ build_helper_initramfs() {
     [ -d "/lib/modules/$kver" ] || die_missing "/lib/modules/$kver missing for kernel $kernel"
     mkdir -p "$tree"/{bin,dev,proc,sys,newroot,lib/modules}
     cp "$busybox" "$tree/bin/busybox"
-    for a in sh mount insmod mkdir sleep cat chroot dmesg grep tail sed poweroff stat ls id; do
+    for a in sh mount insmod mkdir sleep cat chroot dmesg grep tail sed poweroff stat ls id find sort md5sum cut; do
         ln -s busybox "$tree/bin/$a"
     done
     : > "$tree/modules.order"
@@ -297,8 +368,31 @@ else
         # Archives built by an older script, busybox or builder are never used again.
         find "$(dirname "$initrd")" -maxdepth 1 -name 'initramfs-*.cpio' ! -path "$initrd" -delete
     fi
-    disk_args=(-drive "file=$file,if=virtio,format=raw,readonly=on")
-    append="$append rdinit=/init verify_format=$format verify_file=$marker_file"
+    if [ "$format" = erofs-layers ]; then
+        # One line per layer, base first: PATH ROOT,SALT,OFFSET (or PATH alone without a tree).
+        python3 - "$file" > "$work/layers" <<'PY' || die_usage "$file: not an erofs-layers list"
+import json, sys
+for layer in json.load(open(sys.argv[1])):
+    spec = ",".join([layer["verity_root_hash"], layer["verity_salt"], str(layer["verity_hash_offset"])]) \
+        if layer.get("verity_root_hash") else ""
+    print(layer["path"], spec)
+PY
+        count=$(wc -l < "$work/layers")
+        [ "$count" -ge 1 ] && [ "$count" -le 26 ] || die_usage "$file: $count layers (1 to 26 can be attached)"
+        disk_args=()
+        append="$append rdinit=/init verify_format=$format verify_file=$marker_file verify_layers=$count"
+        index=0
+        while read -r path spec; do
+            [ -f "$path" ] || die_usage "$path (layer $index of $file): not a regular file"
+            disk_args+=(-drive "file=$path,if=virtio,format=raw,readonly=on")
+            [ -z "$spec" ] || append="$append verify_layer$index=$spec"
+            index=$((index + 1))
+        done < "$work/layers"
+    else
+        disk_args=(-drive "file=$file,if=virtio,format=raw,readonly=on")
+        append="$append rdinit=/init verify_format=$format verify_file=$marker_file"
+    fi
+    [ -z "$print_tree" ] || append="$append verify_tree=1"
     [ -z "$owner_path" ] || append="$append verify_owner=$owner_path"
     [ -z "$verity_root" ] \
         || append="$append verify_verity_root=$verity_root verify_verity_salt=$verity_salt verify_verity_offset=$verity_offset"
@@ -347,6 +441,17 @@ fi
 
 if [ -n "$verity_root" ] && ! grep -q '^VERIFY-VERITY: ' "$console.txt"; then
     fail "$file ($format): booted, but the root was not mounted through dm-verity"
+fi
+if [ "$format" = erofs-layers ]; then
+    grep -q '^VERIFY-OVERLAY: ' "$console.txt" || fail "$file ($format): booted, but the layers were not stacked"
+    wanted=$(awk 'NF > 1' "$work/layers" | wc -l)
+    mapped=$(grep -c '^VERIFY-VERITY: layer ' "$console.txt" || true)
+    [ "$mapped" -eq "$wanted" ] \
+        || fail "$file ($format): $mapped of $wanted layer disks with a tree were mounted through dm-verity"
+fi
+if [ -n "$print_tree" ]; then
+    grep -q '^TREE-END$' "$console.txt" || fail "$file ($format): the tree listing did not finish"
+    sed -n '/^TREE-BEGIN$/,/^TREE-END$/p' "$console.txt"
 fi
 markers=$(sed -n '/^MARKER-BEGIN$/,/^MARKER-END$/p' "$console.txt")
 echo "$markers"

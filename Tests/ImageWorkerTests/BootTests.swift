@@ -2,10 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Boots the ext4, erofs and cpio disks image-worker makes of the `multilayer` fixture (pushed to
-/// a real registry, pulled and exported by the built `image-worker export`) under a real kernel in
-/// QEMU (TCG) through `scripts/verify-disk.sh`, and checks that the markers printed from inside
-/// each image arrive.
+/// Boots the ext4, erofs, cpio and erofs-layers disks image-worker makes of the `multilayer`
+/// fixture (pushed to a real registry, pulled and exported by the built `image-worker export`)
+/// under a real kernel in QEMU (TCG) through `scripts/verify-disk.sh`, and checks that the
+/// markers printed from inside each image arrive.
 ///
 /// Serialized because each boot keeps one of the machine's two cores busy for seconds under TCG;
 /// running them side by side only stretches every boot towards its timeout.
@@ -105,6 +105,81 @@ final class BootTests {
         #expect(refused.status == 1 && !refused.stdout.contains("MARKER-END"))
         #expect(refused.stderr.contains("kernel could not mount /dev/dm-0 as \(format)"), "\(refused.stderr)")
         #expect(refused.stderr.contains("data block 0 is corrupted"), "\(refused.stderr)")
+    }
+
+    @Test("erofs-layers: the guest maps each layer disk through dm-verity, stacks them with overlayfs, and the merged root equals the flattened erofs disk entry by entry, the layers' deletions included")
+    func erofsLayersBoot() async throws {
+        let list = try await makeDisk(format: "erofs-layers")
+        let flat = try await makeDisk(format: "erofs")
+
+        let result = try await verify(
+            list, format: "erofs-layers", extra: ["--expect-marker", "5b0c1e7a-fixture", "--print-tree", "--timeout", "240"])
+
+        #expect(result.status == 0, "verify-disk.sh failed: \(result.stderr)")
+        #expect(result.stdout.contains("release: \(release)"))
+        let guest = Self.treeLines(result.stdout)
+        let host = try await Self.hostTree(flat, scratch: scratch)
+        #expect(guest.count > 50 && guest == host, "guest vs flattened: \(Self.difference(guest, host))")
+        // multilayer's layer 2 whites out /opt/delete-me.txt and makes /opt/opaque opaque.
+        #expect(!guest.contains { $0.contains("./opt/delete-me.txt") })
+        #expect(!guest.contains { $0.contains("./opt/opaque/old-a.txt") })
+        #expect(guest.contains { $0.hasSuffix("|./opt/opaque/new-c.txt") })
+
+        // One flipped byte in the base layer's filesystem area: dm-verity refuses that layer.
+        let layers = try #require(try ArtifactLayerList.paths(of: list))
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: layers[0]))
+        try handle.seek(toOffset: 1100)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: 1100)
+        try handle.write(contentsOf: [byte ^ 0x01])
+        try handle.close()
+        let refused = try await verify(list, format: "erofs-layers", extra: ["--timeout", "240"])
+        #expect(refused.status == 1 && !refused.stdout.contains("MARKER-END"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("layer 0"), "\(refused.stderr)")
+    }
+
+    /// The layer disk paths of an erofs-layers list file, base first.
+    enum ArtifactLayerList {
+        static func paths(of list: URL) throws -> [String]? {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: list)) as? [[String: Any]]
+            return object?.compactMap { $0["path"] as? String }
+        }
+    }
+
+    /// The `TREE: ` lines verify-disk.sh printed, without the prefix.
+    static func treeLines(_ stdout: String) -> [String] {
+        stdout.split(separator: "\n").compactMap { line in
+            line.hasPrefix("TREE: ") ? String(line.dropFirst("TREE: ".count)) : nil
+        }
+    }
+
+    /// The same listing of `disk` (erofs) loop-mounted on the host, made with the same busybox
+    /// commands the guest runs.
+    static func hostTree(_ disk: URL, scratch: URL) async throws -> [String] {
+        let mountPoint = scratch.appending(path: "flat-mnt")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        try await ProcessRunner.check("mount", ["-t", "erofs", "-o", "loop,ro", disk.path, mountPoint.path])
+        let script = """
+            cd "$1" && busybox find . -xdev | busybox sort | while IFS= read -r p; do
+                line=$(busybox stat -c '%F|%a|%u|%g' "$p")
+                case "$line" in
+                    "regular file"*|"regular empty file"*) line="$line|$(busybox stat -c %s "$p")|$(busybox md5sum < "$p" | busybox cut -c1-32)" ;;
+                esac
+                echo "$line|$(busybox stat -c %N "$p")"
+            done
+            """
+        let listing = try? await ProcessRunner.run("/bin/busybox", ["sh", "-c", script, "sh", mountPoint.path], environment: ["LC_ALL": "C"])
+        _ = try? await ProcessRunner.run("umount", [mountPoint.path])
+        let run = try #require(listing)
+        #expect(run.status == 0, "\(String(decoding: run.stderr, as: UTF8.self))")
+        return String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    /// The first lines that differ, for a readable failure.
+    static func difference(_ guest: [String], _ host: [String]) -> String {
+        let onlyGuest = Set(guest).subtracting(host).sorted().prefix(5)
+        let onlyHost = Set(host).subtracting(guest).sorted().prefix(5)
+        return "only in the guest: \(Array(onlyGuest)); only in the flattened disk: \(Array(onlyHost))"
     }
 
     @Test("a boot that outlives its timeout fails with a timeout message")

@@ -139,7 +139,8 @@ extension ImageQueue {
     ///   - layers: erofs-layers: the layer disks the artifact lists, base first
     ///     (`artifacts.layers_json`); `nil` for the other formats.
     ///   - moveIntoPlace: renames the finished file to its final path (blocking, brief: a rename
-    ///     and a directory fsync; it runs on the connection's own thread).
+    ///     and a directory fsync; it runs inside the transaction, on the thread that runs it:
+    ///     the caller's when the SQLite handle and write lock were free, else the connection's).
     /// - Throws: `QueueError.leaseLost` (nothing renamed, nothing changed) when the claim or the
     ///   build was lost; what `moveIntoPlace` threw.
     public func publish(

@@ -40,7 +40,7 @@ import Testing
             INSERT INTO artifacts (manifest_digest, format, verity, state, path) VALUES ('sha256:a', 'ext4', 1, 'ready', '/d/a.ext4');
             INSERT INTO images (name, status, artifact_id) VALUES ('built', 'ready', 1);
             """)
-        #expect(try await PostgresMigrator().migrate(connection) == ["0003-hosts"])
+        #expect(try await PostgresMigrator().migrate(connection) == ["0003-hosts", "0004-erofs-layers"])
         #expect(try await cluster.psql(url, "SELECT '[' || host || '] ' || path FROM artifacts") == "[] /d/a.ext4")
         #expect(
             try await cluster.psql(url, "SELECT coalesce(target_host, 'any') || ' [' || artifact_host || ']' FROM image_status")
@@ -53,6 +53,38 @@ import Testing
         }
         await #expect(throws: (any Error).self) {
             try await cluster.psql(url, "INSERT INTO images (name, target_host) VALUES ('x', '')")
+        }
+    }
+
+    @Test("0004-erofs-layers keeps rows and artifacts, adds layers_json NULL, accepts the erofs-layers format only")
+    func erofsLayersStep() async throws {
+        let cluster = try await SharedPostgres.shared.cluster()
+        let url = try await cluster.createDatabase(prefix: "upgrade")
+        let before = Array(Migrations.postgres.prefix { $0.identifier != "0004-erofs-layers" })
+        #expect(before.count == 3)
+        let connection = try await PostgresConnection.open(url: url)
+        #expect(try await PostgresMigrator(migrations: before).migrate(connection) == before.map(\.identifier))
+        try await cluster.psql(
+            url,
+            """
+            INSERT INTO artifacts (host, manifest_digest, format, verity, state, path) VALUES ('hv-1', 'sha256:a', 'erofs', 1, 'ready', '/d/a.erofs');
+            INSERT INTO images (name, format, status, artifact_id, target_host) VALUES ('built', 'erofs', 'ready', 1, 'hv-1');
+            """)
+        #expect(try await PostgresMigrator().migrate(connection) == ["0004-erofs-layers"])
+        #expect(
+            try await cluster.psql(url, "SELECT name || ' ' || format || ' ' || artifact_path || ' ' || coalesce(layers, 'none') FROM image_status")
+                == "built erofs /d/a.erofs none")
+        try await cluster.psql(
+            url,
+            """
+            INSERT INTO images (name, format) VALUES ('layered', 'erofs-layers');
+            INSERT INTO artifacts (manifest_digest, format, layers_json) VALUES ('sha256:b', 'erofs-layers', '[]');
+            """)
+        await #expect(throws: (any Error).self) {
+            try await cluster.psql(url, "INSERT INTO images (name, format) VALUES ('x', 'squashfs')")
+        }
+        await #expect(throws: (any Error).self) {
+            try await cluster.psql(url, "INSERT INTO artifacts (manifest_digest, format) VALUES ('sha256:c', 'zip')")
         }
     }
 }

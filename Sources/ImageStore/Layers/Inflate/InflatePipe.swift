@@ -4,9 +4,9 @@ import Synchronization
 /// A ``LayerStream`` run on a thread of its own, handing full buffers to the reader's thread.
 ///
 /// Reading a layer has two halves that each keep a core busy: inflating (isa-l or libzstd,
-/// and SHA-256 of both streams) and parsing plus applying the tar (libarchive and whatever
-/// consumes the entries). The pipe runs the first half on its own thread, up to ``slots``
-/// buffers ahead:
+/// and SHA-256 of the blob when it is checked) and hashing, parsing and applying the tar
+/// (SHA-256 of the diff_id, libarchive and whatever consumes the entries). The pipe runs the
+/// first half on its own thread, up to ``slots`` buffers ahead:
 ///
 /// ```
 /// inflate thread:  LayerStream.read(into: a free slot) ─▶ filled queue ─┐
