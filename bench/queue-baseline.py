@@ -53,7 +53,7 @@ LEASE_MS_DEFAULT = 60000
 MAX_IN_FLIGHT_DEFAULT = 4
 SQLITE_HOST = ""
 POSTGRES_NOW = "coalesce(%(now)s::bigint, (extract(epoch FROM now()) * 1000)::bigint)"
-POSTGRES_BEGIN_CLAIM = """BEGIN; SET LOCAL plan_cache_mode = force_custom_plan; SELECT pg_advisory_xact_lock(1769431857);
+POSTGRES_BEGIN_CLAIM = """BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SELECT pg_advisory_xact_lock(1769431857);
 SAVEPOINT claim_head"""
 POSTGRES_CLAIM = """
 UPDATE images SET
@@ -70,8 +70,8 @@ WHERE id = (
         UNION ALL
         SELECT id, priority FROM (
             SELECT id, priority FROM images
-            WHERE status = 'pending' AND target_host = %(host)s AND next_attempt_at <= {now}
-            ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS pinned) AS heads
+            WHERE status = 'pending' AND target_host >= %(host)s AND target_host <= %(host)s AND next_attempt_at <= {now}
+            ORDER BY target_host, priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS pinned) AS heads
     ORDER BY priority DESC, id LIMIT 1)
   AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
     < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), %(max_in_flight)s)

@@ -57,14 +57,14 @@ actor PostgresConnection: QueueDatabase {
         throws -> T
     {
         try resetIfBroken()
-        // Simple-query protocol: a begin text may hold several statements (BEGIN; a lock; a
-        // savepoint) and costs one round trip.
-        try handle.executeScript(begin.postgresSQL, name: begin.name)
         do {
+            // Sent with the body's first statement (or the COMMIT), in one round trip.
+            try handle.queue(begin)
             let result = try body(handle)
             try handle.execute(Statements.commit, [])
             return result
         } catch {
+            handle.abandonQueue()
             if let conn = handle.conn, PQtransactionStatus(conn) != PQTRANS_IDLE {
                 _ = try? handle.execute(Statements.rollback, [])
             }
@@ -121,11 +121,18 @@ actor PostgresConnection: QueueDatabase {
 /// ``SQLSession`` a transaction body runs on. `@unchecked Sendable`: only its
 /// ``PostgresConnection`` touches it, on that actor's executor, and lends it to a body only
 /// while the body runs there.
+///
+/// Queued statements: ``queue(_:)`` puts the connection in libpq's pipeline mode and sends a
+/// transaction's opening commands without waiting; the next statement goes after them, and one
+/// sync collects every result, so opening a transaction costs no round trip of its own. The
+/// first failure among them is the error thrown; the connection leaves pipeline mode either way.
 private final class PostgresHandle: SQLSession, @unchecked Sendable {
     let dialect = SQLDialect.postgres
     let url: String
     var conn: OpaquePointer?
     var prepared: Set<String> = []
+    /// The statements sent in pipeline mode whose results are not read yet, in order.
+    private var queued: [String] = []
 
     init(url: String) {
         self.url = url
@@ -162,7 +169,117 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
     /// - Throws: `StoreError.postgres` named `name`.
     func executeScript(_ sql: String, name: String) throws {
         let conn = try connection()
+        try collectQueued()
         PQclear(try checked(PQexec(conn, sql), name))
+    }
+
+    // MARK: - Queued statements
+
+    /// Sends each command of `statement`'s PostgreSQL text (`;`-separated, no parameters) in
+    /// pipeline mode without reading a result; the next ``run(_:_:)`` or ``collectQueued()``
+    /// reads them. Commands this connection has not prepared yet are prepared first (a round
+    /// trip the first time only): nothing is prepared inside a pipeline, so a failure there
+    /// never leaves the set of prepared names in doubt.
+    /// - Throws: `StoreError.postgres` for a command the server refused to prepare,
+    ///   `StoreError.connect` when libpq cannot send.
+    func queue(_ statement: SQLStatement) throws {
+        let conn = try connection()
+        let commands = statement.postgresCommands.enumerated().map { ("\(statement.name).\($0.offset)", $0.element) }
+        for (name, command) in commands { try prepare(conn, name: name, sql: command) }
+        guard PQenterPipelineMode(conn) == 1 else { throw StoreError.connect(url: url, message: lastError()) }
+        for (name, _) in commands { try send(conn, name: name, []) }
+    }
+
+    /// Reads the results of the queued statements, leaves pipeline mode.
+    /// - Throws: the first queued statement's failure, as `StoreError.postgres`.
+    private func collectQueued() throws {
+        guard !queued.isEmpty, let conn else { return }
+        PQclear(try collect(conn))
+    }
+
+    /// After a failure: reads and drops whatever a pipeline still owes and leaves pipeline
+    /// mode; when that does not work, resets the connection, which also ends its transaction.
+    func abandonQueue() {
+        queued.removeAll()
+        guard let conn, PQpipelineStatus(conn) != PQ_PIPELINE_OFF else { return }
+        if PQpipelineSync(conn) == 1 {
+            // Results, the NULL after each, the sync (or two, if one was sent already).
+            for _ in 0..<1_000 where PQstatus(conn) == CONNECTION_OK {
+                if PQexitPipelineMode(conn) == 1 { return }
+                if let result = PQgetResult(conn) { PQclear(result) }
+            }
+        }
+        PQreset(conn)
+        prepared.removeAll()
+    }
+
+    /// Prepares `sql` as `name` unless this connection has.
+    private func prepare(_ conn: OpaquePointer, name: String, sql: String) throws {
+        guard !prepared.contains(name) else { return }
+        PQclear(try checked(PQprepare(conn, name, sql, 0, nil), name))
+        prepared.insert(name)
+    }
+
+    /// Sends the prepared statement `name` in pipeline mode and notes its result is owed.
+    private func send(_ conn: OpaquePointer, name: String, _ arguments: [SQLValue]) throws {
+        let sent = Self.withParameters(arguments) { values in
+            PQsendQueryPrepared(conn, name, Int32(values.count), values, nil, nil, 0)
+        }
+        guard sent == 1 else { throw StoreError.connect(url: url, message: lastError()) }
+        queued.append(name)
+    }
+
+    /// Syncs the pipeline and reads one result per queued statement, then leaves pipeline mode.
+    /// - Returns: the last statement's result (the caller clears it).
+    /// - Throws: the first failure among them (`StoreError.postgres` named after its statement;
+    ///   the ones after it were skipped by the server), `StoreError.connect`.
+    private func collect(_ conn: OpaquePointer) throws -> OpaquePointer {
+        let names = queued
+        queued.removeAll()
+        guard PQpipelineSync(conn) == 1 else { throw StoreError.connect(url: url, message: lastError()) }
+        var failure: (any Error)?
+        var last: OpaquePointer?
+        var handedOver = false
+        defer { if !handedOver, let last { PQclear(last) } }
+        var index = 0
+        var separators = 0
+        // One result per statement, in order, a NULL after each, then the sync's own result.
+        while true {
+            guard let result = PQgetResult(conn) else {
+                separators += 1
+                // Two NULLs in a row: libpq has nothing more to give before the sync.
+                guard separators == 1, PQstatus(conn) == CONNECTION_OK else {
+                    throw StoreError.connect(url: url, message: lastError())
+                }
+                continue
+            }
+            separators = 0
+            let status = PQresultStatus(result)
+            if status == PGRES_PIPELINE_SYNC {
+                PQclear(result)
+                break
+            }
+            let name = index < names.count ? names[index] : "pipeline"
+            index += 1
+            if let previous = last { PQclear(previous) }
+            last = nil
+            if status == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+                continue
+            }
+            do {
+                last = try checked(result, name)
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        guard PQexitPipelineMode(conn) == 1 else { throw failure ?? StoreError.connect(url: url, message: lastError()) }
+        if let failure { throw failure }
+        guard let result = last, index == names.count else {
+            throw StoreError.connect(url: url, message: "the pipeline returned \(index) results for \(names.count) statements")
+        }
+        handedOver = true
+        return result
     }
 
     // MARK: - C calls
@@ -174,15 +291,26 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
 
     private func run(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> OpaquePointer {
         let conn = try connection()
-        if !prepared.contains(statement.name) {
-            PQclear(try checked(PQprepare(conn, statement.name, statement.postgresSQL, 0, nil), statement.name))
-            prepared.insert(statement.name)
+        if !queued.isEmpty {
+            // After the queued commands, in the same round trip, once prepared.
+            if prepared.contains(statement.name) {
+                try send(conn, name: statement.name, arguments)
+                return try collect(conn)
+            }
+            try collectQueued()
         }
+        try prepare(conn, name: statement.name, sql: statement.postgresSQL)
+        let result = Self.withParameters(arguments) { values in
+            PQexecPrepared(conn, statement.name, Int32(values.count), values, nil, nil, 0)
+        }
+        return try checked(result, statement.name)
+    }
+
+    /// Calls `body` with `arguments` as libpq text parameters (NULL for SQL NULL), valid during the call.
+    private static func withParameters<T>(_ arguments: [SQLValue], _ body: ([UnsafePointer<CChar>?]) -> T) -> T {
         let copies: [UnsafeMutablePointer<CChar>?] = arguments.map { $0.postgresText.flatMap { strdup($0) } }
         defer { for copy in copies { free(copy) } }
-        let values: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
-        let result = PQexecPrepared(conn, statement.name, Int32(values.count), values, nil, nil, 0)
-        return try checked(result, statement.name)
+        return body(copies.map { $0.map { UnsafePointer($0) } })
     }
 
     /// The result when it succeeded; otherwise clears it and throws.
@@ -230,6 +358,30 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
         case 700, 701: return Double(text).map(SQLValue.real) ?? .text(text)  // float4, float8
         default: return .text(text)
         }
+    }
+}
+
+extension SQLStatement {
+    /// The PostgreSQL text's commands, split at the `;` outside quotes (a transaction's opening
+    /// such as ``Statements/beginClaim``: pipeline mode sends one command per message).
+    fileprivate var postgresCommands: [String] {
+        var commands: [String] = []
+        var current = ""
+        var quote: Character?
+        for character in postgresSQL {
+            if let open = quote {
+                if character == open { quote = nil }
+            } else if character == "'" || character == "\"" {
+                quote = character
+            } else if character == ";" {
+                commands.append(current)
+                current = ""
+                continue
+            }
+            current.append(character)
+        }
+        commands.append(current)
+        return commands.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 }
 

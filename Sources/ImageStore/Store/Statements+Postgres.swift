@@ -22,18 +22,17 @@ extension Statements {
     // MARK: - Claims
 
     /// No parameters. Opens a claim transaction. SQLite: `BEGIN IMMEDIATE` (the write lock
-    /// serialises claims). PostgreSQL, in one round trip: `BEGIN`, the claim advisory lock
-    /// (only claims take it, so the in-flight count a claim reads cannot be raced past
-    /// max_in_flight; other writes never wait for it), and a savepoint to return to when the
-    /// head row cannot be claimed. Custom plans for this transaction only: a generic plan of
-    /// the prepared claimNext cannot know the host, and with a large backlog pinned to another
-    /// host it scans that backlog through images_pending instead of looking up the claimer's
-    /// part of images_pending_pinned (measured: 92 ms against 0.2 ms per claim with 100,000
-    /// rows pinned elsewhere).
+    /// serialises claims). PostgreSQL: `BEGIN`, generic plans for this transaction (claimNext
+    /// and headPending are written so the generic plan is the right one for every host: see
+    /// ``claimNext``; a prepared claim is then planned once per connection, not per claim), the
+    /// claim advisory lock (only claims take it, so the in-flight count a claim reads cannot be
+    /// raced past max_in_flight; other writes never wait for it), and a savepoint to return to
+    /// when the head row cannot be claimed. ``PostgresConnection`` sends these with the
+    /// transaction's first statement, in one round trip.
     static let beginClaim = SQLStatement(
         name: "beginClaim", sql: "BEGIN IMMEDIATE",
         postgres: """
-            BEGIN; SET LOCAL plan_cache_mode = force_custom_plan; SELECT pg_advisory_xact_lock(1769431857);
+            BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SELECT pg_advisory_xact_lock(1769431857);
             SAVEPOINT claim_head
             """)
     /// No parameters. PostgreSQL: undoes a claimNext the schema refused (the transaction stays open).

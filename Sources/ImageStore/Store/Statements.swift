@@ -93,6 +93,15 @@ enum Statements {
     /// lease_token, attempts. Runs in a ``beginClaim`` transaction: on PostgreSQL the row is
     /// taken `FOR UPDATE SKIP LOCKED` (a row another transaction holds is passed over, not
     /// waited for), and the count is exact because claims hold the claim advisory lock.
+    ///
+    /// The PostgreSQL text spells the pinned head's host test as a range (`>= ?5 AND <= ?5`,
+    /// the same rows as `= ?5` under the database's deterministic collation) ordered by
+    /// `target_host` first: with `= ?5` the planner drops the column from the sort order, and a
+    /// generic plan (one that cannot know the host) then walks images_pending past every row
+    /// pinned to other hosts (measured: 24 ms per claim with 100,000 such rows). As written,
+    /// only images_pending_pinned gives that order, so the one cached generic plan
+    /// ``beginClaim`` asks for is right for every host and the claim is not planned again
+    /// each time (0.02 ms against 0.35 ms of planning per claim, measured).
     static let claimNext = SQLStatement(
         name: "claimNext",
         sql: """
@@ -132,15 +141,15 @@ enum Statements {
                     UNION ALL
                     SELECT id, priority FROM (
                         SELECT id, priority FROM images
-                        WHERE status = 'pending' AND target_host = $5 AND next_attempt_at <= $2
-                        ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS pinned) AS heads
+                        WHERE status = 'pending' AND target_host >= $5 AND target_host <= $5 AND next_attempt_at <= $2
+                        ORDER BY target_host, priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS pinned) AS heads
                 ORDER BY priority DESC, id LIMIT 1)
               AND (SELECT count(*) FROM images WHERE status IN ('pulling', 'converting'))
                 < coalesce((SELECT value FROM settings WHERE key = 'max_in_flight'), $4)
             RETURNING id, name, format, lease_token, attempts, verity
             """, clock: 2)
     /// ?1 now, ?2 the claimer's host id. The row ``claimNext`` would take (ignoring
-    /// max_in_flight): id.
+    /// max_in_flight): id. The PostgreSQL text tests the host as ``claimNext`` does, for the same reason.
     static let headPending = SQLStatement(
         name: "headPending",
         sql: """
@@ -154,6 +163,19 @@ enum Statements {
                     SELECT id, priority FROM images
                     WHERE status = 'pending' AND target_host = ?2 AND next_attempt_at <= ?1
                     ORDER BY priority DESC, id LIMIT 1) AS pinned) AS heads
+            ORDER BY priority DESC, id LIMIT 1
+            """,
+        postgres: """
+            SELECT id FROM (
+                SELECT id, priority FROM (
+                    SELECT id, priority FROM images
+                    WHERE status = 'pending' AND target_host IS NULL AND next_attempt_at <= $1
+                    ORDER BY priority DESC, id LIMIT 1) AS unpinned
+                UNION ALL
+                SELECT id, priority FROM (
+                    SELECT id, priority FROM images
+                    WHERE status = 'pending' AND target_host >= $2 AND target_host <= $2 AND next_attempt_at <= $1
+                    ORDER BY target_host, priority DESC, id LIMIT 1) AS pinned) AS heads
             ORDER BY priority DESC, id LIMIT 1
             """, clock: 1)
     /// ?1 id, ?2 now, ?3 error text. Fails a row that cannot be claimed (a claim of it broke a
