@@ -181,8 +181,13 @@ private final class SQLiteHandle: SQLSession, @unchecked Sendable {
         self.db = db
     }
 
+    /// Process-wide settings made once, before the first connection opens: no memory
+    /// statistics (nothing reads them, and their mutex is taken on every allocation).
+    private static let libraryConfigured: Bool = csqlite_disable_memory_statistics() == SQLITE_OK
+
     /// Opens `path` read-write, creating it, with extended result codes and the busy timeout.
     static func open(path: String) throws -> SQLiteHandle {
+        _ = libraryConfigured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &db, flags, nil)
