@@ -75,6 +75,62 @@ extension EndToEnd {
             }
         }
 
+        @Test("SIGKILL at random moments: each build ends ready with the very bytes of an uninterrupted one, nothing left behind")
+        func killedAtRandomMoments() async throws {
+            let layout = try await FixtureImages.layout("multilayer")
+            // About 4 MB/s: from the worker's start, pulling (applying while downloading),
+            // converting and publishing take about 1.2 s here, and the kills land anywhere in it.
+            try await FaultServer.with(layout: layout, faults: [.slow(bytesPerSecond: 4_000_000, path: "/blobs/")]) {
+                server in
+                let reference = server.reference(repository: "e2e/random-kill")
+                let formats: [DiskFormat] = [.ext4, .cpio, .erofs]
+                var expected: [DiskFormat: String] = [:]
+                let uninterrupted = try await WorkerSandbox.make("kill-reference")
+                try await uninterrupted.insert(formats.map { (reference, $0) })
+                try await uninterrupted.drain()
+                for (index, format) in formats.enumerated() {
+                    let path = try #require(
+                        try await uninterrupted.rows("SELECT artifact_path FROM image_status WHERE id = \(index + 1)").first?[
+                            "artifact_path"])
+                    expected[format] = try await ProcessRunner.sha256(of: URL(fileURLWithPath: path))
+                }
+                var generator = SystemRandomNumberGenerator()
+                for trial in 0..<8 {
+                    let format = formats[trial % formats.count]
+                    let delay = Double.random(in: 0.02...1.3, using: &generator)
+                    let trialName = "trial \(trial), \(format.rawValue), SIGKILL after \(String(format: "%.2f", delay)) s"
+                    let sandbox = try await WorkerSandbox.make("kill-random-\(trial)")
+                    try await sandbox.setSetting(.leaseMilliseconds, 1_000)
+                    try await sandbox.insert([(reference, format)])
+                    let watcher = try await FinalPathWatcher.start(database: sandbox.database)
+                    let doomed = try sandbox.startWorker()
+                    try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                    kill(doomed.process.processIdentifier, SIGKILL)
+                    try await doomed.wait()
+                    let killedIn = try await sandbox.sqlite("SELECT status FROM images")
+                    let context = "\(trialName) (row \(killedIn))"
+                    try await Child.waitUntil("the dead worker's lease to expire (\(context))") {
+                        try await sandbox.sqlite(
+                            """
+                            SELECT count(*) FROM images WHERE lease_expires_at
+                                >= CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+                            """) == "0"
+                    }
+                    try await sandbox.drain()
+                    let (_, partial) = await watcher.stop()
+                    let row = try #require(try await sandbox.rows("SELECT status, artifact_path FROM image_status").first)
+                    #expect(row["status"] == "ready", "\(context): \(row)")
+                    #expect(partial.isEmpty, "\(context): seen under a final path unfinished: \(partial)")
+                    let path = try #require(row["artifact_path"], "\(context)")
+                    let digest = try await ProcessRunner.sha256(of: URL(fileURLWithPath: path))
+                    #expect(digest == expected[format], "\(context): the rebuilt disk differs from an uninterrupted build")
+                    #expect(sandbox.leftovers().isEmpty, "\(context): \(sandbox.leftovers())")
+                    #expect(sandbox.dataFiles().filter { $0.contains(".tmp-") }.isEmpty, "\(context): \(sandbox.dataFiles().sorted())")
+                    #expect(try await sandbox.sqlite("SELECT count(*) FROM artifacts WHERE state != 'ready'") == "0", "\(context)")
+                }
+            }
+        }
+
         /// SIGKILLs `doomed` (the row must be `status`), waits out its lease, runs a fresh worker.
         private func killAndRestart(_ doomed: Child, sandbox: WorkerSandbox, expecting status: String) async throws {
             kill(doomed.process.processIdentifier, SIGKILL)
