@@ -29,7 +29,7 @@ extension ImageQueue {
         async throws -> Bool
     {
         let arguments = fence(claim, now: now) + [.integer(bytesDone), .integer(bytesTotal), .text(stage.rawValue)]
-        return try await database.write { db in try db.execute(Statements.recordProgress, arguments) } == 1
+        return try await database.write { db in try db.executeCommitting(Statements.recordProgress, arguments) } == 1
     }
 
     /// Returns the row to pending for `delay` milliseconds (the database's clock) without

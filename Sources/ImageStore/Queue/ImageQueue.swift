@@ -159,7 +159,10 @@ public struct ImageQueue: Sendable {
             for _ in 0..<Self.unclaimableRowsPerClaim {
                 let rows: [SQLRow]
                 do {
-                    rows = try db.query(Statements.claimNext, arguments)
+                    // PostgreSQL: with the opening and the COMMIT, one round trip, so the claim
+                    // advisory lock is held for the server's work only. A failed claim skips the
+                    // COMMIT and leaves the transaction open for the savepoint below.
+                    rows = try db.queryCommitting(Statements.claimNext, arguments)
                 } catch let error as StoreError where error.isRowProblem {
                     // SQLite: the failed UPDATE changed nothing and the transaction is still
                     // open. PostgreSQL: back to the savepoint beginClaim (or the last pass) set.
@@ -193,7 +196,7 @@ public struct ImageQueue: Sendable {
     public func heartbeat(_ claim: Claim, now: Int? = nil) async throws -> Int {
         let arguments = fence(claim, now: now) + [.int(SettingKey.leaseMilliseconds.defaultValue)]
         let lease = try await database.write { db in
-            try db.query(Statements.heartbeat, arguments).first?.optionalInt("lease_ms")
+            try db.queryCommitting(Statements.heartbeat, arguments).first?.optionalInt("lease_ms")
         }
         guard let lease else { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
         return lease
@@ -271,7 +274,7 @@ public struct ImageQueue: Sendable {
         async throws
     {
         let arguments = fence(claim, now: now) + extra
-        let changed = try await database.write { db in try db.execute(statement, arguments) }
+        let changed = try await database.write { db in try db.executeCommitting(statement, arguments) }
         if changed == 0 { throw QueueError.leaseLost(id: claim.id, token: claim.token) }
     }
 

@@ -57,11 +57,12 @@ actor PostgresConnection: QueueDatabase {
         throws -> T
     {
         try resetIfBroken()
+        defer { handle.committed = false }
         do {
             // Sent with the body's first statement (or the COMMIT), in one round trip.
             try handle.queue(begin)
             let result = try body(handle)
-            try handle.execute(Statements.commit, [])
+            if !handle.committed { try handle.execute(Statements.commit, []) }
             return result
         } catch {
             handle.abandonQueue()
@@ -133,6 +134,9 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
     var prepared: Set<String> = []
     /// The statements sent in pipeline mode whose results are not read yet, in order.
     private var queued: [String] = []
+    /// Whether the current transaction's COMMIT went with its last statement
+    /// (``queryCommitting(_:_:)``); ``PostgresConnection/write(begin:_:)`` clears it at the end.
+    var committed = false
 
     init(url: String) {
         self.url = url
@@ -161,6 +165,25 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
     @discardableResult
     func execute(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> Int {
         let result = try run(statement, arguments)
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    /// Runs `statement` and the COMMIT after it in one round trip (see ``SQLSession``).
+    /// - Returns: the statement's rows.
+    /// - Throws: the statement's failure (the transaction stays open, failed) or the COMMIT's.
+    @discardableResult
+    func queryCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        let result = try runCommitting(statement, arguments)
+        defer { PQclear(result) }
+        return rows(of: result, statement: statement.name)
+    }
+
+    /// ``queryCommitting(_:_:)`` for a data-changing statement.
+    /// - Returns: the number of rows it changed.
+    @discardableResult
+    func executeCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> Int {
+        let result = try runCommitting(statement, arguments)
         defer { PQclear(result) }
         return Int(String(cString: PQcmdTuples(result))) ?? 0
     }
@@ -230,12 +253,13 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
     }
 
     /// Syncs the pipeline and reads one result per queued statement, then leaves pipeline mode.
-    /// - Returns: the last statement's result (the caller clears it).
+    /// - Returns: the result of the statement at `kept` (default: the last); the caller clears it.
     /// - Throws: the first failure among them (`StoreError.postgres` named after its statement;
     ///   the ones after it were skipped by the server), `StoreError.connect`.
-    private func collect(_ conn: OpaquePointer) throws -> OpaquePointer {
+    private func collect(_ conn: OpaquePointer, keeping kept: Int? = nil) throws -> OpaquePointer {
         let names = queued
         queued.removeAll()
+        let keep = kept ?? names.count - 1
         guard PQpipelineSync(conn) == 1 else { throw StoreError.connect(url: url, message: lastError()) }
         var failure: (any Error)?
         var last: OpaquePointer?
@@ -260,15 +284,15 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
                 break
             }
             let name = index < names.count ? names[index] : "pipeline"
+            let position = index
             index += 1
-            if let previous = last { PQclear(previous) }
-            last = nil
             if status == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
                 continue
             }
             do {
-                last = try checked(result, name)
+                let good = try checked(result, name)
+                if position == keep { last = good } else { PQclear(good) }
             } catch {
                 if failure == nil { failure = error }
             }
@@ -289,8 +313,36 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
         return conn
     }
 
+    /// `statement`, then COMMIT, sent together after whatever is queued; the statement's result.
+    private func runCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> OpaquePointer {
+        let conn = try connection()
+        try refuseAfterCommit(statement)
+        if !queued.isEmpty && !(prepared.contains(statement.name) && prepared.contains(Statements.commit.name)) {
+            try collectQueued()
+        }
+        try prepare(conn, name: statement.name, sql: statement.postgresSQL)
+        try prepare(conn, name: Statements.commit.name, sql: Statements.commit.postgresSQL)
+        if queued.isEmpty {
+            guard PQenterPipelineMode(conn) == 1 else { throw StoreError.connect(url: url, message: lastError()) }
+        }
+        try send(conn, name: statement.name, arguments)
+        try send(conn, name: Statements.commit.name, [])
+        let result = try collect(conn, keeping: queued.count - 2)
+        committed = true
+        return result
+    }
+
+    /// A statement after the transaction committed would run on its own, outside it: a bug.
+    private func refuseAfterCommit(_ statement: SQLStatement) throws {
+        guard committed else { return }
+        throw StoreError.postgres(
+            name: statement.name, sqlstate: "",
+            message: "runs after its transaction's COMMIT was sent with the statement before it")
+    }
+
     private func run(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> OpaquePointer {
         let conn = try connection()
+        try refuseAfterCommit(statement)
         if !queued.isEmpty {
             // After the queued commands, in the same round trip, once prepared.
             if prepared.contains(statement.name) {

@@ -25,6 +25,23 @@ protocol SQLSession: AnyObject {
     /// Runs semicolon-separated SQL text without parameters (a migration step).
     /// - Throws: `StoreError` named `name`.
     func executeScript(_ sql: String, name: String) throws
+
+    /// Runs `statement` as the transaction's last: the body runs nothing after it returned.
+    /// PostgreSQL sends the `COMMIT` with it, in one round trip (with the transaction's opening
+    /// too, when it is the first); when the statement fails the `COMMIT` is skipped and the
+    /// transaction stays open in the failed state, as after any failed statement, so the body
+    /// may roll back to a savepoint and go on. SQLite runs it as ``query(_:_:)`` and commits
+    /// when the body returns, as always.
+    /// - Returns: the rows it produced.
+    /// - Throws: `StoreError`; on PostgreSQL also a failed `COMMIT`.
+    @discardableResult
+    func queryCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> [SQLRow]
+
+    /// ``queryCommitting(_:_:)`` for a data-changing statement.
+    /// - Returns: the number of rows it changed.
+    /// - Throws: `StoreError`.
+    @discardableResult
+    func executeCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> Int
 }
 
 extension SQLSession {
@@ -35,6 +52,18 @@ extension SQLSession {
     /// ``execute(_:_:)`` without arguments.
     @discardableResult
     func execute(_ statement: SQLStatement) throws -> Int { try execute(statement, []) }
+
+    /// ``query(_:_:)``: the commit follows when the body returns (SQLite).
+    @discardableResult
+    func queryCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        try query(statement, arguments)
+    }
+
+    /// ``execute(_:_:)``: the commit follows when the body returns (SQLite).
+    @discardableResult
+    func executeCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> Int {
+        try execute(statement, arguments)
+    }
 }
 
 /// A connection ``ImageQueue`` runs its transactions on: ``SQLiteConnection`` or

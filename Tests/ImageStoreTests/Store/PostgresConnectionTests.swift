@@ -82,6 +82,43 @@ import Testing
         #expect(try await names(connection) == ["works"])
     }
 
+    @Test("a statement sent with its COMMIT is committed; a failed one leaves the transaction open for a savepoint rollback")
+    func statementWithCommit() async throws {
+        let (_, _, connection) = try await open()
+        #expect(try await connection.write(begin: Statements.beginClaim) { db in
+            try db.executeCommitting(Statements.insertImage, [.text("one trip"), .text("ext4"), .int(0), .int(1), .null])
+        } == 1)
+        let recovered = try await connection.write(begin: Statements.beginClaim) { db -> String in
+            do {
+                try db.executeCommitting(Statements.insertImage, [.text("refused"), .text("floppy"), .int(0), .int(1), .null])
+                return "inserted"
+            } catch let error as StoreError where error.isRowProblem {
+                // As the claim does when the head row is refused.
+                try db.execute(Statements.rollbackToClaimSavepoint)
+                try db.execute(Statements.insertImage, [.text("after the savepoint"), .text("ext4"), .int(0), .int(1), .null])
+                return "recovered"
+            }
+        }
+        #expect(recovered == "recovered")
+        #expect(try await names(connection) == ["one trip", "after the savepoint"])
+    }
+
+    @Test("a statement after one sent with its COMMIT is refused, not run outside the transaction")
+    func nothingAfterCommit() async throws {
+        let (_, _, connection) = try await open()
+        do {
+            _ = try await connection.write { db in
+                try db.executeCommitting(Statements.insertImage, [.text("last"), .text("ext4"), .int(0), .int(1), .null])
+                return try db.execute(Statements.insertImage, [.text("stray"), .text("ext4"), .int(0), .int(1), .null])
+            }
+            Issue.record("a statement ran after its transaction committed")
+        } catch StoreError.postgres(let name, _, let message) {
+            #expect(name == "insertImage" && message.contains("after its transaction's COMMIT"))
+        }
+        #expect(try await names(connection) == ["last"])
+        #expect(try await connection.write(insert("next")) == 1, "the connection takes the next transaction")
+    }
+
     @Test("the generic plans of claimNext and headPending read only the claimer's part of images_pending_pinned")
     func genericClaimPlan() async throws {
         let (url, cluster, _) = try await open()
