@@ -154,9 +154,7 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
     ///   `StoreError.connect` when the connection is gone.
     @discardableResult
     func query(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> [SQLRow] {
-        let result = try run(statement, arguments)
-        defer { PQclear(result) }
-        return rows(of: result, statement: statement.name)
+        rows(clearing: try run(statement, arguments), statement: statement.name)
     }
 
     /// Runs a data-changing statement.
@@ -164,9 +162,7 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
     /// - Throws: `StoreError.postgres`, `StoreError.connect`.
     @discardableResult
     func execute(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> Int {
-        let result = try run(statement, arguments)
-        defer { PQclear(result) }
-        return Int(String(cString: PQcmdTuples(result))) ?? 0
+        Self.changed(clearing: try run(statement, arguments))
     }
 
     /// Runs `statement` and the COMMIT after it in one round trip (see ``SQLSession``).
@@ -174,18 +170,14 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
     /// - Throws: the statement's failure (the transaction stays open, failed) or the COMMIT's.
     @discardableResult
     func queryCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> [SQLRow] {
-        let result = try runCommitting(statement, arguments)
-        defer { PQclear(result) }
-        return rows(of: result, statement: statement.name)
+        rows(clearing: try runCommitting(statement, arguments), statement: statement.name)
     }
 
     /// ``queryCommitting(_:_:)`` for a data-changing statement.
     /// - Returns: the number of rows it changed.
     @discardableResult
     func executeCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> Int {
-        let result = try runCommitting(statement, arguments)
-        defer { PQclear(result) }
-        return Int(String(cString: PQcmdTuples(result))) ?? 0
+        Self.changed(clearing: try runCommitting(statement, arguments))
     }
 
     /// Runs semicolon-separated SQL text without parameters (a migration step) with `PQexec`.
@@ -384,7 +376,17 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private func rows(of result: OpaquePointer, statement: String) -> [SQLRow] {
+    /// The rows of `result`, which is cleared.
+
+    /// The number of rows the statement of `result` changed; `result` is cleared.
+    private static func changed(clearing result: OpaquePointer) -> Int {
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    /// The rows of `result` as ``SQLRow`` values; `result` is cleared.
+    private func rows(clearing result: OpaquePointer, statement: String) -> [SQLRow] {
+        defer { PQclear(result) }
         let columns = (0..<PQnfields(result)).map { column in
             (name: String(cString: PQfname(result, column)), type: PQftype(result, column))
         }
