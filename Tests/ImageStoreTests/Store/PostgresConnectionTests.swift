@@ -119,6 +119,38 @@ import Testing
         #expect(try await connection.write(insert("next")) == 1, "the connection takes the next transaction")
     }
 
+    @Test(
+        "a connection whose server process went away fails one transaction as a connection error; the next works",
+        arguments: [false, true])
+    func serverProcessGone(_ carryingCommit: Bool) async throws {
+        let (url, cluster, connection) = try await open()
+        _ = try await connection.write(insert("before"))
+        // What a server restart or an administrator does to an idle connection.
+        try await cluster.psql(
+            url,
+            """
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid();
+            """)
+        let arguments: [SQLValue] = [.text("lost"), .text("ext4"), .int(0), .int(1), .null]
+        do {
+            _ = try await connection.write(begin: Statements.beginClaim) { db in
+                carryingCommit
+                    ? try db.executeCommitting(Statements.insertImage, arguments)
+                    : try db.execute(Statements.insertImage, arguments)
+            }
+            Issue.record("a transaction ran on a terminated server process")
+        } catch let error as StoreError {
+            guard case .connect = error else {
+                Issue.record("not a connection error: \(error)")
+                return
+            }
+            #expect(error.kind == .transient(retryAfter: nil), "a worker retries it")
+        }
+        #expect(try await connection.write(begin: Statements.beginClaim, insert("after")) == 1)
+        #expect(try await names(connection) == ["before", "after"])
+    }
+
     @Test("the generic plans of claimNext and headPending read only the claimer's part of images_pending_pinned")
     func genericClaimPlan() async throws {
         let (url, cluster, _) = try await open()
