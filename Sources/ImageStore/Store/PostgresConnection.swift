@@ -307,21 +307,25 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
 
     /// `statement`, then COMMIT, sent together after whatever is queued; the statement's result.
     private func runCommitting(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> OpaquePointer {
+        let result = try runPipelined([(statement, arguments), (Statements.commit, [])])
+        committed = true
+        return result
+    }
+
+    /// Sends `steps` after whatever is queued and reads every result with one sync (statements
+    /// not yet prepared are prepared first, after the queued results are read).
+    /// - Returns: the first step's result.
+    private func runPipelined(_ steps: [(statement: SQLStatement, arguments: [SQLValue])]) throws -> OpaquePointer {
         let conn = try connection()
-        try refuseAfterCommit(statement)
-        if !queued.isEmpty && !(prepared.contains(statement.name) && prepared.contains(Statements.commit.name)) {
-            try collectQueued()
-        }
-        try prepare(conn, name: statement.name, sql: statement.postgresSQL)
-        try prepare(conn, name: Statements.commit.name, sql: Statements.commit.postgresSQL)
+        for step in steps { try refuseAfterCommit(step.statement) }
+        if !queued.isEmpty && !steps.allSatisfy({ prepared.contains($0.statement.name) }) { try collectQueued() }
+        for step in steps { try prepare(conn, name: step.statement.name, sql: step.statement.postgresSQL) }
         if queued.isEmpty {
             guard PQenterPipelineMode(conn) == 1 else { throw StoreError.connect(url: url, message: lastError()) }
         }
-        try send(conn, name: statement.name, arguments)
-        try send(conn, name: Statements.commit.name, [])
-        let result = try collect(conn, keeping: queued.count - 2)
-        committed = true
-        return result
+        let first = queued.count
+        for step in steps { try send(conn, name: step.statement.name, step.arguments) }
+        return try collect(conn, keeping: first)
     }
 
     /// A statement after the transaction committed would run on its own, outside it: a bug.
@@ -334,15 +338,9 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
 
     private func run(_ statement: SQLStatement, _ arguments: [SQLValue]) throws -> OpaquePointer {
         let conn = try connection()
+        // After the queued commands (a transaction's opening), in the same round trip.
+        if !queued.isEmpty { return try runPipelined([(statement, arguments)]) }
         try refuseAfterCommit(statement)
-        if !queued.isEmpty {
-            // After the queued commands, in the same round trip, once prepared.
-            if prepared.contains(statement.name) {
-                try send(conn, name: statement.name, arguments)
-                return try collect(conn)
-            }
-            try collectQueued()
-        }
         try prepare(conn, name: statement.name, sql: statement.postgresSQL)
         let result = Self.withParameters(arguments) { values in
             PQexecPrepared(conn, statement.name, Int32(values.count), values, nil, nil, 0)
@@ -375,8 +373,6 @@ private final class PostgresHandle: SQLSession, @unchecked Sendable {
         guard let conn = conn, let text = PQerrorMessage(conn) else { return "out of memory" }
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
     }
-
-    /// The rows of `result`, which is cleared.
 
     /// The number of rows the statement of `result` changed; `result` is cleared.
     private static func changed(clearing result: OpaquePointer) -> Int {
