@@ -20,7 +20,8 @@ fixtures: deps
 test: build fixtures
 	scripts/check-c-imports.sh
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; exit $${PIPESTATUS[0]}
+	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; status=$${PIPESTATUS[0]}; \
+		if [ $$status -ne 0 ]; then scripts/test-postmortem.sh .build/test-output.txt $$status; fi; exit $$status
 
 demo: build fixtures
 	scripts/demo.sh

@@ -99,7 +99,9 @@ final class MetricsServer: Sendable {
     private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            // send with MSG_NOSIGNAL: a scraper that hung up is EPIPE here, not a SIGPIPE that
+            // would end the worker.
+            let written = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if written <= 0 { return }
             offset += written
         }

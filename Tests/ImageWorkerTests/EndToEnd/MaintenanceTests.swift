@@ -80,6 +80,24 @@ extension EndToEnd {
                 return true
             }
             let url = try #require(endpoint)
+            // Scrapers that send a request and hang up before the answer: each answer then
+            // meets a closed socket, which must be an error for that answer only (a SIGPIPE
+            // ended the worker here once, exit 141).
+            let hangUps = try await ProcessRunner.run(
+                ProcessRunner.python,
+                [
+                    "-c",
+                    """
+                    import socket, sys, time
+                    for _ in range(20):
+                        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+                        s.sendall(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+                        s.close()
+                        time.sleep(0.01)
+                    """, String(url.port ?? 0),
+                ])
+            #expect(hangUps.status == 0, "\(String(decoding: hangUps.stderr, as: UTF8.self))")
+            try #require(worker.process.isRunning, "the worker ended after scrapers hung up: \(worker.stderr)")
             try await sandbox.waitUntilSettled()
             // The rows turn ready before the process records its counters: poll the scrape.
             var samples: [String: Double] = [:]
