@@ -14,7 +14,7 @@ allowed=(
     "Sources/ImageStore/Support/SHA256.swift:CCrypto"
     "Sources/ImageStore/Disk/DirectoryModelBuilder.swift:CXattr"
     "Sources/ImageStore/Disk/EXT4/EXT4BlockFile.swift:CFalloc"
-    "Sources/ImageStore/Disk/CPIO/CPIOSpoolFile.swift:CFalloc"
+    "Sources/ImageStore/Disk/SpoolFile.swift:CFalloc"
     "Sources/ImageStore/Support/WriteBehind.swift:CFalloc"
 )
 status=0

@@ -11,10 +11,14 @@ python3 - "$log" <<'PY'
 import re, sys
 started, ended = {}, {}
 for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    match = re.search(r'Test "(.*)" (started|passed|failed|skipped)', line)
+    # `◇ Test "NAME" started.` and `✔ Test "NAME" [with N test cases ]passed after …` (✘ failed);
+    # a test's cases (`Test case passing …`) are not counted, nor its recorded issues.
+    match = re.search(r'◇ Test "(.*)" started\.', line)
     if match:
-        bucket = started if match.group(2) == "started" else ended
-        bucket[match.group(1)] = bucket.get(match.group(1), 0) + 1
+        started[match.group(1)] = started.get(match.group(1), 0) + 1
+    match = re.search(r'[✔✘] Test "(.*)"(?: with [0-9]+ test cases?)? (?:passed|failed|skipped)', line)
+    if match:
+        ended[match.group(1)] = ended.get(match.group(1), 0) + 1
 unfinished = sorted(name for name, count in started.items() if count > ended.get(name, 0))
 print("== %d tests started and never finished%s" % (len(unfinished), ":" if unfinished else ""))
 for name in unfinished:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ImageStore
 
 /// `image-worker`: turns OCI images into bootable VM disk files, driven by a SQLite queue.
 @main
@@ -21,6 +22,7 @@ struct ImageWorkerCommand: AsyncParsableCommand {
 
     /// Parses with the global options allowed on either side of the verb.
     static func main() async {
+        BrokenPipes.ignore()
         await main(GlobalOptions.hoistingLeadingOptions(Array(CommandLine.arguments.dropFirst())))
     }
 }

@@ -44,14 +44,15 @@ extension DiskExporter {
         let start = clock.now
         let target = try AtomicOutput(finalPath: output.path)
         let identity = options.identity ?? DiskIdentity(name: output.lastPathComponent)
+        let salt = options.verityTreeSalt(for: format, output: output)
         var verity: VerityInfo?
         do {
             let flag = CancellationFlag()
-            try await withTaskCancellationHandler {
+            let job = try await withTaskCancellationHandler {
                 let job = try await BlockingExecutor.shared.run {
                     try ModelBuildJob(
                         format: format, path: target.tempPath, identity: identity, options: options, limits: limits,
-                        cancellation: flag)
+                        veritySalt: salt, cancellation: flag)
                 }
                 var applied: Int64 = 0
                 for (index, layer) in layers.enumerated() {
@@ -80,10 +81,11 @@ extension DiskExporter {
                 if let arrivals { for index in layers.indices { _ = try await arrivals.wait(index) } }
                 try Task.checkCancellation()
                 try await BlockingExecutor.shared.run { try job.writer.finish(model: job.builder.model) }
+                return job
             } onCancel: {
                 flag.cancel()
             }
-            verity = try await DiskExporter.appendVerity(to: target.tempPath, format: format, options: options, output: output)
+            verity = try await DiskExporter.appendVerity(to: target.tempPath, salt: salt, writer: job.writer)
             try await BlockingExecutor.shared.run { try target.commit() }
         } catch {
             target.discard()

@@ -41,15 +41,18 @@ public struct DiskExporter: Sendable {
         let start = clock.now
         let target = try AtomicOutput(finalPath: output.path)
         let identity = options.identity ?? DiskIdentity(name: output.lastPathComponent)
+        let salt = options.verityTreeSalt(for: format, output: output)
         var verity: VerityInfo?
         do {
-            try await CancellationFlag.runBlocking { flag in
-                let writer = try DiskExporter.writer(format, path: target.tempPath, identity: identity, options: options)
+            let writer = try await CancellationFlag.runBlocking { flag in
+                let writer = try DiskExporter.writer(
+                    format, path: target.tempPath, identity: identity, options: options, veritySalt: salt)
                 let model = try DirectoryModelBuilder(root: rootfs.path)
                     .build(into: writer.sink, isCancelled: { flag.isCancelled })
                 try writer.finish(model: model)
-            }
-            verity = try await DiskExporter.appendVerity(to: target.tempPath, format: format, options: options, output: output)
+                return WriterTransfer(writer: writer)
+            }.writer
+            verity = try await DiskExporter.appendVerity(to: target.tempPath, salt: salt, writer: writer)
             try await BlockingExecutor.shared.run { try target.commit() }
         } catch {
             target.discard()
@@ -71,20 +74,28 @@ public struct DiskExporter: Sendable {
 
     /// The native writer of `format`; the build time of an erofs image is the model's most common
     /// mtime (never the clock), so the image depends only on the layers and `identity`.
+    /// `veritySalt` (ext4, erofs) has the writer hash its blocks as it writes them.
     static func writer(
-        _ format: DiskFormat, path: String, identity: DiskIdentity, options: ExportOptions
+        _ format: DiskFormat, path: String, identity: DiskIdentity, options: ExportOptions, veritySalt: [UInt8]?
     ) throws -> any DiskImageWriter {
         switch format {
-        case .ext4: return try EXT4Writer(path: path, options: EXT4WriterOptions(identity: identity))
+        case .ext4:
+            return try EXT4Writer(path: path, options: EXT4WriterOptions(identity: identity), veritySalt: veritySalt)
         case .cpio: return try CPIOWriter(path: path, options: CPIOWriterOptions(compression: options.compression))
         case .erofs:
             return try EROFSWriter(
                 path: path,
                 options: EROFSWriterOptions(
-                    uuid: identity.uuidBytes, compression: options.erofsWriterCompression))
+                    uuid: identity.uuidBytes, compression: options.erofsWriterCompression),
+                veritySalt: veritySalt)
         case .erofsLayers:
             throw DiskError.invalidOptions(
                 format: format, reason: "erofs-layers is one disk per layer (exportLayerList), not a single disk")
         }
     }
+}
+
+/// Hands a writer made on a blocking thread back to the task; it is used by one thread at a time.
+private struct WriterTransfer: @unchecked Sendable {
+    let writer: any DiskImageWriter
 }

@@ -59,6 +59,13 @@ public struct ExportOptions: Sendable, Equatable {
     /// Whether a disk of `format` gets a dm-verity tree with these options.
     public func appendsVerity(for format: DiskFormat) -> Bool { verity && format != .cpio }
 
+    /// The salt of the dm-verity tree a disk of `format` at `output` gets, or `nil` for none:
+    /// ``veritySalt``, else ``Verity/salt(name:)`` of the output's file name.
+    func verityTreeSalt(for format: DiskFormat, output: URL) -> [UInt8]? {
+        guard appendsVerity(for: format) else { return nil }
+        return veritySalt ?? Verity.salt(name: output.lastPathComponent)
+    }
+
     /// The compression of ``EROFSWriter`` these options ask for.
     var erofsWriterCompression: EROFSWriterOptions.Compression {
         guard erofsCompressed else { return .none }

@@ -12,9 +12,9 @@ final class ModelBuildJob: @unchecked Sendable {
     /// - Throws: the writer's `DiskError` when the file cannot be created.
     init(
         format: DiskFormat, path: String, identity: DiskIdentity, options: ExportOptions, limits: LayerLimits,
-        cancellation: CancellationFlag
+        veritySalt: [UInt8]?, cancellation: CancellationFlag
     ) throws {
-        writer = try DiskExporter.writer(format, path: path, identity: identity, options: options)
+        writer = try DiskExporter.writer(format, path: path, identity: identity, options: options, veritySalt: veritySalt)
         builder = LayerModelBuilder(sink: writer.sink, limits: limits, cancellation: cancellation)
     }
 }

@@ -62,6 +62,8 @@ public struct CredentialHelper: Sendable {
             .credentialHelperFailed(helper: program, registry: registry, reason: reason)
         }
         guard let executable = locate() else { throw failure("\(program) is not on PATH (\(searchPath))") }
+        // A helper that exits without reading its stdin must not end this process.
+        BrokenPipes.ignore()
         let result: ExecutionResult<Void, StringOutput<UTF8>, StringOutput<UTF8>>
         // The helper runs under timeout(1), which ends it (and its process group) after
         // ``timeout`` of wall time whatever this process is doing: a timer of our own would race

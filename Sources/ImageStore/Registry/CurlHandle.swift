@@ -62,8 +62,12 @@ final class CurlHandle {
     /// Bodies of error responses kept for the registry's JSON error, at most this many bytes.
     static let errorBodyLimit = 64 * 1024
 
-    /// curl_global_init runs once per process, before the first handle.
-    private static let globalInit: CURLcode = ccurl_global_init()
+    /// curl_global_init runs once per process, before the first handle; SIGPIPE is ignored
+    /// first (``BrokenPipes``), since `CURLOPT_NOSIGNAL` leaves it to us.
+    private static let globalInit: CURLcode = {
+        BrokenPipes.ignore()
+        return ccurl_global_init()
+    }()
 
     private let handle: UnsafeMutableRawPointer
     /// CURLOPT_ERRORBUFFER: curl writes its detailed message here; read by ``check(_:_:)``.

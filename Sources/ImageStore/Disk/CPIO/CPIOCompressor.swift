@@ -28,13 +28,13 @@ enum CPIOCompressor {
     /// - Throws: ``DiskError/toolUnavailable(tool:message:)``,
     ///   ``DiskError/toolFailed(tool:command:status:stderrTail:)``, ``DiskError/io(path:operation:errno:)``.
     static func run(
-        _ arguments: [String], input: CPIOSpoolFile, offset: Int64, output: Int32, outputPath: String
+        _ arguments: [String], input: SpoolFile, offset: Int64, output: Int32, outputPath: String
     ) throws(DiskError) {
         guard let tool = arguments.first else { return }
         guard let executable = locate(tool) else {
             throw .toolUnavailable(tool: tool, message: "not found on PATH (\(ExternalTool.searchPath))")
         }
-        let errors = try CPIOSpoolFile(beside: outputPath)
+        let errors = try SpoolFile(beside: outputPath)
         guard lseek(input.descriptor, off_t(offset), SEEK_SET) >= 0 else {
             throw .io(path: input.path, operation: "seek", errno: errno)
         }
@@ -47,8 +47,17 @@ enum CPIOCompressor {
         var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments.dropFirst()).map { strdup($0) }
         argv.append(nil)
         defer { for pointer in argv { free(pointer) } }
+        // The tool starts with SIGPIPE at its default action, whatever this process set.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
         var pid = pid_t()
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard spawned == 0 else {
             throw .toolUnavailable(tool: tool, message: String(cString: strerror(spawned)))
         }
@@ -76,7 +85,7 @@ enum CPIOCompressor {
     }
 
     /// The last 4 KiB the tool wrote to stderr.
-    private static func tail(of file: CPIOSpoolFile) -> String {
+    private static func tail(of file: SpoolFile) -> String {
         let size = lseek(file.descriptor, 0, SEEK_END)
         guard size > 0 else { return "" }
         let count = Int(min(size, 4096))

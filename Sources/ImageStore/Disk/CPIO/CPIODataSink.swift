@@ -1,5 +1,5 @@
 /// The ``FileDataSink`` of ``CPIOWriter``: file bytes are spooled, in tar order, into a
-/// ``CPIOSpoolFile`` until ``CPIOWriter/finish(model:)`` copies them into the archive in name order.
+/// ``SpoolFile`` until ``CPIOWriter/finish(model:)`` copies them into the archive in name order.
 ///
 /// Each content gets the region `offset ..< offset + size` of the spool, one after another;
 /// chunks are written at their offsets inside it and holes stay holes, so a sparse file costs
@@ -19,12 +19,12 @@ final class CPIODataSink: FileDataSink {
         var holeBytes: Int64 { size - dataBytes }
     }
 
-    let spool: CPIOSpoolFile
+    let spool: SpoolFile
     private(set) var contents: [Stored] = []
     /// The end of the last region: where the next content, and later the bare archive, starts.
     private(set) var end: Int64 = 0
 
-    init(spool: CPIOSpoolFile) {
+    init(spool: SpoolFile) {
         self.spool = spool
     }
 

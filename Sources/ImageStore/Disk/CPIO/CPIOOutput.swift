@@ -35,7 +35,7 @@ final class CPIOOutput {
     }
 
     /// Appends `count` bytes of `spool` from `offset`, read in pieces of at most 1 MiB.
-    func copy(from spool: CPIOSpoolFile, offset: Int64, count: Int64) throws(DiskError) {
+    func copy(from spool: SpoolFile, offset: Int64, count: Int64) throws(DiskError) {
         var done: Int64 = 0
         while done < count {
             if buffer.count >= CPIOOutput.capacity { try flush() }

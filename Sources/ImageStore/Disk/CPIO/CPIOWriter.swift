@@ -53,7 +53,7 @@ public final class CPIOWriter: DiskImageWriter {
         }
         self.path = path
         self.options = options
-        let spool = try CPIOSpoolFile(beside: path)
+        let spool = try SpoolFile(beside: path)
         output = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard output >= 0 else { throw DiskError.io(path: path, operation: "create", errno: errno) }
         dataSink = CPIODataSink(spool: spool)

@@ -23,7 +23,13 @@ public final class EROFSWriter: DiskImageWriter {
     ///
     /// - Throws: ``DiskError/invalidOptions(format:reason:)`` for a UUID that is not 16 bytes,
     ///   a volume name over 16 or an LZ4HC level outside 1…12; ``DiskError/io(path:operation:errno:)``.
-    public init(path: String, options: EROFSWriterOptions) throws {
+    public convenience init(path: String, options: EROFSWriterOptions) throws {
+        try self.init(path: path, options: options, veritySalt: nil)
+    }
+
+    /// As ``init(path:options:)``; `veritySalt` (the salt of the disk's dm-verity tree) has the
+    /// blocks hashed as they are written (``verityLevelZero()``).
+    init(path: String, options: EROFSWriterOptions, veritySalt: [UInt8]?) throws {
         guard options.uuid.count == 16 else { throw DiskError.invalidOptions(format: .erofs, reason: "uuid must be 16 bytes") }
         guard options.volumeName.count <= 16 else {
             throw DiskError.invalidOptions(format: .erofs, reason: "volume name is longer than 16 bytes")
@@ -33,7 +39,7 @@ public final class EROFSWriter: DiskImageWriter {
         }
         self.path = path
         self.options = options
-        file = try EXT4BlockFile(creating: path)
+        file = try EXT4BlockFile(creating: path, veritySalt: veritySalt)
         dataSink = EROFSDataSink(file: file, spool: try EROFSSpool(path: path + ".spool"), compression: options.compression)
     }
 
@@ -46,4 +52,8 @@ public final class EROFSWriter: DiskImageWriter {
     public func finish(model: FilesystemModel) throws {
         try EROFSAssembler(model: model, sink: dataSink, file: file, options: options).write()
     }
+}
+
+extension EROFSWriter: VerityLevelZeroSource {
+    func verityLevelZero() throws(DiskError) -> SpoolFile? { try file.verity?.finish() }
 }

@@ -6,20 +6,30 @@ import CFalloc
 
 /// The output file of the ext4 writer, addressed in blocks: writes to consecutive blocks are
 /// gathered into one `pwrite` of up to 1 MiB; released blocks are punched out (the file stays
-/// sparse and no dead data remains). Blocking; confined to one thread.
+/// sparse and no dead data remains). With a ``VerityBlockHasher`` every write and punch is
+/// also handed to it, so the dm-verity tree needs no second read of the disk. Blocking;
+/// confined to one thread.
 final class EXT4BlockFile {
     let path: String
+    /// Hashes the blocks as they are written, when the disk gets a dm-verity tree.
+    let verity: VerityBlockHasher?
     private let descriptor: Int32
     private var buffer: [UInt8] = []
     private var bufferStart: UInt64 = 0
     private var writeBehind = WriteBehind()
     private static let capacity = 1 << 20
 
-    /// Creates `path`, which must not exist.
-    init(creating path: String) throws(DiskError) {
+    /// Creates `path`, which must not exist; `veritySalt` starts a ``VerityBlockHasher``.
+    init(creating path: String, veritySalt: [UInt8]? = nil) throws(DiskError) {
         descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .io(path: path, operation: "create", errno: errno) }
         self.path = path
+        do {
+            verity = try veritySalt.map { salt throws(DiskError) in try VerityBlockHasher(salt: salt, beside: path) }
+        } catch {
+            close(descriptor)
+            throw error
+        }
         buffer.reserveCapacity(EXT4BlockFile.capacity)
     }
 
@@ -74,6 +84,7 @@ final class EXT4BlockFile {
         try flush()
         let result = cfalloc_punch_hole(descriptor, off_t(block << EXT4Geometry.blockShift), off_t(count << EXT4Geometry.blockShift))
         guard result == 0 else { throw .io(path: path, operation: "punch a hole in", errno: errno) }
+        verity?.recordPunch(block, count: count)
     }
 
     /// Flushes, then sets the file's size to `blocks` blocks.
@@ -95,6 +106,7 @@ final class EXT4BlockFile {
             written += result
         }
         writeBehind.wrote(bytes.count, to: descriptor)
+        try verity?.record(bytes, at: offset >> EXT4Geometry.blockShift)
         let tail = bytes.count % EXT4Geometry.blockSize
         if tail != 0 {
             let zeros = [UInt8](repeating: 0, count: EXT4Geometry.blockSize - tail)

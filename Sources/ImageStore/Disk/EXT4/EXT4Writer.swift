@@ -26,9 +26,15 @@ public final class EXT4Writer: DiskImageWriter {
 
     /// Creates the image file at `path` (which must not exist).
     ///
+    /// - Parameter veritySalt: when the disk is to get a dm-verity tree, its salt: the blocks
+    ///   are then hashed as they are written (``verityLevelZero()``).
     /// - Throws: ``DiskError/invalidOptions(format:reason:)`` for a UUID or hash seed that is
     ///   not 16 bytes or a volume name over 16; ``DiskError/io(path:operation:errno:)``.
-    public init(path: String, options: EXT4WriterOptions) throws(DiskError) {
+    public convenience init(path: String, options: EXT4WriterOptions) throws(DiskError) {
+        try self.init(path: path, options: options, veritySalt: nil)
+    }
+
+    init(path: String, options: EXT4WriterOptions, veritySalt: [UInt8]?) throws(DiskError) {
         guard options.uuid.count == 16, options.hashSeed.count == 16 else {
             throw .invalidOptions(format: .ext4, reason: "uuid and hash seed must be 16 bytes each")
         }
@@ -37,7 +43,7 @@ public final class EXT4Writer: DiskImageWriter {
         }
         self.path = path
         self.options = options
-        file = try EXT4BlockFile(creating: path)
+        file = try EXT4BlockFile(creating: path, veritySalt: veritySalt)
         dataSink = EXT4DataSink(file: file)
     }
 
@@ -50,4 +56,8 @@ public final class EXT4Writer: DiskImageWriter {
     public func finish(model: FilesystemModel) throws {
         try EXT4Assembler(model: model, sink: dataSink, file: file, options: options).write()
     }
+}
+
+extension EXT4Writer: VerityLevelZeroSource {
+    func verityLevelZero() throws(DiskError) -> SpoolFile? { try file.verity?.finish() }
 }

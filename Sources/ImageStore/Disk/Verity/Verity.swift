@@ -62,6 +62,20 @@ public enum Verity {
         return salt
     }
 
+    /// SHA-256(salt ‖ block) of the first `count` 4 KiB blocks of `data`, written to the start of
+    /// `hashes` (at least `count` × 32 bytes).
+    static func hashBlocks(
+        _ data: UnsafeRawBufferPointer, count: Int, salt: [UInt8], into hashes: inout [UInt8], hasher: SHA256
+    ) {
+        hashes.withUnsafeMutableBytes { output in
+            for index in 0..<count {
+                hasher.update(salt)
+                hasher.update(UnsafeRawBufferPointer(rebasing: data[(index * blockSize)..<((index + 1) * blockSize)]))
+                hasher.finalize(into: UnsafeMutableRawBufferPointer(rebasing: output[(index * digestSize)...]))
+            }
+        }
+    }
+
     /// Lowercase hex of `bytes`, as veritysetup and dm tables write salts and hashes.
     static func hex(_ bytes: some Collection<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)

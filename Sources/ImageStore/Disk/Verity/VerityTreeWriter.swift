@@ -21,10 +21,21 @@ struct VerityTreeWriter: Sendable {
 
     /// Appends the tree to `path` and returns where it is and its root hash.
     ///
+    /// - Parameter levelZero: the hashes of the blocks as they were written
+    ///   (``VerityBlockHasher/finish()``, made with this salt): level 0 is copied from it
+    ///   instead of reading and hashing the data again. `nil` reads the data.
     /// - Throws: ``DiskError/io(path:operation:errno:)``, `CancellationError`.
-    func append(to path: String) async throws -> VerityInfo {
+    func append(to path: String, levelZero: SpoolFile? = nil) async throws -> VerityInfo {
         let geometry = try await CancellationFlag.runBlocking { _ in try Self.prepare(path) }
         let writer = self
+        if let levelZero, !geometry.levelBlocks.isEmpty {
+            try await CancellationFlag.runBlocking { flag in
+                try writer.copyLevelZero(from: levelZero, to: path, geometry: geometry, isCancelled: { flag.isCancelled })
+            }
+            return try await CancellationFlag.runBlocking { flag in
+                try writer.finish(path, geometry: geometry, isCancelled: { flag.isCancelled })
+            }
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<Self.workers where !geometry.levelBlocks.isEmpty {
                 group.addTask {
@@ -78,6 +89,37 @@ struct VerityTreeWriter: Sendable {
         }
     }
 
+    /// Level 0 from the hashes recorded as the blocks were written; an all-zero entry (a block
+    /// never written, or punched) is the hash of a zero block.
+    private func copyLevelZero(
+        from store: SpoolFile, to path: String, geometry: VerityGeometry, isCancelled: () -> Bool
+    ) throws {
+        let file = try VerityFile(path: path)
+        let chunk = UInt64(Self.chunkBlocks)
+        let treeStart = geometry.dataBlocks + 1
+        let digest = Verity.digestSize
+        var zeroHash = [UInt8](repeating: 0, count: digest)
+        let zeros = [UInt8](repeating: 0, count: Verity.blockSize)
+        zeros.withUnsafeBytes { Verity.hashBlocks($0, count: 1, salt: salt, into: &zeroHash, hasher: SHA256()) }
+        var hashes = [UInt8](repeating: 0, count: Self.chunkBlocks * digest)
+        var first: UInt64 = 0
+        while first < geometry.dataBlocks {
+            if isCancelled() { throw CancellationError() }
+            let count = Int(min(chunk, geometry.dataBlocks - first))
+            try hashes.withUnsafeMutableBytes { raw in
+                try store.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<(count * digest)]), at: Int64(first) * Int64(digest))
+            }
+            for index in 0..<count where hashes[(index * digest)..<((index + 1) * digest)].allSatisfy({ $0 == 0 }) {
+                hashes.replaceSubrange((index * digest)..<((index + 1) * digest), with: zeroHash)
+            }
+            Self.zeroTail(of: &hashes, after: count)
+            let hashBlocks = (count + Verity.hashesPerBlock - 1) / Verity.hashesPerBlock
+            let position = treeStart + geometry.levelStart[0] + first / UInt64(Verity.hashesPerBlock)
+            try file.write(hashes, count: hashBlocks * Verity.blockSize, at: position * UInt64(Verity.blockSize))
+            first += UInt64(count)
+        }
+    }
+
     /// Levels 1 and up, the superblock and the root hash.
     private func finish(_ path: String, geometry: VerityGeometry, isCancelled: () -> Bool) throws -> VerityInfo {
         let file = try VerityFile(path: path)
@@ -119,19 +161,16 @@ struct VerityTreeWriter: Sendable {
     /// SHA-256(salt ‖ block) of the first `count` blocks of `data`, packed into `hashes`, whose
     /// last partly filled hash block is zeroed past the last hash.
     private func hashBlocks(_ data: [UInt8], count: Int, into hashes: inout [UInt8], hasher: SHA256) {
-        let block = Verity.blockSize
-        let digest = Verity.digestSize
+        data.withUnsafeBytes { Verity.hashBlocks($0, count: count, salt: salt, into: &hashes, hasher: hasher) }
+        Self.zeroTail(of: &hashes, after: count)
+    }
+
+    /// Zeroes `hashes` from hash `count` to the end of its hash block.
+    private static func zeroTail(of hashes: inout [UInt8], after count: Int) {
         let used = ((count + Verity.hashesPerBlock - 1) / Verity.hashesPerBlock) * Verity.hashesPerBlock
-        data.withUnsafeBytes { input in
-            hashes.withUnsafeMutableBytes { output in
-                for index in 0..<count {
-                    hasher.update(salt)
-                    hasher.update(UnsafeRawBufferPointer(rebasing: input[(index * block)..<((index + 1) * block)]))
-                    hasher.finalize(into: UnsafeMutableRawBufferPointer(rebasing: output[(index * digest)...]))
-                }
-                let tail = UnsafeMutableRawBufferPointer(rebasing: output[(count * digest)..<(used * digest)])
-                tail.initializeMemory(as: UInt8.self, repeating: 0)
-            }
+        hashes.withUnsafeMutableBytes { output in
+            _ = UnsafeMutableRawBufferPointer(rebasing: output[(count * Verity.digestSize)..<(used * Verity.digestSize)])
+                .initializeMemory(as: UInt8.self, repeating: 0)
         }
     }
 }

@@ -197,7 +197,7 @@ final class CPIOWriterTests {
     func compressorErrors() throws {
         #expect(CPIOCompressor.arguments(for: .none) == nil)
         #expect(CPIOCompressor.arguments(for: .gzip) == ["gzip", "-n", "-c", "-q"])
-        let spool = try CPIOSpoolFile(beside: scratch.url("x.cpio").path)
+        let spool = try SpoolFile(beside: scratch.url("x.cpio").path)
         #expect(throws: DiskError.self) {
             try CPIOCompressor.run(["no-such-compressor-xyz"], input: spool, offset: 0, output: spool.descriptor, outputPath: self.scratch.url("x.cpio").path)
         }

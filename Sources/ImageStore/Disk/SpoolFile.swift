@@ -5,13 +5,14 @@ import CFalloc
 #endif
 
 /// An unlinked scratch file beside the output: the cpio writer's place for file data while the
-/// layers stream, and for the bare archive before a compressor reads it.
+/// layers stream and for the bare archive before a compressor reads it, and the ext4 writer's
+/// place for the dm-verity hashes of the blocks it wrote (``VerityBlockHasher``).
 ///
 /// It is created as `.<output name>.spool-<random>` (mode 0600) and unlinked at once, so
 /// nothing stays behind whatever happens to the process; its space is freed when the
 /// descriptor closes. Unwritten ranges are holes and read back as zeros, past the end too.
 /// Blocking; confined to one thread.
-final class CPIOSpoolFile {
+final class SpoolFile: Sendable {
     /// The name it had, for error messages.
     let path: String
     let descriptor: Int32
