@@ -39,15 +39,7 @@ final class SpoolFile: Sendable {
 
     /// Writes all of `bytes` at `offset`.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(DiskError) {
-        var written = 0
-        while written < bytes.count {
-            let result = pwrite(descriptor, bytes.baseAddress.map { $0 + written }, bytes.count - written, off_t(offset) + off_t(written))
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, operation: "write", errno: errno)
-            }
-            written += result
-        }
+        try PositionedWrite.all(bytes, to: descriptor, at: offset, path: path)
     }
 
     /// Fills `buffer` from `offset`; holes and bytes past the end read as zeros.

@@ -27,15 +27,7 @@ final class EROFSSpool {
 
     /// Appends `bytes`; returns where they are.
     func append(_ bytes: UnsafeRawBufferPointer) throws(DiskError) -> Reference {
-        var written = 0
-        while written < bytes.count {
-            let result = pwrite(descriptor, bytes.baseAddress.map { $0 + written }, bytes.count - written, off_t(end) + off_t(written))
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, operation: "write", errno: errno)
-            }
-            written += result
-        }
+        try PositionedWrite.all(bytes, to: descriptor, at: end, path: path)
         let reference = Reference(offset: end, length: bytes.count)
         end += Int64(bytes.count)
         return reference

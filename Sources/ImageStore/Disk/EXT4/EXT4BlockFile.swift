@@ -96,31 +96,13 @@ final class EXT4BlockFile {
     }
 
     private func writeOut(_ bytes: UnsafeRawBufferPointer, atByte offset: UInt64) throws(DiskError) {
-        var written = 0
-        while written < bytes.count {
-            let result = pwrite(descriptor, bytes.baseAddress.map { $0 + written }, bytes.count - written, off_t(offset) + off_t(written))
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, operation: "write", errno: errno)
-            }
-            written += result
-        }
+        try PositionedWrite.all(bytes, to: descriptor, at: Int64(offset), path: path)
         writeBehind.wrote(bytes.count, to: descriptor)
         try verity?.record(bytes, at: offset >> EXT4Geometry.blockShift)
         let tail = bytes.count % EXT4Geometry.blockSize
         if tail != 0 {
             let zeros = [UInt8](repeating: 0, count: EXT4Geometry.blockSize - tail)
-            var done = 0
-            while done < zeros.count {
-                let result = zeros.withUnsafeBytes { raw in
-                    pwrite(descriptor, raw.baseAddress.map { $0 + done }, raw.count - done, off_t(offset) + off_t(bytes.count + done))
-                }
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw .io(path: path, operation: "write", errno: errno)
-                }
-                done += result
-            }
+            try PositionedWrite.all(zeros, count: zeros.count, to: descriptor, at: Int64(offset) + Int64(bytes.count), path: path)
         }
     }
 }

@@ -212,14 +212,6 @@ private final class VerityFile {
     }
 
     func write(_ buffer: [UInt8], count: Int, at offset: UInt64) throws(DiskError) {
-        var done = 0
-        while done < count {
-            let result = buffer.withUnsafeBytes { raw in
-                pwrite(descriptor, raw.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done))
-            }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { throw .io(path: path, operation: "write", errno: result == 0 ? EIO : errno) }
-            done += result
-        }
+        try PositionedWrite.all(buffer, count: count, to: descriptor, at: Int64(offset), path: path)
     }
 }
