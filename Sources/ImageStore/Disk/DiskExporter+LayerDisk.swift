@@ -65,20 +65,22 @@ extension DiskExporter {
         let target = try AtomicOutput(finalPath: output.path)
         let writerOptions = EROFSWriterOptions(
             uuid: DiskIdentity(layerDiffID: key).uuidBytes, compression: options.erofsWriterCompression)
+        let salt = options.appendsVerity(for: .erofs) ? Verity.salt(layerDiffID: key) : nil
         var verity: VerityInfo?
         do {
-            let built = try await CancellationFlag.runBlocking { flag in
-                let writer = try EROFSWriter(path: target.tempPath, options: writerOptions)
-                guard let model = try build(writer, flag) else { return false }
+            // The blocks are hashed as the writer writes them; `nil`: the build gave up.
+            let built: LayerDiskBuilt? = try await CancellationFlag.runBlocking { flag in
+                let writer = try EROFSWriter(path: target.tempPath, options: writerOptions, veritySalt: salt)
+                guard let model = try build(writer, flag) else { return nil }
                 try writer.finish(model: model)
-                return true
+                return LayerDiskBuilt(levelZero: try writer.verityLevelZero())
             }
-            guard built else {
+            guard let built else {
                 target.discard()
                 return nil
             }
-            if options.appendsVerity(for: .erofs) {
-                verity = try await VerityTreeWriter(salt: Verity.salt(layerDiffID: key)).append(to: target.tempPath)
+            if let salt {
+                verity = try await VerityTreeWriter(salt: salt).append(to: target.tempPath, levelZero: built.levelZero)
             }
             try await BlockingExecutor.shared.run { try target.commit() }
         } catch {
@@ -87,4 +89,9 @@ extension DiskExporter {
         }
         return try DiskExporter.result(of: target, duration: clock.now - start, verity: verity)
     }
+}
+
+/// A layer disk's writer is done: the hashes it recorded for the dm-verity tree, if any.
+private struct LayerDiskBuilt: Sendable {
+    let levelZero: SpoolFile?
 }
