@@ -79,9 +79,7 @@ extension DiskExporter {
                 target.discard()
                 return nil
             }
-            if let salt {
-                verity = try await VerityTreeWriter(salt: salt).append(to: target.tempPath, levelZero: built.levelZero)
-            }
+            verity = try await DiskExporter.appendVerity(to: target.tempPath, salt: salt, levelZero: built.levelZero)
             try await BlockingExecutor.shared.run { try target.commit() }
         } catch {
             target.discard()

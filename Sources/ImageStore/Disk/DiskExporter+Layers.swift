@@ -48,7 +48,7 @@ extension DiskExporter {
         var verity: VerityInfo?
         do {
             let flag = CancellationFlag()
-            let job = try await withTaskCancellationHandler {
+            let levelZero = try await withTaskCancellationHandler {
                 let job = try await BlockingExecutor.shared.run {
                     try ModelBuildJob(
                         format: format, path: target.tempPath, identity: identity, options: options, limits: limits,
@@ -80,12 +80,14 @@ extension DiskExporter {
                 // Nothing is published before every blob is verified and stored.
                 if let arrivals { for index in layers.indices { _ = try await arrivals.wait(index) } }
                 try Task.checkCancellation()
-                try await BlockingExecutor.shared.run { try job.writer.finish(model: job.builder.model) }
-                return job
+                return try await BlockingExecutor.shared.run {
+                    try job.writer.finish(model: job.builder.model)
+                    return try DiskExporter.recordedLevelZero(of: job.writer)
+                }
             } onCancel: {
                 flag.cancel()
             }
-            verity = try await DiskExporter.appendVerity(to: target.tempPath, salt: salt, writer: job.writer)
+            verity = try await DiskExporter.appendVerity(to: target.tempPath, salt: salt, levelZero: levelZero)
             try await BlockingExecutor.shared.run { try target.commit() }
         } catch {
             target.discard()

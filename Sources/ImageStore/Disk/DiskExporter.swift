@@ -44,15 +44,15 @@ public struct DiskExporter: Sendable {
         let salt = options.verityTreeSalt(for: format, output: output)
         var verity: VerityInfo?
         do {
-            let writer = try await CancellationFlag.runBlocking { flag in
+            let levelZero = try await CancellationFlag.runBlocking { flag in
                 let writer = try DiskExporter.writer(
                     format, path: target.tempPath, identity: identity, options: options, veritySalt: salt)
                 let model = try DirectoryModelBuilder(root: rootfs.path)
                     .build(into: writer.sink, isCancelled: { flag.isCancelled })
                 try writer.finish(model: model)
-                return WriterTransfer(writer: writer)
-            }.writer
-            verity = try await DiskExporter.appendVerity(to: target.tempPath, salt: salt, writer: writer)
+                return try DiskExporter.recordedLevelZero(of: writer)
+            }
+            verity = try await DiskExporter.appendVerity(to: target.tempPath, salt: salt, levelZero: levelZero)
             try await BlockingExecutor.shared.run { try target.commit() }
         } catch {
             target.discard()
@@ -93,9 +93,4 @@ public struct DiskExporter: Sendable {
                 format: format, reason: "erofs-layers is one disk per layer (exportLayerList), not a single disk")
         }
     }
-}
-
-/// Hands a writer made on a blocking thread back to the task; it is used by one thread at a time.
-private struct WriterTransfer: @unchecked Sendable {
-    let writer: any DiskImageWriter
 }

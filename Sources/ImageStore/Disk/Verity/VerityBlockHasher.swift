@@ -22,16 +22,14 @@ final class VerityBlockHasher {
     static let slots = 4
     static let slotBlocks = 256
 
-    let salt: [UInt8]
     private let channel: Channel
 
     /// Creates the store beside `output` and starts the hashing thread.
     ///
     /// - Throws: ``DiskError/io(path:operation:errno:)`` when the store cannot be created.
     init(salt: [UInt8], beside output: String) throws(DiskError) {
-        self.salt = salt
         channel = Channel(store: try SpoolFile(beside: output))
-        let thread = Thread { [channel, salt] in channel.hash(salt: salt) }
+        let thread = Thread { [channel] in channel.hash(salt: salt) }
         thread.name = "verity"
         thread.start()
     }

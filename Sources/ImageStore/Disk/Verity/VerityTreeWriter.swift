@@ -29,11 +29,9 @@ struct VerityTreeWriter: Sendable {
         let geometry = try await CancellationFlag.runBlocking { _ in try Self.prepare(path) }
         let writer = self
         if let levelZero, !geometry.levelBlocks.isEmpty {
-            try await CancellationFlag.runBlocking { flag in
-                try writer.copyLevelZero(from: levelZero, to: path, geometry: geometry, isCancelled: { flag.isCancelled })
-            }
             return try await CancellationFlag.runBlocking { flag in
-                try writer.finish(path, geometry: geometry, isCancelled: { flag.isCancelled })
+                try writer.copyLevelZero(from: levelZero, to: path, geometry: geometry, isCancelled: { flag.isCancelled })
+                return try writer.finish(path, geometry: geometry, isCancelled: { flag.isCancelled })
             }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
