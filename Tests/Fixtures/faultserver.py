@@ -11,7 +11,8 @@ repository name is ignored; tags are the index.json ref.name annotations.
 
 --faults is a JSON list of rules, tried in order for every request whose path
 contains "match" (and whose method is "method", when given). A rule fires at
-most "times" times (-1: always; default 1):
+most "times" times (-1: always; default 1), and only after "after" matching
+requests went by it (default 0):
   {"action": "status", "status": 500, "retryAfter": 3}  answer that status
                                           (Retry-After header when given)
   {"action": "drop", "afterBytes": K}     send headers and K body bytes, close
@@ -26,10 +27,14 @@ most "times" times (-1: always; default 1):
   {"action": "header", "name": H, "value": V}  send header H as V instead of
                                           its real value (Content-Length too),
                                           then close the connection
+  {"action": "hold"}                      answer only once GET /__release was
+                                          called (or after 120 s), so a test can
+                                          look at a client waiting for an answer
 A "status" rule may carry "retryAfter" (any text, sent as is), "code" and
 "message" (the registry error body). A firing "status", "challenge" or
 "redirect" rule ends the request; the other actions combine.
 
+GET /__release lets every held request go on (and the later ones too).
 GET /__token answers {"token": "fault-token"}: a realm to point challenges at.
 
 --variants is a JSON list of {"tag", "target": "config"|"layerN", "sizeText"}:
@@ -40,7 +45,7 @@ replaced by the raw JSON text sizeText (e.g. "-1", "9223372036854775807",
 --tls-dir makes it serve HTTPS with a fresh CA (written to DIR/ca.pem) and a
 certificate for 127.0.0.1 and localhost.
 
-Every request except GET /__log is recorded: {"method", "path", "range",
+Every request except GET /__log and GET /__release is recorded: {"method", "path", "range",
 "status", "faults", "authorization"} (the Authorization scheme sent, or null);
 GET /__log answers the list as JSON. FILE gets {"url", "hostPort", "pid",
 "caPath"} once listening. Exits on SIGTERM, stdin EOF or when its parent
@@ -119,8 +124,9 @@ class Layout:
 
 class Faults:
     def __init__(self, rules):
-        self.rules = [dict(rule, remaining=rule.get("times", 1)) for rule in rules]
+        self.rules = [dict(rule, remaining=rule.get("times", 1), passed=0) for rule in rules]
         self.lock = threading.Lock()
+        self.released = threading.Event()
         self.log = []
 
     def take(self, method, path):
@@ -131,6 +137,9 @@ class Faults:
                 if rule["remaining"] == 0 or rule["match"] not in path:
                     continue
                 if rule.get("method") not in (None, method):
+                    continue
+                if rule["passed"] < rule.get("after", 0):
+                    rule["passed"] += 1
                     continue
                 if rule["action"] in ENDING and any(r["action"] in ENDING for r in fired):
                     continue
@@ -161,6 +170,9 @@ def make_handler(layout, faults):
         def do_GET(self):
             if self.path == "/__log":
                 return self.send_bytes(200, json.dumps(faults.entries()).encode(), "application/json", {})
+            if self.path == "/__release":
+                faults.released.set()
+                return self.send_bytes(200, b"{}", "application/json", {})
             self.handle_request(send_body=True)
 
         def send_bytes(self, status, body, content_type, headers, send_body=True, drop_after=None, rate=None,
@@ -206,6 +218,8 @@ def make_handler(layout, faults):
         def handle_request(self, send_body):
             fired = faults.take(self.command, self.path)
             actions = {r["action"]: r for r in fired}
+            if "hold" in actions:
+                faults.released.wait(120)
             if "status" in actions:
                 rule = actions["status"]
                 extra = {"Retry-After": str(rule["retryAfter"])} if "retryAfter" in rule else {}

@@ -1,10 +1,11 @@
 import Foundation
 
 /// One fault rule of the `FaultServer`: it fires for requests whose path contains `path`
-/// (and whose method is `method`, when set), at most `times` times (-1: every time).
+/// (and whose method is `method`, when set), at most `times` times (-1: every time), once
+/// `after` matching requests went by it.
 public struct Fault: Sendable, Encodable {
     enum Action: String, Encodable {
-        case status, drop, wrongBytes, omitDigest, slow, challenge, redirect, header, ignoreRange
+        case status, drop, wrongBytes, omitDigest, slow, challenge, redirect, header, ignoreRange, hold
     }
 
     let action: Action
@@ -21,6 +22,7 @@ public struct Fault: Sendable, Encodable {
     var location: String? = nil
     var name: String? = nil
     var value: String? = nil
+    var after: Int? = nil
 
     /// Answer `status` (e.g. 500, 503) with an error body, `times` times, then serve normally.
     public static func status(_ status: Int, times: Int = 1, path: String, method: String? = nil) -> Fault {
@@ -103,6 +105,14 @@ public struct Fault: Sendable, Encodable {
         Fault(
             action: .slow, match: path, times: times, method: nil, status: nil, retryAfter: nil,
             afterBytes: nil, bytesPerSecond: bytesPerSecond)
+    }
+
+    /// Answer only once ``FaultServer/release()`` was called (or after 120 s), the first
+    /// `after` matching requests excepted: a test looks at a client while it waits.
+    public static func hold(after: Int = 0, times: Int = 1, path: String) -> Fault {
+        Fault(
+            action: .hold, match: path, times: times, method: nil, status: nil, retryAfter: nil,
+            afterBytes: nil, after: after)
     }
 
     /// Leave out the `Docker-Content-Digest` header.
@@ -211,6 +221,12 @@ public final class FaultServer: Sendable {
         } catch {
             throw TestSupportError.badOutput(helper: "faultserver.py", detail: "\(error)")
         }
+    }
+
+    /// Lets every held request (``Fault/hold(after:times:path:)``) go on, and the later ones.
+    public func release() async throws {
+        _ = try await CurlCLI.get(
+            baseURL.appendingPathComponent("__release"), arguments: caPath.map { ["--cacert", $0] } ?? [])
     }
 
     /// `127.0.0.1:PORT/REPOSITORY:TAG`.

@@ -28,18 +28,50 @@ extension EndToEnd {
 
         @Test("SIGKILL while converting: a restarted worker makes the row ready, nothing partial is ever visible")
         func killedWhileConverting() async throws {
-            let sandbox = try await WorkerSandbox.make("kill-convert")
-            try await sandbox.setSetting(.leaseMilliseconds, 2_000)
-            // 200 MiB of incompressible data: the ext4 build takes seconds, long enough to kill.
+            // 200 MiB of incompressible data. Layers are applied while they download, so converting
+            // is only the tail after the last blob (a fraction of a second): the worker is frozen
+            // the moment its row is seen converting, and a build that got past it first is tried
+            // again in a fresh sandbox.
             let layout = try await FixtureImages.layout("large")
             try await FaultServer.with(layout: layout) { server in
-                try await sandbox.insert([(server.reference(repository: "e2e/large"), .ext4)])
-                let watcher = try await FinalPathWatcher.start(database: sandbox.database)
-                let doomed = try sandbox.startWorker()
-                try await sandbox.waitForStatus(1, "converting", seconds: 60)
-                try await killAndRestart(doomed, sandbox: sandbox, expecting: "converting")
-                try await expectCleanFinish(sandbox, watcher: watcher, fixture: "large", format: .ext4)
+                for trial in 1...5 {
+                    let sandbox = try await WorkerSandbox.make("kill-convert-\(trial)")
+                    try await sandbox.setSetting(.leaseMilliseconds, 2_000)
+                    try await sandbox.insert([(server.reference(repository: "e2e/large"), .ext4)])
+                    let watcher = try await FinalPathWatcher.start(database: sandbox.database)
+                    let doomed = try sandbox.startWorker()
+                    guard try await freezeWhenConverting(doomed, sandbox: sandbox) else {
+                        kill(doomed.process.processIdentifier, SIGKILL)
+                        try await doomed.wait()
+                        _ = await watcher.stop()
+                        continue
+                    }
+                    try await killAndRestart(doomed, sandbox: sandbox, expecting: "converting")
+                    try await expectCleanFinish(sandbox, watcher: watcher, fixture: "large", format: .ext4)
+                    return
+                }
+                Issue.record("in 5 trials the build never stayed converting long enough to be frozen there")
             }
+        }
+
+        /// Looks at the row in-process every few milliseconds and SIGSTOPs `worker` once it is
+        /// converting.
+        /// - Returns: whether the frozen worker's row is converting (false: the build got past
+        ///   it before the stop landed).
+        private func freezeWhenConverting(_ worker: Child, sandbox: WorkerSandbox) async throws -> Bool {
+            let queue = try await ImageQueue.open(path: sandbox.database)
+            let pid = worker.process.processIdentifier
+            var frozen = false
+            try await Child.waitUntil("the row to be converting", seconds: 60) {
+                let counts = try await queue.countsByStatus()
+                if counts["converting", default: 0] > 0 {
+                    kill(pid, SIGSTOP)
+                    frozen = true
+                }
+                return frozen || counts["ready", default: 0] + counts["failed", default: 0] > 0
+            }
+            guard frozen else { return false }
+            return try await sandbox.sqlite("SELECT status FROM images WHERE id = 1") == "converting"
         }
 
         @Test(
