@@ -27,6 +27,23 @@ struct FaultServerTests {
         }
     }
 
+    @Test("holds the request after the first until released; the first and the later ones are answered at once")
+    func holdAfterOne() async throws {
+        try await FaultServer.with(
+            layout: FixtureImages.layout("multilayer"), faults: [.hold(after: 1, path: "/manifests/")]
+        ) { server in
+            let url = server.baseURL.appendingPathComponent("v2/x/manifests/latest")
+            #expect(try await CurlCLI.get(url).status == 200)
+            let held = Task { try await CurlCLI.get(url).status }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await server.requests().count == 1, "the second request is not answered yet")
+            try await server.release()
+            #expect(try await held.value == 200)
+            #expect(try await CurlCLI.get(url).status == 200)
+            #expect(try await server.requests().map(\.faults) == [[], ["hold"], []])
+        }
+    }
+
     @Test("answers 429 with Retry-After once")
     func retryAfter() async throws {
         try await FaultServer.with(
