@@ -12,7 +12,7 @@ packages=(
     postgresql-15
     # tests: real registry, fixture builders, disk read-back (fsck.erofs, umoci as the oracle), boot check
     erofs-utils docker-registry apache2-utils python3 python3-cryptography busybox-static umoci skopeo
-    cpio libarchive-tools attr curl qemu-system-x86 linux-image-cloud-amd64 kmod prometheus
+    cpio libarchive-tools attr libcap2-bin tar curl qemu-system-x86 linux-image-cloud-amd64 kmod prometheus
     # tests: veritysetup checks the dm-verity trees; dmsetup maps them in the boot check's guest
     cryptsetup-bin dmsetup
     # benchmarks (make bench)
