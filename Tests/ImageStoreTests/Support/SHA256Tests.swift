@@ -14,4 +14,28 @@ struct SHA256Tests {
         hasher.update(Data("bc".utf8))
         #expect(hasher.finalize() == SHA256.digest(of: Data("abc".utf8)))
     }
+
+    @Test("salted block digests equal SHA-256 of salt and block, for any salt and block length", arguments: [0, 1, 32, 64, 100])
+    func saltedDigests(saltLength: Int) throws {
+        var generator = SystemRandomNumberGenerator()
+        let salt = (0..<saltLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for blockSize in [1, 55, 64, 4096] {
+            let count = 5
+            let blocks = (0..<(count * blockSize)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var output = [UInt8](repeating: 0, count: count * 32)
+            let hasher = SHA256()
+            blocks.withUnsafeBytes { data in
+                output.withUnsafeMutableBytes { hasher.saltedDigests(of: data, blockSize: blockSize, count: count, salt: salt, into: $0) }
+            }
+            for index in 0..<count {
+                let block = blocks[(index * blockSize)..<((index + 1) * blockSize)]
+                let want = SHA256.digest(of: Data(salt + block)).encoded
+                let got = output[(index * 32)..<((index + 1) * 32)].map { String(format: "%02x", $0) }.joined()
+                #expect(got == want, "salt \(saltLength) bytes, block \(index) of \(blockSize) bytes")
+            }
+            // The hasher starts over: a plain digest afterwards is the plain digest.
+            hasher.update(Data("abc".utf8))
+            #expect(hasher.finalize() == SHA256.digest(of: Data("abc".utf8)))
+        }
+    }
 }
