@@ -64,6 +64,12 @@ public struct CredentialHelper: Sendable {
         guard let executable = locate() else { throw failure("\(program) is not on PATH (\(searchPath))") }
         // A helper that exits without reading its stdin must not end this process.
         BrokenPipes.ignore()
+        let stdin: FileDescriptor
+        do {
+            stdin = try Self.pipe(holding: server + "\n")
+        } catch {
+            throw failure("cannot make its stdin: \(error)")
+        }
         let result: ExecutionResult<Void, StringOutput<UTF8>, StringOutput<UTF8>>
         // The helper runs under timeout(1), which ends it (and its process group) after
         // ``timeout`` of wall time whatever this process is doing: a timer of our own would race
@@ -82,7 +88,8 @@ public struct CredentialHelper: Sendable {
                     options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(2))]
                     return try await Subprocess.run(
                         .path(FilePath(command)), arguments: Arguments(arguments), platformOptions: options,
-                        input: .string(server + "\n"), output: .string(limit: 64 << 10), error: .string(limit: 16 << 10))
+                        input: .fileDescriptor(stdin, closeAfterSpawningProcess: true), output: .string(limit: 64 << 10),
+                        error: .string(limit: 16 << 10))
                 }
                 group.addTask {
                     try await Task.sleep(for: guarded ? Self.backstop : Self.timeout)
@@ -128,6 +135,26 @@ public struct CredentialHelper: Sendable {
             throw failure("it answered an identity token, which image-worker does not support; store a username and password")
         }
         return RegistryCredential(username: username, password: secret)
+    }
+
+    /// The read end of a pipe that already holds `text` and whose write end is closed: the
+    /// helper's stdin, with no writer left running. (swift-subprocess 1.0.2 stops the whole
+    /// process when writing a `.string` input fails, as it does when a helper exits without
+    /// reading its stdin.) `text` is a server name, far below a pipe's 64 KiB.
+    private static func pipe(holding text: String) throws -> FileDescriptor {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= 4096 else { throw Errno.argListTooLong }
+        let (reader, writer) = try FileDescriptor.pipe()
+        defer { try? writer.close() }
+        // Not inherited by other children started meanwhile.
+        _ = fcntl(reader.rawValue, F_SETFD, FD_CLOEXEC)
+        do {
+            _ = try writer.writeAll(bytes)
+        } catch {
+            try? reader.close()
+            throw error
+        }
+        return reader
     }
 
     /// The program's path on ``searchPath``, if it is there and executable.

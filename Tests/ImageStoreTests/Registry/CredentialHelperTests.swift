@@ -116,6 +116,25 @@ final class CredentialHelperTests {
         }
     }
 
+    @Test("a helper that exits without reading its stdin is a permanent error, 100 times over, and this process lives on")
+    func helperIgnoringStdin() async throws {
+        // Exits at once: the server name is written to a pipe nobody reads (EPIPE, or nothing
+        // written yet). swift-subprocess 1.0.2 ended the process when writing its input failed.
+        let helper = bin.appendingPathComponent("docker-credential-deaf")
+        try Data("#!/bin/sh\necho deaf helper >&2\nexit 3\n".utf8).write(to: helper)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: helper.path)
+        let credentials = try credentials(config: #"{"credsStore": "deaf"}"#, store: [:])
+        for _ in 0..<100 {
+            do {
+                _ = try await credentials.credential(for: "h:1")
+                Issue.record("expected credentialHelperFailed")
+            } catch {
+                #expect(error.description.contains("exited with exited(3): deaf helper"), "\(error)")
+                #expect(error.kind == .permanent)
+            }
+        }
+    }
+
     @Test("Docker Hub is asked for as https://index.docker.io/v1/")
     func dockerHubServer() async throws {
         let credentials = try credentials(
