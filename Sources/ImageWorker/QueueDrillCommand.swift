@@ -4,7 +4,8 @@ import ImageStore
 
 /// `image-worker queue-drill` (hidden): a bare queue client for `bench-queue` and the
 /// multi-process tests. Claims rows and completes them at once, printing `claimed <id> <token>`
-/// per claim and `done <claims> <first-claim-ms> <last-claim-ms>` at the end.
+/// per claim and `done <claims> <first-claim-ms> <last-claim-ms>` at the end. It exits (75)
+/// once the process that started it is gone, so a test run that crashed leaves no drill polling.
 struct QueueDrillCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue-drill", abstract: "Claim and complete rows (benchmarks and tests).",
@@ -27,6 +28,8 @@ struct QueueDrillCommand: AsyncParsableCommand {
     }
 
     private func drill(_ queue: ImageQueue) async throws {
+        let parent = getppid()
+        func orphaned() -> Bool { getppid() != parent }
         var lines: [String] = []
         var first: Int?
         var last = 0
@@ -36,7 +39,8 @@ struct QueueDrillCommand: AsyncParsableCommand {
                 first = first ?? now
                 if hang {
                     Output.line("claimed \(claim.id) \(claim.token)")
-                    while true { try await Task.sleep(for: .seconds(3600)) }
+                    while !orphaned() { try await Task.sleep(for: .seconds(1)) }
+                    throw ExitCode(75)
                 }
                 try await queue.complete(claim, now: ImageQueue.nowMilliseconds())
                 last = ImageQueue.nowMilliseconds()
@@ -44,6 +48,7 @@ struct QueueDrillCommand: AsyncParsableCommand {
                 continue
             }
             guard let expect, try await queue.count(status: "ready") < expect else { break }
+            if orphaned() { throw ExitCode(75) }
             try await Task.sleep(for: .milliseconds(2))
         }
         lines.append("done \(lines.count) \(first ?? 0) \(last)")

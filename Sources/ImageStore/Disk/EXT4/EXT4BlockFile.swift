@@ -1,57 +1,92 @@
 import CFalloc
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// The output file of the ext4 writer, addressed in blocks: writes to consecutive blocks are
-/// gathered into one `pwrite` of up to 1 MiB; released blocks are punched out (the file stays
-/// sparse and no dead data remains). With a ``VerityBlockHasher`` every write and punch is
-/// also handed to it, so the dm-verity tree needs no second read of the disk. Blocking;
-/// confined to one thread.
+/// The output file of the ext4 and erofs writers, addressed in blocks: writes to consecutive
+/// blocks are gathered into aligned 1 MiB buffers that a thread of the file's own writes out,
+/// `O_DIRECT` where the filesystem takes it (no page-cache copy, no writeback later), several
+/// buffers in flight; released blocks are punched out (the file stays sparse and no dead data
+/// remains). With a ``VerityBlockHasher`` every write and punch is also handed to it, on the
+/// writing thread, so the dm-verity tree needs no second read of the disk.
+///
+/// ```
+/// caller:        write(bytes, at:) ─copy─▶ [buffer] ─▶ queue ─┐     (punches queue in order)
+/// write thread:  pwrite (O_DIRECT) ─▶ verity.record ─▶ buffer free ◀┘
+/// ```
+///
+/// Blocking; the caller's side is confined to one thread. A failed write is thrown by the
+/// next call.
 final class EXT4BlockFile {
     let path: String
     /// Hashes the blocks as they are written, when the disk gets a dm-verity tree.
     let verity: VerityBlockHasher?
-    private let descriptor: Int32
-    private var buffer: [UInt8] = []
-    private var bufferStart: UInt64 = 0
-    private var writeBehind = WriteBehind()
-    private static let capacity = 1 << 20
+    private let channel: Channel
+    /// The buffer being filled, its first block and its bytes so far (whole blocks).
+    private var current: Int?
+    private var currentStart: UInt64 = 0
+    private var currentCount = 0
+    static let capacity = 1 << 20
+    static let buffers = 4
 
     /// Creates `path`, which must not exist; `veritySalt` starts a ``VerityBlockHasher``.
     init(creating path: String, veritySalt: [UInt8]? = nil) throws(DiskError) {
-        descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        var descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0o644)
+        var direct = true
+        if descriptor < 0 && errno == EINVAL {
+            // tmpfs and some others refuse O_DIRECT at open: write through the page cache.
+            descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            direct = false
+        }
         guard descriptor >= 0 else { throw .io(path: path, operation: "create", errno: errno) }
         self.path = path
+        let verity: VerityBlockHasher?
         do {
             verity = try veritySalt.map { salt throws(DiskError) in try VerityBlockHasher(salt: salt, beside: path) }
         } catch {
             close(descriptor)
             throw error
         }
-        buffer.reserveCapacity(EXT4BlockFile.capacity)
+        self.verity = verity
+        channel = Channel(descriptor: descriptor, path: path, direct: direct, verity: verity)
+        let thread = Thread { [channel] in channel.run() }
+        thread.name = "disk-write"
+        thread.start()
     }
 
-    deinit { close(descriptor) }
+    deinit { channel.enqueue(.end) }
 
     /// Writes `bytes` (a whole number of blocks, or fewer bytes padded with zeros to a block)
     /// at block `block`.
     func write(_ bytes: UnsafeRawBufferPointer, at block: UInt64) throws(DiskError) {
         let blockSize = EXT4Geometry.blockSize
-        if buffer.isEmpty || bufferStart + UInt64(buffer.count / blockSize) != block
-            || buffer.count + bytes.count > EXT4BlockFile.capacity
-        {
-            try flush()
-            bufferStart = block
+        var offset = 0
+        var next = block
+        while offset < bytes.count {
+            if current == nil || currentStart + UInt64(currentCount / blockSize) != next
+                || currentCount == EXT4BlockFile.capacity
+            {
+                try submit()
+                current = try channel.takeFree()
+                currentStart = next
+                currentCount = 0
+            }
+            guard let slot = current else { break }
+            let length = min(bytes.count - offset, EXT4BlockFile.capacity - currentCount)
+            let buffer = channel.buffers[slot]
+            UnsafeMutableRawBufferPointer(rebasing: buffer[currentCount..<(currentCount + length)])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
+            let padded = (length + blockSize - 1) / blockSize * blockSize
+            if padded > length {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[(currentCount + length)..<(currentCount + padded)])
+                    .initializeMemory(as: UInt8.self, repeating: 0)
+            }
+            currentCount += padded
+            offset += length
+            next += UInt64(padded / blockSize)
         }
-        if bytes.count >= EXT4BlockFile.capacity {
-            try writeOut(bytes, atByte: block << EXT4Geometry.blockShift)
-            return
-        }
-        buffer.append(contentsOf: bytes)
-        let tail = buffer.count % blockSize
-        if tail != 0 { buffer.appendZeros(blockSize - tail) }
     }
 
     /// Writes `bytes` at block `block`, zero-padded to a whole block.
@@ -68,41 +103,175 @@ final class EXT4BlockFile {
         if let failure { throw failure }
     }
 
-    /// Writes out everything gathered.
+    /// Writes out everything gathered and waits until it is written.
     func flush() throws(DiskError) {
-        guard !buffer.isEmpty else { return }
-        var failure: DiskError?
-        buffer.withUnsafeBytes { raw in
-            do throws(DiskError) { try writeOut(raw, atByte: bufferStart << EXT4Geometry.blockShift) } catch { failure = error }
-        }
-        buffer.removeAll(keepingCapacity: true)
-        if let failure { throw failure }
+        try submit()
+        try channel.drain()
     }
 
-    /// Deallocates `count` blocks from `block` in the output file (they read back as zeros).
+    /// Deallocates `count` blocks from `block` in the output file (they read back as zeros),
+    /// after every write before it.
     func punch(_ block: UInt64, count: UInt64) throws(DiskError) {
-        try flush()
-        let result = cfalloc_punch_hole(descriptor, off_t(block << EXT4Geometry.blockShift), off_t(count << EXT4Geometry.blockShift))
-        guard result == 0 else { throw .io(path: path, operation: "punch a hole in", errno: errno) }
-        verity?.recordPunch(block, count: count)
+        try submit()
+        channel.enqueue(.punch(first: block, count: count))
     }
 
     /// Flushes, then sets the file's size to `blocks` blocks.
     func finish(blocks: UInt64) throws(DiskError) {
         try flush()
-        guard ftruncate(descriptor, off_t(blocks << EXT4Geometry.blockShift)) == 0 else {
+        guard ftruncate(channel.descriptor, off_t(blocks << EXT4Geometry.blockShift)) == 0 else {
             throw .io(path: path, operation: "truncate", errno: errno)
         }
     }
 
-    private func writeOut(_ bytes: UnsafeRawBufferPointer, atByte offset: UInt64) throws(DiskError) {
-        try PositionedWrite.all(bytes, to: descriptor, at: Int64(offset), path: path)
-        writeBehind.wrote(bytes.count, to: descriptor)
-        try verity?.record(bytes, at: offset >> EXT4Geometry.blockShift)
-        let tail = bytes.count % EXT4Geometry.blockSize
-        if tail != 0 {
-            let zeros = [UInt8](repeating: 0, count: EXT4Geometry.blockSize - tail)
-            try PositionedWrite.all(zeros, count: zeros.count, to: descriptor, at: Int64(offset) + Int64(bytes.count), path: path)
+    /// Queues the buffer being filled, if any.
+    private func submit() throws(DiskError) {
+        guard let slot = current else { return }
+        current = nil
+        if currentCount == 0 {
+            channel.release(slot)
+            return
+        }
+        channel.enqueue(.write(slot: slot, first: currentStart, bytes: currentCount))
+        try channel.check()
+    }
+
+    private enum Item {
+        case write(slot: Int, first: UInt64, bytes: Int)
+        case punch(first: UInt64, count: UInt64)
+        case end
+    }
+
+    /// The buffers, the queue and the descriptor, shared by the caller and the write thread.
+    ///
+    /// `@unchecked Sendable`: `state` is guarded by `condition`; a buffer is filled by the caller
+    /// only while it is on no list (taken from `free`) and read by the write thread only while
+    /// its item is being written; the verity hasher is used by the write thread only.
+    private final class Channel: @unchecked Sendable {
+        struct State {
+            var free = Array(0..<EXT4BlockFile.buffers)
+            var queue: [Item] = []
+            var busy = 0
+            var failure: DiskError?
+        }
+
+        let descriptor: Int32
+        let path: String
+        /// Whether writes bypass the page cache; the write thread clears it (and `O_DIRECT`)
+        /// when a filesystem that took the flag at open refuses a direct write.
+        private var direct: Bool
+        let verity: VerityBlockHasher?
+        let buffers: [UnsafeMutableRawBufferPointer]
+        private let condition = NSCondition()
+        private var state = State()
+
+        init(descriptor: Int32, path: String, direct: Bool, verity: VerityBlockHasher?) {
+            self.descriptor = descriptor
+            self.path = path
+            self.direct = direct
+            self.verity = verity
+            buffers = (0..<EXT4BlockFile.buffers).map { _ in
+                .allocate(byteCount: EXT4BlockFile.capacity, alignment: EXT4Geometry.blockSize)
+            }
+        }
+
+        deinit {
+            for buffer in buffers { buffer.deallocate() }
+            close(descriptor)
+        }
+
+        func takeFree() throws(DiskError) -> Int {
+            condition.lock()
+            defer { condition.unlock() }
+            while state.free.isEmpty && state.failure == nil { condition.wait() }
+            if let failure = state.failure { throw failure }
+            return state.free.removeFirst()
+        }
+
+        func release(_ slot: Int) {
+            condition.lock()
+            state.free.append(slot)
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func enqueue(_ item: Item) {
+            condition.lock()
+            state.queue.append(item)
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func check() throws(DiskError) {
+            condition.lock()
+            defer { condition.unlock() }
+            if let failure = state.failure { throw failure }
+        }
+
+        func drain() throws(DiskError) {
+            condition.lock()
+            defer { condition.unlock() }
+            while (!state.queue.isEmpty || state.busy > 0) && state.failure == nil { condition.wait() }
+            if let failure = state.failure { throw failure }
+        }
+
+        /// Writes `bytes` at block `first`; a direct write refused with EINVAL turns `O_DIRECT`
+        /// off and goes through the page cache instead.
+        private func writeOut(_ bytes: UnsafeRawBufferPointer, at first: UInt64) throws(DiskError) {
+            let offset = Int64(first << EXT4Geometry.blockShift)
+            do {
+                try PositionedWrite.all(bytes, to: descriptor, at: offset, path: path)
+            } catch .io(_, _, EINVAL) where direct {
+                direct = false
+                _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_DIRECT)
+                try PositionedWrite.all(bytes, to: descriptor, at: offset, path: path)
+            }
+        }
+
+        /// The write thread: takes items in order until ``Item/end``; after a failure it only
+        /// frees buffers.
+        func run() {
+            var writeBehind = WriteBehind()
+            while true {
+                condition.lock()
+                while state.queue.isEmpty { condition.wait() }
+                let item = state.queue.removeFirst()
+                state.busy += 1
+                let failed = state.failure != nil
+                condition.unlock()
+                var failure: DiskError?
+                var freed: Int?
+                switch item {
+                case .end:
+                    return
+                case .write(let slot, let first, let count):
+                    freed = slot
+                    guard !failed else { break }
+                    let bytes = UnsafeRawBufferPointer(rebasing: buffers[slot][0..<count])
+                    do throws(DiskError) {
+                        try writeOut(bytes, at: first)
+                        if !direct { writeBehind.wrote(count, to: descriptor) }
+                        try verity?.record(bytes, at: first)
+                    } catch {
+                        failure = error
+                    }
+                case .punch(let first, let count):
+                    guard !failed else { break }
+                    let result = cfalloc_punch_hole(
+                        descriptor, off_t(first << EXT4Geometry.blockShift), off_t(count << EXT4Geometry.blockShift))
+                    if result == 0 {
+                        verity?.recordPunch(first, count: count)
+                    } else {
+                        failure = .io(path: path, operation: "punch a hole in", errno: errno)
+                    }
+                }
+                condition.lock()
+                state.busy -= 1
+                if let freed { state.free.append(freed) }
+                if let failure, state.failure == nil { state.failure = failure }
+                condition.broadcast()
+                condition.unlock()
+            }
         }
     }
 }
