@@ -23,7 +23,8 @@ final class EXT4BlockFile {
     let path: String
     /// Hashes the blocks as they are written, when the disk gets a dm-verity tree.
     let verity: VerityBlockHasher?
-    private let channel: Channel
+    private let handOff = BlockHandOff(buffers: EXT4BlockFile.buffers, bufferSize: EXT4BlockFile.capacity)
+    private let output: Output
     /// The buffer being filled, its first block and its bytes so far (whole blocks).
     private var current: Int?
     private var currentStart: UInt64 = 0
@@ -50,13 +51,15 @@ final class EXT4BlockFile {
             throw error
         }
         self.verity = verity
-        channel = Channel(descriptor: descriptor, path: path, direct: direct, verity: verity)
-        let thread = Thread { [channel] in channel.run() }
+        output = Output(descriptor: descriptor, path: path, direct: direct, verity: verity)
+        let thread = Thread { [handOff, output] in
+            handOff.serve(buffer: output.write, punch: output.punch)
+        }
         thread.name = "disk-write"
         thread.start()
     }
 
-    deinit { channel.enqueue(.end) }
+    deinit { handOff.enqueue(.end) }
 
     /// Writes `bytes` (a whole number of blocks, or fewer bytes padded with zeros to a block)
     /// at block `block`.
@@ -69,13 +72,13 @@ final class EXT4BlockFile {
                 || currentCount == EXT4BlockFile.capacity
             {
                 try submit()
-                current = try channel.takeFree()
+                current = try handOff.takeFree()
                 currentStart = next
                 currentCount = 0
             }
             guard let slot = current else { break }
             let length = min(bytes.count - offset, EXT4BlockFile.capacity - currentCount)
-            let buffer = channel.buffers[slot]
+            let buffer = handOff.buffers[slot]
             UnsafeMutableRawBufferPointer(rebasing: buffer[currentCount..<(currentCount + length)])
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
             let padded = (length + blockSize - 1) / blockSize * blockSize
@@ -106,20 +109,20 @@ final class EXT4BlockFile {
     /// Writes out everything gathered and waits until it is written.
     func flush() throws(DiskError) {
         try submit()
-        try channel.drain()
+        try handOff.drain()
     }
 
     /// Deallocates `count` blocks from `block` in the output file (they read back as zeros),
     /// after every write before it.
     func punch(_ block: UInt64, count: UInt64) throws(DiskError) {
         try submit()
-        channel.enqueue(.punch(first: block, count: count))
+        handOff.enqueue(.punch(first: block, count: count))
     }
 
     /// Flushes, then sets the file's size to `blocks` blocks.
     func finish(blocks: UInt64) throws(DiskError) {
         try flush()
-        guard ftruncate(channel.descriptor, off_t(blocks << EXT4Geometry.blockShift)) == 0 else {
+        guard ftruncate(output.descriptor, off_t(blocks << EXT4Geometry.blockShift)) == 0 else {
             throw .io(path: path, operation: "truncate", errno: errno)
         }
     }
@@ -129,95 +132,39 @@ final class EXT4BlockFile {
         guard let slot = current else { return }
         current = nil
         if currentCount == 0 {
-            channel.release(slot)
+            handOff.release(slot)
             return
         }
-        channel.enqueue(.write(slot: slot, first: currentStart, bytes: currentCount))
-        try channel.check()
+        handOff.enqueue(.buffer(slot: slot, first: currentStart, bytes: currentCount))
+        try handOff.check()
     }
 
-    private enum Item {
-        case write(slot: Int, first: UInt64, bytes: Int)
-        case punch(first: UInt64, count: UInt64)
-        case end
-    }
-
-    /// The buffers, the queue and the descriptor, shared by the caller and the write thread.
+    /// The open file and the verity hasher, used by the disk-write thread only (until the
+    /// caller has drained it: then the caller sets the size and finishes the hasher).
     ///
-    /// `@unchecked Sendable`: `state` is guarded by `condition`; a buffer is filled by the caller
-    /// only while it is on no list (taken from `free`) and read by the write thread only while
-    /// its item is being written; the verity hasher is used by the write thread only.
-    private final class Channel: @unchecked Sendable {
-        struct State {
-            var free = Array(0..<EXT4BlockFile.buffers)
-            var queue: [Item] = []
-            var busy = 0
-            var failure: DiskError?
-        }
-
+    /// `@unchecked Sendable`: `direct`, `writeBehind` and `verity` are used by one thread at a
+    /// time, handed over through the ``BlockHandOff``'s lock.
+    private final class Output: @unchecked Sendable {
         let descriptor: Int32
         let path: String
-        /// Whether writes bypass the page cache; the write thread clears it (and `O_DIRECT`)
-        /// when a filesystem that took the flag at open refuses a direct write.
-        private var direct: Bool
         let verity: VerityBlockHasher?
-        let buffers: [UnsafeMutableRawBufferPointer]
-        private let condition = NSCondition()
-        private var state = State()
+        /// Whether writes bypass the page cache; cleared (with `O_DIRECT`) when a filesystem
+        /// that took the flag at open refuses a direct write.
+        private var direct: Bool
+        private var writeBehind = WriteBehind()
 
         init(descriptor: Int32, path: String, direct: Bool, verity: VerityBlockHasher?) {
             self.descriptor = descriptor
             self.path = path
             self.direct = direct
             self.verity = verity
-            buffers = (0..<EXT4BlockFile.buffers).map { _ in
-                .allocate(byteCount: EXT4BlockFile.capacity, alignment: EXT4Geometry.blockSize)
-            }
         }
 
-        deinit {
-            for buffer in buffers { buffer.deallocate() }
-            close(descriptor)
-        }
+        deinit { close(descriptor) }
 
-        func takeFree() throws(DiskError) -> Int {
-            condition.lock()
-            defer { condition.unlock() }
-            while state.free.isEmpty && state.failure == nil { condition.wait() }
-            if let failure = state.failure { throw failure }
-            return state.free.removeFirst()
-        }
-
-        func release(_ slot: Int) {
-            condition.lock()
-            state.free.append(slot)
-            condition.broadcast()
-            condition.unlock()
-        }
-
-        func enqueue(_ item: Item) {
-            condition.lock()
-            state.queue.append(item)
-            condition.broadcast()
-            condition.unlock()
-        }
-
-        func check() throws(DiskError) {
-            condition.lock()
-            defer { condition.unlock() }
-            if let failure = state.failure { throw failure }
-        }
-
-        func drain() throws(DiskError) {
-            condition.lock()
-            defer { condition.unlock() }
-            while (!state.queue.isEmpty || state.busy > 0) && state.failure == nil { condition.wait() }
-            if let failure = state.failure { throw failure }
-        }
-
-        /// Writes `bytes` at block `first`; a direct write refused with EINVAL turns `O_DIRECT`
-        /// off and goes through the page cache instead.
-        private func writeOut(_ bytes: UnsafeRawBufferPointer, at first: UInt64) throws(DiskError) {
+        /// Writes `bytes` at block `first` and hands them to the verity hasher; a direct write
+        /// refused with EINVAL turns `O_DIRECT` off and goes through the page cache instead.
+        func write(_ bytes: UnsafeRawBufferPointer, at first: UInt64) throws(DiskError) {
             let offset = Int64(first << EXT4Geometry.blockShift)
             do {
                 try PositionedWrite.all(bytes, to: descriptor, at: offset, path: path)
@@ -226,52 +173,16 @@ final class EXT4BlockFile {
                 _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_DIRECT)
                 try PositionedWrite.all(bytes, to: descriptor, at: offset, path: path)
             }
+            if !direct { writeBehind.wrote(bytes.count, to: descriptor) }
+            try verity?.record(bytes, at: first)
         }
 
-        /// The write thread: takes items in order until ``Item/end``; after a failure it only
-        /// frees buffers.
-        func run() {
-            var writeBehind = WriteBehind()
-            while true {
-                condition.lock()
-                while state.queue.isEmpty { condition.wait() }
-                let item = state.queue.removeFirst()
-                state.busy += 1
-                let failed = state.failure != nil
-                condition.unlock()
-                var failure: DiskError?
-                var freed: Int?
-                switch item {
-                case .end:
-                    return
-                case .write(let slot, let first, let count):
-                    freed = slot
-                    guard !failed else { break }
-                    let bytes = UnsafeRawBufferPointer(rebasing: buffers[slot][0..<count])
-                    do throws(DiskError) {
-                        try writeOut(bytes, at: first)
-                        if !direct { writeBehind.wrote(count, to: descriptor) }
-                        try verity?.record(bytes, at: first)
-                    } catch {
-                        failure = error
-                    }
-                case .punch(let first, let count):
-                    guard !failed else { break }
-                    let result = cfalloc_punch_hole(
-                        descriptor, off_t(first << EXT4Geometry.blockShift), off_t(count << EXT4Geometry.blockShift))
-                    if result == 0 {
-                        verity?.recordPunch(first, count: count)
-                    } else {
-                        failure = .io(path: path, operation: "punch a hole in", errno: errno)
-                    }
-                }
-                condition.lock()
-                state.busy -= 1
-                if let freed { state.free.append(freed) }
-                if let failure, state.failure == nil { state.failure = failure }
-                condition.broadcast()
-                condition.unlock()
-            }
+        /// Deallocates `count` blocks from block `first`, in the hasher's store too.
+        func punch(_ first: UInt64, count: UInt64) throws(DiskError) {
+            let result = cfalloc_punch_hole(
+                descriptor, off_t(first << EXT4Geometry.blockShift), off_t(count << EXT4Geometry.blockShift))
+            guard result == 0 else { throw .io(path: path, operation: "punch a hole in", errno: errno) }
+            verity?.recordPunch(first, count: count)
         }
     }
 }
