@@ -62,7 +62,9 @@ public struct CredentialHelper: Sendable {
             .credentialHelperFailed(helper: program, registry: registry, reason: reason)
         }
         guard let executable = locate() else { throw failure("\(program) is not on PATH (\(searchPath))") }
-        // A helper that exits without reading its stdin must not end this process.
+        // The helper's stdin is written before it starts (``pipe(holding:)``), so nothing here
+        // writes to a pipe it may have closed; SIGPIPE stays ignored for whatever else this
+        // process writes to, as the registry client that asks for the credential does.
         BrokenPipes.ignore()
         let stdin: FileDescriptor
         do {
