@@ -6,6 +6,11 @@ import Foundation
 
 /// Streams one blob into a temp file of the content store, hashing while it writes.
 ///
+/// Bytes are gathered into ``gatherSize`` before each `write(2)`: libcurl hands a body over in
+/// pieces of at most 16 KiB, and one system call per piece (each also updates the file's
+/// times) cost more than the copy into the gathering buffer. ``flush()`` writes what is
+/// gathered; readers (``follow``) see bytes once they are in the file.
+///
 /// ``ContentStore/commit(_:as:)`` fsyncs it and renames it to `blobs/sha256/<hex>`; until then
 /// nobody sees it. A writer dropped without commit deletes its temp file. The temp file is
 /// 0600 and `flock`ed by the writer until it is closed (see ContentStore+Temporary); the blob
@@ -20,7 +25,14 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
         var count: Int64 = 0
         var digest: Digest?
         var writeBehind = WriteBehind()
+        /// Bytes received and not yet written to the file.
+        var gathered = 0
     }
+
+    /// Bytes gathered before a `write(2)`.
+    static let gatherSize = 256 * 1024
+    /// The gathering buffer, used under `lock`.
+    private let gathering = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.gatherSize, alignment: 64)
 
     private let lock = NSLock()
     private var state: State
@@ -44,27 +56,58 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
         }
     }
 
-    deinit { discard() }
+    deinit {
+        discard()
+        gathering.deallocate()
+    }
 
     public var count: Int64 { withLock { $0.count } }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try withLock { state throws(ContentStoreError) in
             guard state.descriptor >= 0 else { throw .fileSystem(path: temporaryPath, operation: "write", code: EBADF) }
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(state.descriptor, bytes.baseAddress?.advanced(by: offset), bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw .fileSystem(path: temporaryPath, operation: "write", code: errno)
-                }
-                offset += written
-            }
             state.hasher.update(bytes)
             state.count += Int64(bytes.count)
-            state.writeBehind.wrote(bytes.count, to: state.descriptor)
-            follow?.advance(to: state.count)
+            if state.gathered + bytes.count <= Self.gatherSize {
+                UnsafeMutableRawBufferPointer(rebasing: gathering[state.gathered..<(state.gathered + bytes.count)])
+                    .copyMemory(from: bytes)
+                state.gathered += bytes.count
+                if state.gathered == Self.gatherSize { try writeGathered(&state) }
+            } else {
+                try writeGathered(&state)
+                try writeAll(bytes, &state)
+            }
         }
+    }
+
+    /// Writes the gathered bytes to the file, where readers see them.
+    public func flush() throws {
+        try withLock { state throws(ContentStoreError) in
+            guard state.descriptor >= 0 else { throw .fileSystem(path: temporaryPath, operation: "write", code: EBADF) }
+            try writeGathered(&state)
+        }
+    }
+
+    private func writeGathered(_ state: inout State) throws(ContentStoreError) {
+        guard state.gathered > 0 else { return }
+        let count = state.gathered
+        state.gathered = 0
+        try writeAll(UnsafeRawBufferPointer(rebasing: gathering[0..<count]), &state)
+    }
+
+    /// Appends `bytes` to the file (the caller has hashed and counted them).
+    private func writeAll(_ bytes: UnsafeRawBufferPointer, _ state: inout State) throws(ContentStoreError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(state.descriptor, bytes.baseAddress?.advanced(by: offset), bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .fileSystem(path: temporaryPath, operation: "write", code: errno)
+            }
+            offset += written
+        }
+        state.writeBehind.wrote(bytes.count, to: state.descriptor)
+        follow?.advance(to: state.count - Int64(state.gathered))
     }
 
     public func reset() throws {
@@ -74,6 +117,7 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
             }
             state.hasher = SHA256()
             state.count = 0
+            state.gathered = 0
             state.digest = nil
             // A reader already took bytes that are about to be written again.
             follow?.fail()
@@ -109,6 +153,13 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
                 throw .fileSystem(path: temporaryPath, operation: "commit", code: EBADF)
             }
             defer { state.descriptor = -1 }
+            do throws(ContentStoreError) {
+                try writeGathered(&state)
+            } catch {
+                close(state.descriptor)
+                unlink(temporaryPath)
+                throw error
+            }
             guard fsync(state.descriptor) == 0 else {
                 let code = errno
                 close(state.descriptor)

@@ -124,6 +124,7 @@ extension ImagePuller {
         do {
             if let follow = writer.follow { onStart(follow) }
             try await client.fetchBlob(reference, descriptor: descriptor, into: writer, progress: progress)
+            try writer.flush()
             writer.follow?.endOfData()
         } catch {
             // Wakes a reader of the bytes: they are void.

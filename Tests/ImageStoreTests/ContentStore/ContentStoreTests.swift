@@ -37,6 +37,45 @@ final class ContentStoreTests {
         #expect(try tempFiles(store).isEmpty)
     }
 
+    @Test("pieces of any size (gathered before each write) are stored in order; a follower sees only bytes in the file, all of them after flush")
+    func gatheredPieces() async throws {
+        let store = try ContentStore(root: directory.appendingPathComponent("oci"))
+        var generator = SeededGenerator(seed: 12)
+        let sizes = [1, 16_384, 16_383, BlobWriter.gatherSize - 1, 2, BlobWriter.gatherSize, 3 * BlobWriter.gatherSize + 5, 0, 7]
+        var payload = Data()
+        let writer = try store.makeWriter(followed: true)
+        let follow = try #require(writer.follow)
+        for size in sizes {
+            let piece = Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            try piece.withUnsafeBytes { try writer.write($0) }
+            payload.append(piece)
+            #expect(writer.count == Int64(payload.count))
+            // What a follower is told is in the file is in the file, byte for byte.
+            let available: Int64
+            switch follow.wait(beyond: -1) {
+            case .available(let count): available = count
+            default: available = 0
+            }
+            #expect(available <= Int64(payload.count))
+            let onDisk = try Data(contentsOf: URL(fileURLWithPath: writer.temporaryPath))
+            #expect(Int64(onDisk.count) >= available)
+            #expect(onDisk.prefix(Int(available)) == payload.prefix(Int(available)))
+        }
+        try writer.flush()
+        #expect(follow.wait(beyond: Int64(payload.count) - 1) == .available(Int64(payload.count)))
+        let digest = SHA256.digest(of: payload)
+        try await store.commit(writer, as: digest)
+        #expect(try Data(contentsOf: store.path(of: digest)) == payload)
+
+        // Without a flush, commit writes what is gathered before the fsync.
+        let small = Data("a small blob that stays in the gathering buffer".utf8)
+        let second = try store.makeWriter()
+        try small.withUnsafeBytes { try second.write($0) }
+        try await store.commit(second, as: SHA256.digest(of: small))
+        #expect(try Data(contentsOf: store.path(of: SHA256.digest(of: small))) == small)
+        #expect(try tempFiles(store).isEmpty)
+    }
+
     @Test("a mismatching blob never appears and its temp file is removed")
     func mismatch() async throws {
         let store = try ContentStore(root: directory.appendingPathComponent("oci"))

@@ -55,5 +55,5 @@ public final class EROFSWriter: DiskImageWriter {
 }
 
 extension EROFSWriter: VerityLevelZeroSource {
-    func verityLevelZero() throws(DiskError) -> SpoolFile? { try file.verity?.finish() }
+    func verityLevelZero() throws(DiskError) -> SpoolFile? { try file.verityLevelZero() }
 }

@@ -9,12 +9,13 @@ import Foundation
 /// blocks are gathered into aligned 1 MiB buffers that a thread of the file's own writes out,
 /// `O_DIRECT` where the filesystem takes it (no page-cache copy, no writeback later), several
 /// buffers in flight; released blocks are punched out (the file stays sparse and no dead data
-/// remains). With a ``VerityBlockHasher`` every write and punch is also handed to it, on the
-/// writing thread, so the dm-verity tree needs no second read of the disk.
+/// remains). With a ``VerityBlockHasher`` the disk-write thread also hashes each buffer it has
+/// written, in place, and records each punch, so the dm-verity tree needs no second read of the
+/// disk and no copy of its data.
 ///
 /// ```
 /// caller:        write(bytes, at:) ─copy─▶ [buffer] ─▶ queue ─┐     (punches queue in order)
-/// write thread:  pwrite (O_DIRECT) ─▶ verity.record ─▶ buffer free ◀┘
+/// write thread:  pwrite (O_DIRECT) ─▶ verity.record (hash) ─▶ buffer free ◀┘
 /// ```
 ///
 /// Blocking; the caller's side is confined to one thread. A failed write is thrown by the
@@ -22,7 +23,7 @@ import Foundation
 final class EXT4BlockFile {
     let path: String
     /// Hashes the blocks as they are written, when the disk gets a dm-verity tree.
-    let verity: VerityBlockHasher?
+    private let verity: VerityBlockHasher?
     private let handOff = BlockHandOff(buffers: EXT4BlockFile.buffers, bufferSize: EXT4BlockFile.capacity)
     private let output: Output
     /// The buffer being filled, its first block and its bytes so far (whole blocks).
@@ -127,6 +128,14 @@ final class EXT4BlockFile {
         }
     }
 
+    /// Level 0 of the dm-verity tree: the hashes of every block as written so far, once
+    /// everything gathered is written; `nil` without a verity salt.
+    func verityLevelZero() throws(DiskError) -> SpoolFile? {
+        guard let verity else { return nil }
+        try flush()
+        return verity.finish()
+    }
+
     /// Queues the buffer being filled, if any.
     private func submit() throws(DiskError) {
         guard let slot = current else { return }
@@ -182,7 +191,7 @@ final class EXT4BlockFile {
             let result = cfalloc_punch_hole(
                 descriptor, off_t(first << EXT4Geometry.blockShift), off_t(count << EXT4Geometry.blockShift))
             guard result == 0 else { throw .io(path: path, operation: "punch a hole in", errno: errno) }
-            verity?.recordPunch(first, count: count)
+            try verity?.recordPunch(first, count: count)
         }
     }
 }

@@ -59,5 +59,5 @@ public final class EXT4Writer: DiskImageWriter {
 }
 
 extension EXT4Writer: VerityLevelZeroSource {
-    func verityLevelZero() throws(DiskError) -> SpoolFile? { try file.verity?.finish() }
+    func verityLevelZero() throws(DiskError) -> SpoolFile? { try file.verityLevelZero() }
 }

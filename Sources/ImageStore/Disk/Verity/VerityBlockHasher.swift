@@ -1,98 +1,93 @@
-import Foundation
-
 /// dm-verity level 0 while a disk is written: SHA-256(salt ‖ block) of every block the writer
-/// writes, on a thread of its own, so the tree needs no second pass over the data.
+/// writes, hashed in place from the writer's own buffer, so the tree needs no second pass over
+/// the data and no copy of it.
 ///
-/// The writer hands over each write (whole blocks, the last one zero-padded) and each punched
-/// range in its order. The bytes are copied into one of ``slots`` buffers and hashed on the
-/// hashing thread; the 32-byte hash of block `b` is written at `b × 32` of an unlinked
-/// ``SpoolFile``, so memory stays at the slots whatever the disk size. A punched range is
-/// punched there too. A later write of a block replaces its hash: the store holds the hash of
-/// each block's last content. Blocks never written (and punched ones) read back as 32 zero
-/// bytes, which ``VerityTreeWriter`` takes for the hash of a zero block (no SHA-256 is zero).
+/// ``EXT4BlockFile``'s disk-write thread hands over each buffer right after writing it (whole
+/// blocks; fewer bytes at the end are hashed zero-padded) and each punched range, in its order.
+/// The 32-byte hash of block `b` is written at `b × 32` of an unlinked ``SpoolFile``, so memory
+/// stays at one buffer of hashes whatever the disk size. A punched range is punched there too.
+/// A later write of a block replaces its hash: the store holds the hash of each block's last
+/// content. Blocks never written (and punched ones) read back as 32 zero bytes, which
+/// ``VerityTreeWriter`` takes for the hash of a zero block (no SHA-256 is zero).
 ///
 /// ```
-/// writer thread:  record(bytes, at:) ─copy─▶ [slot] ─▶ queue ─┐
-/// hash thread:    SHA-256(salt ‖ block) per block ─▶ store.write(hashes, at: b × 32) ◀┘
+/// disk-write thread:  pwrite(buffer) ─▶ record(buffer, at:) ─▶ SHA-256(salt ‖ block) per block
+///                                                            ─▶ store.write(hashes, at: b × 32)
 /// ```
 ///
-/// Confined to the writer's thread (one at a time), like the file it follows.
+/// Confined to one thread at a time, like the file it follows (its disk-write thread until the
+/// file is drained, then the caller's, for ``finish()``).
 final class VerityBlockHasher {
-    /// Buffers in flight between the writer and the hashing thread, and blocks per buffer.
-    static let slots = 4
-    static let slotBlocks = 256
+    /// Blocks hashed per store write.
+    static let batchBlocks = 256
 
-    private let handOff = BlockHandOff(
-        buffers: VerityBlockHasher.slots, bufferSize: VerityBlockHasher.slotBlocks * Verity.blockSize)
+    private let salt: [UInt8]
     private let store: SpoolFile
+    private let hasher = SHA256()
+    private var hashes = [UInt8](repeating: 0, count: VerityBlockHasher.batchBlocks * Verity.digestSize)
+    /// One zero-padded block, for a write that ends inside a block.
+    private var tail = [UInt8](repeating: 0, count: Verity.blockSize)
 
-    /// Creates the store beside `output` and starts the hashing thread.
+    /// Creates the store beside `output`.
     ///
     /// - Throws: ``DiskError/io(path:operation:errno:)`` when the store cannot be created.
     init(salt: [UInt8], beside output: String) throws(DiskError) {
+        self.salt = salt
         store = try SpoolFile(beside: output)
-        let thread = Thread { [handOff, store] in
-            let hasher = SHA256()
-            var hashes = [UInt8](repeating: 0, count: Self.slotBlocks * Verity.digestSize)
-            handOff.serve(
-                buffer: { blocks, first throws(DiskError) in
-                    let count = blocks.count / Verity.blockSize
-                    Verity.hashBlocks(blocks, count: count, salt: salt, into: &hashes, hasher: hasher)
-                    let failure = hashes.withUnsafeBytes { raw -> DiskError? in
-                        do throws(DiskError) {
-                            try store.write(
-                                UnsafeRawBufferPointer(rebasing: raw[0..<(count * Verity.digestSize)]),
-                                at: Int64(first) * Int64(Verity.digestSize))
-                            return nil
-                        } catch {
-                            return error
-                        }
-                    }
-                    if let failure { throw failure }
-                },
-                punch: { first, count throws(DiskError) in
-                    try store.punch(at: Int64(first) * Int64(Verity.digestSize), length: Int64(count) * Int64(Verity.digestSize))
-                })
-        }
-        thread.name = "verity"
-        thread.start()
     }
-
-    deinit { handOff.enqueue(.end) }
 
     /// `bytes` were written at block `block`: a whole number of blocks, or fewer bytes at the
     /// end, which the file holds zero-padded to a whole block.
     ///
-    /// - Throws: the first failure of the hashing thread.
+    /// - Throws: ``DiskError/io(path:operation:errno:)`` when the hashes cannot be stored.
     func record(_ bytes: UnsafeRawBufferPointer, at block: UInt64) throws(DiskError) {
         let blockSize = Verity.blockSize
-        let slotBytes = Self.slotBlocks * blockSize
-        var offset = 0
-        while offset < bytes.count {
-            let length = min(slotBytes, bytes.count - offset)
-            let slot = try handOff.takeFree()
-            let buffer = handOff.buffers[slot]
-            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
-            let blocks = (length + blockSize - 1) / blockSize
-            if length < blocks * blockSize {
-                UnsafeMutableRawBufferPointer(rebasing: buffer[length..<(blocks * blockSize)])
-                    .initializeMemory(as: UInt8.self, repeating: 0)
-            }
-            handOff.enqueue(.buffer(slot: slot, first: block + UInt64(offset / blockSize), bytes: blocks * blockSize))
-            offset += length
+        let whole = bytes.count / blockSize
+        var done = 0
+        while done < whole {
+            let count = min(Self.batchBlocks, whole - done)
+            let blocks = UnsafeRawBufferPointer(rebasing: bytes[(done * blockSize)..<((done + count) * blockSize)])
+            try hashAndStore(blocks, count: count, at: block + UInt64(done))
+            done += count
         }
+        let rest = bytes.count - whole * blockSize
+        guard rest > 0 else { return }
+        var failure: DiskError?
+        tail.withUnsafeMutableBytes { padded in
+            padded.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[(whole * blockSize)...]))
+            UnsafeMutableRawBufferPointer(rebasing: padded[rest...]).initializeMemory(as: UInt8.self, repeating: 0)
+            do throws(DiskError) {
+                try hashAndStore(UnsafeRawBufferPointer(padded), count: 1, at: block + UInt64(whole))
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// `count` blocks from `block` were punched out of the file (they read back as zeros).
-    func recordPunch(_ block: UInt64, count: UInt64) {
-        handOff.enqueue(.punch(first: block, count: count))
+    ///
+    /// - Throws: ``DiskError/io(path:operation:errno:)`` when the store cannot be punched.
+    func recordPunch(_ block: UInt64, count: UInt64) throws(DiskError) {
+        try store.punch(at: Int64(block) * Int64(Verity.digestSize), length: Int64(count) * Int64(Verity.digestSize))
     }
 
-    /// Waits until every recorded write is hashed and returns the store of level 0.
-    ///
-    /// - Throws: ``DiskError/io(path:operation:errno:)`` when the store could not be written.
-    func finish() throws(DiskError) -> SpoolFile {
-        try handOff.drain()
-        return store
+    /// The store of level 0, once every write has been recorded.
+    func finish() -> SpoolFile { store }
+
+    /// Hashes `count` whole blocks and writes their hashes at block `first`'s place.
+    private func hashAndStore(_ blocks: UnsafeRawBufferPointer, count: Int, at first: UInt64) throws(DiskError) {
+        Verity.hashBlocks(blocks, count: count, salt: salt, into: &hashes, hasher: hasher)
+        var failure: DiskError?
+        hashes.withUnsafeBytes { raw in
+            do throws(DiskError) {
+                try store.write(
+                    UnsafeRawBufferPointer(rebasing: raw[0..<(count * Verity.digestSize)]),
+                    at: Int64(first) * Int64(Verity.digestSize))
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
     }
 }

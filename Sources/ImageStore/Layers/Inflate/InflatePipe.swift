@@ -20,7 +20,7 @@ import Synchronization
 /// thread and the pipe share the buffers, which go when both are done with them.
 final class InflatePipe: TarChunkSource {
     /// How far ahead the inflate thread may run, and each buffer's size.
-    static let slots = 4
+    static let slots = 8
     static let slotSize = 1 << 20
 
     private let channel: Channel

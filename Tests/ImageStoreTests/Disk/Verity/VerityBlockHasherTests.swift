@@ -21,8 +21,8 @@ final class VerityBlockHasherTests {
         let file = try EXT4BlockFile(creating: path, veritySalt: Self.salt)
         var generator = SeededGenerator(seed: 5)
         func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) } }
-        // More than one hashing slot in one write, then writes behind and ahead of it.
-        try file.write(bytes(VerityBlockHasher.slotBlocks * 4096 * 2 + 3 * 4096), at: 10)
+        // More than one hashing batch in one write, then writes behind and ahead of it.
+        try file.write(bytes(VerityBlockHasher.batchBlocks * 4096 * 2 + 3 * 4096), at: 10)
         try file.write(bytes(4096), at: 3)
         try file.write(bytes(100), at: 700)  // zero-padded to a block
         try file.write(bytes(3 * 4096), at: 11)  // rewrites blocks 11…13
@@ -30,7 +30,7 @@ final class VerityBlockHasherTests {
         try file.write(bytes(4096), at: 22)  // a punched block reused
         try file.punch(600, count: 1)  // blocks never written
         try file.finish(blocks: 800)
-        let levelZero = try #require(try file.verity?.finish())
+        let levelZero = try #require(try file.verityLevelZero())
         let copy = scratch.url("blocks-reread.img").path
         try FileManager.default.copyItem(atPath: path, toPath: copy)
 
