@@ -3,12 +3,14 @@ import Foundation
 /// Blocks handed from a writer's thread to a thread of its own, in order, through a fixed set
 /// of aligned buffers: the writer takes a free buffer, fills it and queues it with the block it
 /// starts at, or queues a punched range; the worker (``serve(buffer:punch:)``) handles them in
-/// order, frees each buffer when done and keeps the first failure, which the writer's next call
-/// throws. ``EXT4BlockFile`` (its disk writes) and ``VerityBlockHasher`` (its hashing) run one each.
+/// order and keeps the first failure, which the writer's next call throws. A buffer goes back
+/// to the free list when the worker is done with it, or, when the worker hands it on (to the
+/// ``VerityBlockHasher``), when ``release(_:)`` is called for it. ``EXT4BlockFile`` runs one for
+/// its disk writes.
 ///
-/// `@unchecked Sendable`: `state` is guarded by `condition`; a buffer is written by the writer
-/// only while it is on no list (taken from the free list) and read by the worker only while its
-/// item is being worked on.
+/// `@unchecked Sendable`: `free` is guarded by `condition`; a buffer is written by the writer
+/// only while it is on no list (taken from the free list) and read by the worker (and whoever
+/// it hands the buffer to) only until it is released.
 final class BlockHandOff: @unchecked Sendable {
     /// What the writer queues.
     enum Item {
@@ -20,22 +22,15 @@ final class BlockHandOff: @unchecked Sendable {
         case end
     }
 
-    private struct State {
-        var free: [Int]
-        var queue: [Item] = []
-        /// Items taken by the worker and not yet done.
-        var busy = 0
-        var failure: DiskError?
-    }
-
     /// The buffers, each `bufferSize` bytes aligned to a 4 KiB block (as `O_DIRECT` needs).
     let buffers: [UnsafeMutableRawBufferPointer]
+    private let work = OrderedWork<Item>()
     private let condition = NSCondition()
-    private var state: State
+    private var free: [Int]
 
     init(buffers count: Int, bufferSize: Int) {
         buffers = (0..<count).map { _ in .allocate(byteCount: bufferSize, alignment: 4096) }
-        state = State(free: Array(0..<count))
+        free = Array(0..<count)
     }
 
     deinit { for buffer in buffers { buffer.deallocate() } }
@@ -43,79 +38,60 @@ final class BlockHandOff: @unchecked Sendable {
     /// A free buffer's index, waiting for one.
     /// - Throws: the worker's first failure.
     func takeFree() throws(DiskError) -> Int {
+        try work.check()
         condition.lock()
-        defer { condition.unlock() }
-        while state.free.isEmpty && state.failure == nil { condition.wait() }
-        if let failure = state.failure { throw failure }
-        return state.free.removeFirst()
+        while free.isEmpty { condition.wait() }
+        let slot = free.removeFirst()
+        condition.unlock()
+        do throws(DiskError) {
+            try work.check()
+        } catch {
+            release(slot)
+            throw error
+        }
+        return slot
     }
 
-    /// Gives back a buffer taken and not queued.
-    func release(_ buffer: Int) {
+    /// Gives back a buffer: one taken and not queued, or one the worker handed on.
+    func release(_ slot: Int) {
         condition.lock()
-        state.free.append(buffer)
+        free.append(slot)
         condition.broadcast()
         condition.unlock()
     }
 
     /// Queues `item` for the worker.
-    func enqueue(_ item: Item) {
-        condition.lock()
-        state.queue.append(item)
-        condition.broadcast()
-        condition.unlock()
-    }
+    func enqueue(_ item: Item) { work.enqueue(item) }
 
     /// - Throws: the worker's first failure, if any.
-    func check() throws(DiskError) {
-        condition.lock()
-        defer { condition.unlock() }
-        if let failure = state.failure { throw failure }
-    }
+    func check() throws(DiskError) { try work.check() }
 
-    /// Waits until every queued item is done.
+    /// Waits until the worker has handled every queued item (buffers it handed on may still be
+    /// in use).
     /// - Throws: the worker's first failure.
-    func drain() throws(DiskError) {
-        condition.lock()
-        defer { condition.unlock() }
-        while (!state.queue.isEmpty || state.busy > 0) && state.failure == nil { condition.wait() }
-        if let failure = state.failure { throw failure }
-    }
+    func drain() throws(DiskError) { try work.drain() }
 
-    /// The worker's loop, on its own thread: hands each queued buffer and punch to the closures
-    /// in order until ``Item/end``; after a failure it only frees buffers.
+    /// The worker's loop, on its own thread: hands each queued buffer (with its slot) and punch
+    /// to the closures in order until ``Item/end``; after a failure it only frees buffers.
+    /// `buffer` returns whether it is done with the buffer; `false` means it handed the slot on
+    /// and ``release(_:)`` gives it back later. A buffer whose closure throws is freed here.
     func serve(
-        buffer: (UnsafeRawBufferPointer, _ first: UInt64) throws(DiskError) -> Void,
+        buffer: (UnsafeRawBufferPointer, _ first: UInt64, _ slot: Int) throws(DiskError) -> Bool,
         punch: (_ first: UInt64, _ count: UInt64) throws(DiskError) -> Void
     ) {
-        while true {
-            condition.lock()
-            while state.queue.isEmpty { condition.wait() }
-            state.busy += 1
-            let item = state.queue.removeFirst()
-            let failed = state.failure != nil
-            condition.unlock()
-            var failure: DiskError?
-            var freed: Int?
-            do throws(DiskError) {
-                switch item {
-                case .end:
-                    return
-                case .buffer(let slot, let first, let bytes):
-                    freed = slot
-                    if !failed { try buffer(UnsafeRawBufferPointer(rebasing: buffers[slot][0..<bytes]), first) }
-                case .punch(let first, let count):
-                    if !failed { try punch(first, count) }
-                }
-            } catch {
-                failure = error
+        work.serve { item, failed throws(DiskError) in
+            switch item {
+            case .end:
+                return false
+            case .buffer(let slot, let first, let bytes):
+                var done = true
+                defer { if done { release(slot) } }
+                if !failed { done = try buffer(UnsafeRawBufferPointer(rebasing: buffers[slot][0..<bytes]), first, slot) }
+                return true
+            case .punch(let first, let count):
+                if !failed { try punch(first, count) }
+                return true
             }
-            condition.lock()
-            state.busy -= 1
-            if let freed { state.free.append(freed) }
-            if let failure, state.failure == nil { state.failure = failure }
-            condition.broadcast()
-            condition.unlock()
         }
     }
 }

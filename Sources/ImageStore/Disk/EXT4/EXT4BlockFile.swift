@@ -9,13 +9,14 @@ import Foundation
 /// blocks are gathered into aligned 1 MiB buffers that a thread of the file's own writes out,
 /// `O_DIRECT` where the filesystem takes it (no page-cache copy, no writeback later), several
 /// buffers in flight; released blocks are punched out (the file stays sparse and no dead data
-/// remains). With a ``VerityBlockHasher`` the disk-write thread also hashes each buffer it has
-/// written, in place, and records each punch, so the dm-verity tree needs no second read of the
-/// disk and no copy of its data.
+/// remains). With a ``VerityBlockHasher`` the disk-write thread hands each buffer it has
+/// written, and each punch, to the hashing thread, which frees the buffer once hashed: the
+/// dm-verity tree needs no second read of the disk and no copy of its data, and hashing one
+/// buffer overlaps the write of the next.
 ///
 /// ```
 /// caller:        write(bytes, at:) ─copy─▶ [buffer] ─▶ queue ─┐     (punches queue in order)
-/// write thread:  pwrite (O_DIRECT) ─▶ verity.record (hash) ─▶ buffer free ◀┘
+/// write thread:  pwrite (O_DIRECT) ─▶ verity.record ─▶ hash thread ─▶ buffer free ◀┘
 /// ```
 ///
 /// Blocking; the caller's side is confined to one thread. A failed write is thrown by the
@@ -31,7 +32,7 @@ final class EXT4BlockFile {
     private var currentStart: UInt64 = 0
     private var currentCount = 0
     static let capacity = 1 << 20
-    static let buffers = 4
+    static let buffers = 6
 
     /// Creates `path`, which must not exist; `veritySalt` starts a ``VerityBlockHasher``.
     init(creating path: String, veritySalt: [UInt8]? = nil) throws(DiskError) {
@@ -52,7 +53,7 @@ final class EXT4BlockFile {
             throw error
         }
         self.verity = verity
-        output = Output(descriptor: descriptor, path: path, direct: direct, verity: verity)
+        output = Output(descriptor: descriptor, path: path, direct: direct, verity: verity, handOff: handOff)
         let thread = Thread { [handOff, output] in
             handOff.serve(buffer: output.write, punch: output.punch)
         }
@@ -133,7 +134,7 @@ final class EXT4BlockFile {
     func verityLevelZero() throws(DiskError) -> SpoolFile? {
         guard let verity else { return nil }
         try flush()
-        return verity.finish()
+        return try verity.finish()
     }
 
     /// Queues the buffer being filled, if any.
@@ -157,23 +158,27 @@ final class EXT4BlockFile {
         let descriptor: Int32
         let path: String
         let verity: VerityBlockHasher?
+        /// Where a buffer handed to `verity` goes back once hashed.
+        let handOff: BlockHandOff
         /// Whether writes bypass the page cache; cleared (with `O_DIRECT`) when a filesystem
         /// that took the flag at open refuses a direct write.
         private var direct: Bool
         private var writeBehind = WriteBehind()
 
-        init(descriptor: Int32, path: String, direct: Bool, verity: VerityBlockHasher?) {
+        init(descriptor: Int32, path: String, direct: Bool, verity: VerityBlockHasher?, handOff: BlockHandOff) {
             self.descriptor = descriptor
             self.path = path
             self.direct = direct
             self.verity = verity
+            self.handOff = handOff
         }
 
         deinit { close(descriptor) }
 
-        /// Writes `bytes` at block `first` and hands them to the verity hasher; a direct write
+        /// Writes `bytes` (buffer `slot`) at block `first` and hands them to the verity hasher,
+        /// which frees the buffer: returns whether the buffer is done with here. A direct write
         /// refused with EINVAL turns `O_DIRECT` off and goes through the page cache instead.
-        func write(_ bytes: UnsafeRawBufferPointer, at first: UInt64) throws(DiskError) {
+        func write(_ bytes: UnsafeRawBufferPointer, at first: UInt64, slot: Int) throws(DiskError) -> Bool {
             let offset = Int64(first << EXT4Geometry.blockShift)
             do {
                 try PositionedWrite.all(bytes, to: descriptor, at: offset, path: path)
@@ -183,7 +188,9 @@ final class EXT4BlockFile {
                 try PositionedWrite.all(bytes, to: descriptor, at: offset, path: path)
             }
             if !direct { writeBehind.wrote(bytes.count, to: descriptor) }
-            try verity?.record(bytes, at: first)
+            guard let verity else { return true }
+            try verity.record(bytes, at: first) { [handOff] in handOff.release(slot) }
+            return false
         }
 
         /// Deallocates `count` blocks from block `first`, in the hasher's store too.

@@ -1,83 +1,142 @@
+import Foundation
+
 /// dm-verity level 0 while a disk is written: SHA-256(salt ‖ block) of every block the writer
-/// writes, hashed in place from the writer's own buffer, so the tree needs no second pass over
-/// the data and no copy of it.
+/// writes, on a thread of its own and straight from the writer's buffers, so the tree needs no
+/// second pass over the data and no copy of it.
 ///
 /// ``EXT4BlockFile``'s disk-write thread hands over each buffer right after writing it (whole
-/// blocks; fewer bytes at the end are hashed zero-padded) and each punched range, in its order.
-/// The 32-byte hash of block `b` is written at `b × 32` of an unlinked ``SpoolFile``, so memory
-/// stays at one buffer of hashes whatever the disk size. A punched range is punched there too.
-/// A later write of a block replaces its hash: the store holds the hash of each block's last
-/// content. Blocks never written (and punched ones) read back as 32 zero bytes, which
+/// blocks; fewer bytes at the end are hashed zero-padded) together with what gives the buffer
+/// back, and each punched range, in its order: hashing one buffer overlaps the write of the
+/// next. The 32-byte hash of block `b` is written at `b × 32` of an unlinked ``SpoolFile``, so
+/// memory stays at one batch of hashes whatever the disk size. A punched range is punched there
+/// too. A later write of a block replaces its hash: the store holds the hash of each block's
+/// last content. Blocks never written (and punched ones) read back as 32 zero bytes, which
 /// ``VerityTreeWriter`` takes for the hash of a zero block (no SHA-256 is zero).
 ///
 /// ```
-/// disk-write thread:  pwrite(buffer) ─▶ record(buffer, at:) ─▶ SHA-256(salt ‖ block) per block
-///                                                            ─▶ store.write(hashes, at: b × 32)
+/// disk-write thread:  pwrite(buffer) ─▶ record(buffer, at:, whenHashed:) ─▶ queue ─┐
+/// hash thread:        SHA-256(salt ‖ block) per block ─▶ store.write(hashes, at: b × 32)
+///                     ─▶ whenHashed() (the buffer is free again) ◀────────────────┘
 /// ```
 ///
-/// Confined to one thread at a time, like the file it follows (its disk-write thread until the
-/// file is drained, then the caller's, for ``finish()``).
+/// Fed by one thread at a time, like the file it follows.
 final class VerityBlockHasher {
     /// Blocks hashed per store write.
     static let batchBlocks = 256
 
-    private let salt: [UInt8]
-    private let store: SpoolFile
-    private let hasher = SHA256()
-    private var hashes = [UInt8](repeating: 0, count: VerityBlockHasher.batchBlocks * Verity.digestSize)
-    /// One zero-padded block, for a write that ends inside a block.
-    private var tail = [UInt8](repeating: 0, count: Verity.blockSize)
+    private enum Item {
+        /// Whole blocks (or fewer bytes at the end) written at block `first`; `done` gives the
+        /// bytes back to their owner once hashed (or dropped after a failure).
+        case blocks(UnsafeRawBufferPointer, first: UInt64, done: @Sendable () -> Void)
+        case punch(first: UInt64, count: UInt64)
+        case end
+    }
 
-    /// Creates the store beside `output`.
+    private let work = OrderedWork<Item>()
+    private let store: SpoolFile
+
+    /// Creates the store beside `output` and starts the hashing thread.
     ///
     /// - Throws: ``DiskError/io(path:operation:errno:)`` when the store cannot be created.
     init(salt: [UInt8], beside output: String) throws(DiskError) {
-        self.salt = salt
         store = try SpoolFile(beside: output)
+        let thread = Thread { [work, store] in
+            var batch = LevelZeroBatch(salt: salt, store: store)
+            work.serve { item, failed throws(DiskError) in
+                switch item {
+                case .end:
+                    return false
+                case .blocks(let bytes, let first, let done):
+                    defer { done() }
+                    if !failed { try batch.hash(bytes, at: first) }
+                    return true
+                case .punch(let first, let count):
+                    if !failed {
+                        try store.punch(
+                            at: Int64(first) * Int64(Verity.digestSize), length: Int64(count) * Int64(Verity.digestSize))
+                    }
+                    return true
+                }
+            }
+        }
+        thread.name = "verity"
+        thread.start()
     }
 
+    deinit { work.enqueue(.end) }
+
     /// `bytes` were written at block `block`: a whole number of blocks, or fewer bytes at the
-    /// end, which the file holds zero-padded to a whole block.
+    /// end, which the file holds zero-padded to a whole block. The bytes must stay as they are
+    /// until `whenHashed` is called (on the hashing thread, once, also after a failure).
     ///
-    /// - Throws: ``DiskError/io(path:operation:errno:)`` when the hashes cannot be stored.
-    func record(_ bytes: UnsafeRawBufferPointer, at block: UInt64) throws(DiskError) {
+    /// - Throws: the first failure of the hashing thread (`whenHashed` is then not called).
+    func record(
+        _ bytes: UnsafeRawBufferPointer, at block: UInt64, whenHashed: @escaping @Sendable () -> Void
+    ) throws(DiskError) {
+        try work.check()
+        work.enqueue(.blocks(bytes, first: block, done: whenHashed))
+    }
+
+    /// `count` blocks from `block` were punched out of the file (they read back as zeros).
+    ///
+    /// - Throws: the first failure of the hashing thread.
+    func recordPunch(_ block: UInt64, count: UInt64) throws(DiskError) {
+        try work.check()
+        work.enqueue(.punch(first: block, count: count))
+    }
+
+    /// Waits until every recorded write is hashed and returns the store of level 0.
+    ///
+    /// - Throws: ``DiskError/io(path:operation:errno:)`` when the store could not be written.
+    func finish() throws(DiskError) -> SpoolFile {
+        try work.drain()
+        return store
+    }
+}
+
+/// The hashing thread's state: SHA-256 with the salt absorbed once, one batch of hashes, and a
+/// zero-padded block for writes that end inside one.
+private struct LevelZeroBatch {
+    let salt: [UInt8]
+    let store: SpoolFile
+    private let hasher = SHA256()
+    private var hashes = [UInt8](repeating: 0, count: VerityBlockHasher.batchBlocks * Verity.digestSize)
+    private var tail = [UInt8](repeating: 0, count: Verity.blockSize)
+
+    init(salt: [UInt8], store: SpoolFile) {
+        self.salt = salt
+        self.store = store
+    }
+
+    /// Hashes `bytes` (zero-padded to a whole block) written at block `block` into the store.
+    mutating func hash(_ bytes: UnsafeRawBufferPointer, at block: UInt64) throws(DiskError) {
         let blockSize = Verity.blockSize
         let whole = bytes.count / blockSize
         var done = 0
         while done < whole {
-            let count = min(Self.batchBlocks, whole - done)
+            let count = min(VerityBlockHasher.batchBlocks, whole - done)
             let blocks = UnsafeRawBufferPointer(rebasing: bytes[(done * blockSize)..<((done + count) * blockSize)])
             try hashAndStore(blocks, count: count, at: block + UInt64(done))
             done += count
         }
         let rest = bytes.count - whole * blockSize
         guard rest > 0 else { return }
-        var failure: DiskError?
         tail.withUnsafeMutableBytes { padded in
             padded.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[(whole * blockSize)...]))
             UnsafeMutableRawBufferPointer(rebasing: padded[rest...]).initializeMemory(as: UInt8.self, repeating: 0)
-            do throws(DiskError) {
-                try hashAndStore(UnsafeRawBufferPointer(padded), count: 1, at: block + UInt64(whole))
-            } catch {
-                failure = error
-            }
+        }
+        let padded = tail
+        var failure: DiskError?
+        padded.withUnsafeBytes { raw in
+            do throws(DiskError) { try hashAndStore(raw, count: 1, at: block + UInt64(whole)) } catch { failure = error }
         }
         if let failure { throw failure }
     }
 
-    /// `count` blocks from `block` were punched out of the file (they read back as zeros).
-    ///
-    /// - Throws: ``DiskError/io(path:operation:errno:)`` when the store cannot be punched.
-    func recordPunch(_ block: UInt64, count: UInt64) throws(DiskError) {
-        try store.punch(at: Int64(block) * Int64(Verity.digestSize), length: Int64(count) * Int64(Verity.digestSize))
-    }
-
-    /// The store of level 0, once every write has been recorded.
-    func finish() -> SpoolFile { store }
-
     /// Hashes `count` whole blocks and writes their hashes at block `first`'s place.
-    private func hashAndStore(_ blocks: UnsafeRawBufferPointer, count: Int, at first: UInt64) throws(DiskError) {
+    private mutating func hashAndStore(_ blocks: UnsafeRawBufferPointer, count: Int, at first: UInt64) throws(DiskError) {
         Verity.hashBlocks(blocks, count: count, salt: salt, into: &hashes, hasher: hasher)
+        let store = store
         var failure: DiskError?
         hashes.withUnsafeBytes { raw in
             do throws(DiskError) {
