@@ -295,4 +295,35 @@ final class ModelExportTests {
         let stat = try await ProcessRunner.check("debugfs", ["-R", "stat /lost+found", disk.path])
         #expect(stat.output.contains("Mode:  0700") || stat.output.contains("Mode:  00700"), "\(stat.output)")
     }
+
+    @Test("an output filesystem that fills up under O_DIRECT writes (a 3 MiB ext4) fails the export with ENOSPC, exit 75, leaving nothing there; ext4 with and without verity, erofs")
+    func outputFilesystemFull() async throws {
+        let reference = try await pushed("multilayer")
+        let image = scratch.url.appendingPathComponent("small.img")
+        let mount = scratch.url.appendingPathComponent("small")
+        try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
+        try await ProcessRunner.check("truncate", ["-s", "3M", image.path])
+        try await ProcessRunner.check("mkfs.ext4", ["-q", "-F", "-O", "^has_journal", image.path])
+        try await ProcessRunner.check("mount", ["-o", "loop", image.path, mount.path])
+        do {
+            for (format, extra) in [("ext4", [String]()), ("ext4", ["--no-verity"]), ("erofs", [])] {
+                let disk = mount.appendingPathComponent("disk.\(format)")
+                let data = scratch.url.appendingPathComponent("data-full-\(format)\(extra.count)")
+                let run = try await ProcessRunner.run(
+                    Child.imageWorker, ["export", reference, "--format", format, "-o", disk.path, "--data-dir", data.path] + extra)
+                let message = String(decoding: run.stderr, as: UTF8.self)
+                #expect(run.status == 75, "\(format) \(extra): \(message)")
+                #expect(message.contains("No space left on device"), "\(format) \(extra): \(message)")
+                let left = try FileManager.default.contentsOfDirectory(atPath: mount.path).filter { $0 != "lost+found" }
+                #expect(left.isEmpty, "\(format) \(extra): left behind \(left)")
+            }
+        } catch {
+            _ = try? await ProcessRunner.run("umount", [mount.path])
+            throw error
+        }
+        try await ProcessRunner.check("umount", [mount.path])
+        // The same export into room succeeds: the failures above were the filesystem's, not the image's.
+        let roomy = try await export(reference, to: "after-full")
+        #expect(roomy.run.status == 0, "\(String(decoding: roomy.run.stderr, as: UTF8.self))")
+    }
 }
