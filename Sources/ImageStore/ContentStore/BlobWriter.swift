@@ -67,15 +67,16 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
         try withLock { state throws(ContentStoreError) in
             guard state.descriptor >= 0 else { throw .fileSystem(path: temporaryPath, operation: "write", code: EBADF) }
             state.hasher.update(bytes)
-            state.count += Int64(bytes.count)
-            if state.gathered + bytes.count <= Self.gatherSize {
-                UnsafeMutableRawBufferPointer(rebasing: gathering[state.gathered..<(state.gathered + bytes.count)])
-                    .copyMemory(from: bytes)
-                state.gathered += bytes.count
+            var offset = 0
+            while offset < bytes.count {
+                let length = min(Self.gatherSize - state.gathered, bytes.count - offset)
+                UnsafeMutableRawBufferPointer(rebasing: gathering[state.gathered..<(state.gathered + length)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
+                // Counted as copied, so what is in the file is always `count - gathered`.
+                state.count += Int64(length)
+                state.gathered += length
+                offset += length
                 if state.gathered == Self.gatherSize { try writeGathered(&state) }
-            } else {
-                try writeGathered(&state)
-                try writeAll(bytes, &state)
             }
         }
     }
@@ -95,7 +96,7 @@ public final class BlobWriter: BlobSink, @unchecked Sendable {
         try writeAll(UnsafeRawBufferPointer(rebasing: gathering[0..<count]), &state)
     }
 
-    /// Appends `bytes` to the file (the caller has hashed and counted them).
+    /// Appends `bytes` (the gathered ones, hashed and counted) to the file.
     private func writeAll(_ bytes: UnsafeRawBufferPointer, _ state: inout State) throws(ContentStoreError) {
         var offset = 0
         while offset < bytes.count {

@@ -5,8 +5,7 @@ import Foundation
 /// second pass over the data and no copy of it.
 ///
 /// ``EXT4BlockFile``'s disk-write thread hands over each buffer right after writing it (whole
-/// blocks; fewer bytes at the end are hashed zero-padded) together with what gives the buffer
-/// back, and each punched range, in its order: hashing one buffer overlaps the write of the
+/// blocks: the file pads its buffers) together with what gives the buffer back, and each punched range, in its order: hashing one buffer overlaps the write of the
 /// next. The 32-byte hash of block `b` is written at `b × 32` of an unlinked ``SpoolFile``, so
 /// memory stays at one batch of hashes whatever the disk size. A punched range is punched there
 /// too. A later write of a block replaces its hash: the store holds the hash of each block's
@@ -25,7 +24,7 @@ final class VerityBlockHasher {
     static let batchBlocks = 256
 
     private enum Item {
-        /// Whole blocks (or fewer bytes at the end) written at block `first`; `done` gives the
+        /// Whole blocks written from block `first`; `done` gives the
         /// bytes back to their owner once hashed (or dropped after a failure).
         case blocks(UnsafeRawBufferPointer, first: UInt64, done: @Sendable () -> Void)
         case punch(first: UInt64, count: UInt64)
@@ -65,9 +64,8 @@ final class VerityBlockHasher {
 
     deinit { work.enqueue(.end) }
 
-    /// `bytes` were written at block `block`: a whole number of blocks, or fewer bytes at the
-    /// end, which the file holds zero-padded to a whole block. The bytes must stay as they are
-    /// until `whenHashed` is called (on the hashing thread, once, also after a failure).
+    /// `bytes`, a whole number of blocks, were written from block `block`. They must stay as
+    /// they are until `whenHashed` is called (on the hashing thread, once, also after a failure).
     ///
     /// - Throws: the first failure of the hashing thread (`whenHashed` is then not called).
     func record(
@@ -94,21 +92,19 @@ final class VerityBlockHasher {
     }
 }
 
-/// The hashing thread's state: SHA-256 with the salt absorbed once, one batch of hashes, and a
-/// zero-padded block for writes that end inside one.
+/// The hashing thread's state: SHA-256 with the salt absorbed once and one batch of hashes.
 private struct LevelZeroBatch {
     let salt: [UInt8]
     let store: SpoolFile
     private let hasher = SHA256()
     private var hashes = [UInt8](repeating: 0, count: VerityBlockHasher.batchBlocks * Verity.digestSize)
-    private var tail = [UInt8](repeating: 0, count: Verity.blockSize)
 
     init(salt: [UInt8], store: SpoolFile) {
         self.salt = salt
         self.store = store
     }
 
-    /// Hashes `bytes` (zero-padded to a whole block) written at block `block` into the store.
+    /// Hashes `bytes` (whole blocks) written from block `block` into the store.
     mutating func hash(_ bytes: UnsafeRawBufferPointer, at block: UInt64) throws(DiskError) {
         let blockSize = Verity.blockSize
         let whole = bytes.count / blockSize
@@ -119,18 +115,6 @@ private struct LevelZeroBatch {
             try hashAndStore(blocks, count: count, at: block + UInt64(done))
             done += count
         }
-        let rest = bytes.count - whole * blockSize
-        guard rest > 0 else { return }
-        tail.withUnsafeMutableBytes { padded in
-            padded.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[(whole * blockSize)...]))
-            UnsafeMutableRawBufferPointer(rebasing: padded[rest...]).initializeMemory(as: UInt8.self, repeating: 0)
-        }
-        let padded = tail
-        var failure: DiskError?
-        padded.withUnsafeBytes { raw in
-            do throws(DiskError) { try hashAndStore(raw, count: 1, at: block + UInt64(whole)) } catch { failure = error }
-        }
-        if let failure { throw failure }
     }
 
     /// Hashes `count` whole blocks and writes their hashes at block `first`'s place.
