@@ -103,7 +103,7 @@ extension ImageManager {
         let reference = try ImageReference(parsing: name)
         let importer = ImageImporter(store: store, scratch: layout.scratch)
         return try await importer.importImage(
-            from: source, tag: tag, as: reference, platform: platform ?? self.platform)
+            from: source, tag: tag, as: reference, platform: platform ?? builder.platform)
     }
 
     /// The image `reference` names (the seed's `GetImage`): by name as typed or normalized

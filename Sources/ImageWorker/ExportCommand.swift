@@ -41,11 +41,11 @@ struct ExportCommand: AsyncParsableCommand {
         let progress = ProgressRenderer(enabled: !global.json)
         let options = ExportOptions(
             compression: ExportOptions.Compression(rawValue: compression) ?? .none, verity: verity ?? true)
-        let manager = try await global.openManager(registry: registry, exportOptions: options)
+        let builder = try await reportingErrors { try global.openBuilder(registry: registry, exportOptions: options) }
         let result: ExportResult
         do {
             let image = try ImageReference(parsing: reference)
-            result = try await manager.exportImage(
+            result = try await builder.exportImage(
                 image, format: DiskFormat(rawValue: format) ?? .ext4, to: URL(fileURLWithPath: output)
             ) { progress.handle($0) }
             progress.finish()

@@ -14,6 +14,13 @@ extension GlobalOptions {
         }
     }
 
+    /// The build steps alone, for `export`: no database is opened or created.
+    func openBuilder(registry: RegistryOptions, exportOptions: ExportOptions) throws -> ImageBuilder {
+        try ImageBuilder(
+            layout: layout, registry: try registry.configuration(), platform: try registry.resolvedPlatform(),
+            exportOptions: exportOptions)
+    }
+
     /// Opens the facade for commands that never talk to a registry (list, status, enqueue,
     /// pull, recover): default registry settings, this machine's platform.
     func openManager() async throws -> ImageManager {

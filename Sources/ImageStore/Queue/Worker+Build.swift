@@ -52,7 +52,7 @@ extension Worker {
         let queue = manager.queue
         let reference = try ImageReference(parsing: claim.name)
         guard let format = DiskFormat(rawValue: claim.format) else { throw QueueError.unsupportedFormat(claim.format) }
-        let resolved = try await manager.resolve(reference)
+        let resolved = try await manager.builder.resolve(reference)
         let asked = resolved.indexDigest ?? resolved.manifestDigest
         try await queue.recordResolution(
             claim, normalizedName: reference.description, digest: asked.description,
@@ -60,7 +60,7 @@ extension Worker {
         log[metadataKey: "digest"] = "\(resolved.manifestDigest)"
         log.info("resolved", metadata: ["normalized": "\(reference)", "platform": "\(resolved.platform)"])
 
-        let verity = claim.verity && manager.exportOptions.appendsVerity(for: format)
+        let verity = claim.verity && manager.builder.exportOptions.appendsVerity(for: format)
         let finalPath = manager.layout.diskPath(
             for: reference, manifestDigest: resolved.manifestDigest, format: format, verity: verity)
         // A second pass covers an artifact deleted between acquiring and sharing it.
@@ -105,7 +105,7 @@ extension Worker {
         let queue = manager.queue
         let pull: StreamingPull
         do {
-            pull = try await manager.pullStreaming(reference) { event in progress.record(event) }
+            pull = try await manager.builder.pullStreaming(reference) { event in progress.record(event) }
         } catch {
             metrics.pullFinished(success: false, cacheHit: false)
             throw error
@@ -120,7 +120,7 @@ extension Worker {
         let metrics = self.metrics
         let built: (image: PulledImage, disk: ExportResult)
         do {
-            built = try await manager.buildWhilePulling(
+            built = try await manager.builder.buildWhilePulling(
                 pull, format: format, output: output, verity: verity,
                 progress: { applied in progress.recordApplied(applied) },
                 pulled: { image in

@@ -17,21 +17,26 @@ extension EndToEnd {
             return try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: blob)).layers.map(\.digest)
         }
 
-        @Test("a cold streaming export, a warm one and the worker's build of the same digest are byte-identical, and every blob is stored")
+        @Test("a cold streaming export, a warm one and the worker's build of the same digest are byte-identical, every blob is stored, and export creates no database")
         func sameDisk() async throws {
             let sandbox = try await WorkerSandbox.make("pipeline")
             let reference = try await PushedImages.shared.reference("multilayer")
             let layers = try Self.layerDigests(try await FixtureImages.layout("multilayer"))
             try #require(layers.count == 3)
+            // A data directory that export alone has ever used: it needs no queue, so no database.
+            let data = sandbox.directory.appendingPathComponent("export-data")
             var hashes: [String] = []
             for run in ["cold", "warm"] {
                 let output = sandbox.directory.appendingPathComponent("\(run).ext4")
-                try await sandbox.imageWorker(["export", reference, "--format", "ext4", "-o", output.path])
+                try await ProcessRunner.check(
+                    Child.imageWorker, ["export", reference, "--format", "ext4", "-o", output.path, "--data-dir", data.path])
                 hashes.append(try await ProcessRunner.sha256(of: output))
                 try await ProcessRunner.check("e2fsck", ["-fn", output.path])
             }
+            let database = data.appendingPathComponent("image-worker.db").path
+            #expect(!FileManager.default.fileExists(atPath: database), "export created \(database)")
             for layer in layers {
-                let blob = sandbox.data.appendingPathComponent("oci/blobs/sha256/\(layer.dropFirst("sha256:".count))")
+                let blob = data.appendingPathComponent("oci/blobs/sha256/\(layer.dropFirst("sha256:".count))")
                 #expect(FileManager.default.fileExists(atPath: blob.path), "layer \(layer) is not in the content store")
             }
             let worker = try await WorkerSandbox.make("pipeline-worker")
