@@ -42,12 +42,6 @@ public struct ImageBuilder: Sendable {
         try await puller.pull(reference, platform: platform, includeLayers: false)
     }
 
-    /// Downloads the layers of `reference` that the store lacks.
-    /// - Throws: `RegistryError`, `ContentStoreError`, `CancellationError`.
-    public func pull(_ reference: ImageReference, progress: PullProgressHandler? = nil) async throws -> PulledImage {
-        try await puller.pull(reference, platform: platform, progress: progress)
-    }
-
     /// Starts downloading the layers of `reference` the store lacks and returns once the
     /// manifest and config are stored: layer N can be applied while layers N+1… download.
     /// - Throws: what resolving the manifest and config throws (`RegistryError`, `ContentStoreError`).
@@ -96,7 +90,7 @@ public struct ImageBuilder: Sendable {
 
     /// Pull and export in the foreground, writing the disk to `output` (what
     /// `image-worker export` runs); each layer is applied to the model as soon as it is stored.
-    /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:output:verity:arrivals:progress:)``.
+    /// - Throws: as ``pullStreaming(_:progress:)`` and ``buildDisk(_:format:output:verity:arrivals:progress:)``.
     @discardableResult
     public func exportImage(
         _ reference: ImageReference, format: DiskFormat, to output: URL, progress: PullProgressHandler? = nil
@@ -116,7 +110,7 @@ public struct ImageBuilder: Sendable {
     ///   - pulled: called once every blob is stored, before the build is awaited (the worker
     ///     marks its row converting there).
     /// - Returns: the image with its downloads counted, and the disk.
-    /// - Throws: as ``pull(_:progress:)`` and ``buildDisk(_:format:output:verity:arrivals:progress:)``.
+    /// - Throws: as ``pullStreaming(_:progress:)`` and ``buildDisk(_:format:output:verity:arrivals:progress:)``.
     public func buildWhilePulling(
         _ pull: StreamingPull, format: DiskFormat, output: URL, verity: Bool? = nil,
         progress: (@Sendable (_ appliedBytes: Int64) -> Void)? = nil,
