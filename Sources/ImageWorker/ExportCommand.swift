@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageStore
+import UnixSignals
 
 /// `image-worker export REF -o FILE`: pull, apply and export in the foreground, no queue.
 struct ExportCommand: AsyncParsableCommand {
@@ -45,9 +46,20 @@ struct ExportCommand: AsyncParsableCommand {
         let result: ExportResult
         do {
             let image = try ImageReference(parsing: reference)
-            result = try await builder.exportImage(
-                image, format: DiskFormat(rawValue: format) ?? .ext4, to: URL(fileURLWithPath: output)
-            ) { progress.handle($0) }
+            let format = DiskFormat(rawValue: format) ?? .ext4
+            let output = URL(fileURLWithPath: output)
+            // SIGINT or SIGTERM cancels the export, which removes its temp file beside the
+            // output and exits 130, instead of dying with a partial hidden file left there.
+            let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+            let export = Task { try await builder.exportImage(image, format: format, to: output) { progress.handle($0) } }
+            let interrupts = Task {
+                for await _ in signals {
+                    export.cancel()
+                    return
+                }
+            }
+            defer { interrupts.cancel() }
+            result = try await export.value
             progress.finish()
         } catch {
             progress.finish()

@@ -111,5 +111,31 @@ extension EndToEnd {
                 #expect(try await ProcessRunner.sha256(of: output) == ProcessRunner.sha256(of: clean))
             }
         }
+
+        @Test("SIGINT or SIGTERM mid-export cancels it: exit 130, no disk and no temp file beside the output", arguments: [SIGINT, SIGTERM])
+        func interrupted(_ signal: Int32) async throws {
+            let sandbox = try await WorkerSandbox.make("pipeline-interrupted")
+            let layout = try await FixtureImages.layout("multilayer")
+            let last = try #require(try Self.layerDigests(layout).last)
+            // The last layer trickles in, so the export is still writing its disk when signalled.
+            try await FaultServer.with(layout: layout, faults: [.slow(bytesPerSecond: 2_000, path: "/blobs/\(last)")]) { server in
+                let outputs = sandbox.directory.appendingPathComponent("outputs")
+                try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
+                let output = outputs.appendingPathComponent("interrupted.ext4")
+                let child = try Child(
+                    Child.imageWorker,
+                    ["export", server.reference(repository: "e2e/pipeline"), "--format", "ext4", "-o", output.path,
+                     "--data-dir", sandbox.data.path],
+                    in: sandbox.directory)
+                try await Child.waitUntil("the export's temp disk exists") {
+                    try FileManager.default.contentsOfDirectory(atPath: outputs.path).contains { $0.contains(".tmp-") }
+                }
+                kill(child.process.processIdentifier, signal)
+                let status = try await child.wait(seconds: 30)
+                #expect(status == 130, "exit \(status): \(child.stderr)")
+                let left = try FileManager.default.contentsOfDirectory(atPath: outputs.path)
+                #expect(left.isEmpty, "left beside the output: \(left)")
+            }
+        }
     }
 }
