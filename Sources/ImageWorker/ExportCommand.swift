@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ImageStore
-import UnixSignals
 
 /// `image-worker export REF -o FILE`: pull, apply and export in the foreground, no queue.
 struct ExportCommand: AsyncParsableCommand {
@@ -48,18 +47,9 @@ struct ExportCommand: AsyncParsableCommand {
             let image = try ImageReference(parsing: reference)
             let format = DiskFormat(rawValue: format) ?? .ext4
             let output = URL(fileURLWithPath: output)
-            // SIGINT or SIGTERM cancels the export, which removes its temp file beside the
-            // output and exits 130, instead of dying with a partial hidden file left there.
-            let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-            let export = Task { try await builder.exportImage(image, format: format, to: output) { progress.handle($0) } }
-            let interrupts = Task {
-                for await _ in signals {
-                    export.cancel()
-                    return
-                }
+            result = try await cancellingOnInterrupt {
+                try await builder.exportImage(image, format: format, to: output) { progress.handle($0) }
             }
-            defer { interrupts.cancel() }
-            result = try await export.value
             progress.finish()
         } catch {
             progress.finish()

@@ -60,9 +60,11 @@ struct ExportTreeCommand: AsyncParsableCommand {
     func run() async throws {
         let result: ExportResult
         do {
-            result = try await DiskExporter().export(
-                rootfs: URL(fileURLWithPath: directory), format: format, to: URL(fileURLWithPath: output),
-                options: options)
+            let (rootfs, output, format, options) =
+                (URL(fileURLWithPath: directory), URL(fileURLWithPath: output), format, options)
+            result = try await cancellingOnInterrupt {
+                try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: options)
+            }
         } catch is CancellationError {
             throw ExitCode(130)
         } catch {
