@@ -35,6 +35,7 @@ struct ExportCommand: AsyncParsableCommand {
         }
         if format != "cpio" && compression != .none { throw ValidationError("--compression applies to cpio only") }
         if format == "cpio" && verity == true { throw ValidationError("--verity applies to ext4 and erofs only") }
+        try OutputPath.validate(output)
     }
 
     func run() async throws {

@@ -44,6 +44,7 @@ struct ExportTreeCommand: AsyncParsableCommand {
     func validate() throws {
         if format == .cpio && verity == true { throw ValidationError("--verity applies to ext4 and erofs only") }
         guard format.isSingleDisk else { throw ValidationError("erofs-layers needs an image's layers; a tree becomes ext4, erofs or cpio") }
+        try OutputPath.validate(output)
         do {
             try options.validate(for: format)
         } catch {

@@ -2,7 +2,8 @@ import Foundation
 import ImageStore
 import Testing
 
-/// Operator slips and signals: numeric options out of range are usage errors, `recover` cleans
+/// Operator slips and signals: numeric options out of range and a directory as `-o` are usage
+/// errors, `recover` cleans
 /// up what the docs say, SIGTERM is a quiet exit 0.
 @Suite final class OperatorSlipTests: Sendable {
     let directory: URL
@@ -44,6 +45,20 @@ import Testing
         let option = try #require(arguments.first { $0.hasPrefix("--") }?.split(separator: "=").first)
         #expect(child.stderr.contains("\(option) must be"), "stderr: \(child.stderr)")
         #expect(try await sqlite("SELECT value FROM settings WHERE key = 'max_in_flight'") == "4")
+    }
+
+    @Test("export and export-tree refuse a directory as -o with exit 64 before any download or walk", arguments: ["export", "export-tree"])
+    func outputDirectoryRefused(command: String) async throws {
+        let output = directory.appendingPathComponent("a-directory")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        // Port 9 (discard) on loopback: nothing answers there, so a download would fail differently.
+        let source = command == "export" ? "127.0.0.1:9/nothing/here:v1" : directory.path
+        let child = try Child(
+            Child.imageWorker, [command, source, "--format", "ext4", "-o", output.path, "--data-dir", data.path],
+            in: directory)
+        #expect(try await child.wait() == 64, "stderr: \(child.stderr)")
+        #expect(child.stderr.contains("is a directory"), "stderr: \(child.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).isEmpty)
     }
 
     @Test("recover requeues a dead worker's row, drops its unfinished conversion and removes its scratch")
