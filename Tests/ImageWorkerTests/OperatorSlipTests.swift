@@ -3,8 +3,7 @@ import ImageStore
 import Testing
 
 /// Operator slips and signals: numeric options out of range and a directory as `-o` are usage
-/// errors, `recover` cleans
-/// up what the docs say, SIGTERM is a quiet exit 0.
+/// errors, `recover` cleans up what the docs say, SIGTERM is a quiet exit 0.
 @Suite final class OperatorSlipTests: Sendable {
     let directory: URL
     let data: URL
