@@ -33,7 +33,7 @@ public enum LayerError: ClassifiedError, Equatable {
     case limitExceeded(layer: Digest, path: String, limit: String)
     /// The layer was read while its blob downloaded, and the download failed or started over
     /// (a server that ignored a Range request): what was read is void. Once the blob is
-    /// stored, the image is built again from it (``ImageManager/buildWhilePulling(_:format:output:verity:progress:pulled:)``).
+    /// stored, the image is built again from it (``ImageBuilder/buildWhilePulling(_:format:output:verity:progress:pulled:)``).
     case downloadVoided(layer: Digest, afterBytes: Int64)
 
     /// Content problems are permanent; a blob that cannot be opened is transient.
