@@ -1,8 +1,8 @@
 import Foundation
 
 /// The build half of the pipeline, with no queue: reference → registry → content store →
-/// layers → disk. ``ImageManager`` builds rows with it; `image-worker export` and `fetch` use it
-/// alone, so a foreground export never opens (or creates) the database.
+/// layers → disk. ``ImageManager`` builds rows with it; `image-worker export` uses it alone, so
+/// a foreground export never opens (or creates) the database.
 public struct ImageBuilder: Sendable {
     /// Where every file lives.
     public let layout: DataLayout
