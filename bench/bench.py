@@ -174,10 +174,11 @@ def tree_stats(root):
 
 
 def absent(path):
-    """Removes the previous round's output (untimed) and returns `path`. The peer and the
-    floors remove theirs before their timed commands (mkfs_ext4, mkfs_erofs, floor B); ours gets
-    the same: `export -o` over an existing disk renames over it, and freeing the old 0.2 GB of
-    blocks inside the timed run cost 40-50 ms here (the root filesystem is mounted `discard`)."""
+    """Removes the previous round's output (untimed) and returns `path`, before every timed
+    command that writes one: ours (`ours_cold`, `ours_warm_export`) as the peer's and the
+    floors' (mkfs_ext4, mkfs_erofs; floor B removes its file after each round). `export -o` over
+    an existing disk renames over it, and freeing the old 0.2 GB of blocks inside the timed run
+    cost 40-50 ms here (the root filesystem is mounted `discard`)."""
     if os.path.lexists(path):
         os.unlink(path)
     return path
@@ -185,16 +186,14 @@ def absent(path):
 
 def mkfs_ext4(root, output, entries, blocks):
     """The peer's mkfs: size = 4K-rounded du x 1.25 + 16 MiB, inodes = entries + 1024."""
-    if os.path.exists(output):
-        os.unlink(output)
+    absent(output)
     size_k = int(blocks * 4 * 1.25) + 16 * 1024
     return ["mkfs.ext4", "-q", "-F", "-b", "4096", "-O", "^has_journal", "-N", str(entries + 1024),
             "-d", root, output, "%dk" % size_k]
 
 
 def mkfs_erofs(root, output):
-    if os.path.exists(output):
-        os.unlink(output)
+    absent(output)
     return ["mkfs.erofs", "--quiet", "-zlz4hc", output, root]
 
 

@@ -66,11 +66,8 @@ struct ExportTreeCommand: AsyncParsableCommand {
             result = try await cancellingOnInterrupt {
                 try await DiskExporter().export(rootfs: rootfs, format: format, to: output, options: options)
             }
-        } catch is CancellationError {
-            throw ExitCode(130)
         } catch {
-            FileHandle.standardError.write(Data("image-worker: \(SafeText.escaping("\(error)"))\n".utf8))
-            throw ExitCode(ErrorKind.of(error).isTransient ? 75 : 1)
+            throw ExitCode.reporting(error)
         }
         let seconds =
             Double(result.duration.components.seconds)

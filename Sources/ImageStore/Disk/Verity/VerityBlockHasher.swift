@@ -5,8 +5,8 @@ import Foundation
 /// second pass over the data and no copy of it.
 ///
 /// ``EXT4BlockFile``'s disk-write thread hands over each buffer right after writing it (whole
-/// blocks: the file pads its buffers) together with what gives the buffer back, and each punched range, in its order: hashing one buffer overlaps the write of the
-/// next. The 32-byte hash of block `b` is written at `b × 32` of an unlinked ``SpoolFile``, so
+/// blocks: the file pads its buffers) together with what gives the buffer back, and each
+/// punched range, in its order: hashing one buffer overlaps the write of the next. The 32-byte hash of block `b` is written at `b × 32` of an unlinked ``SpoolFile``, so
 /// memory stays at one batch of hashes whatever the disk size. A punched range is punched there
 /// too. A later write of a block replaces its hash: the store holds the hash of each block's
 /// last content. Blocks never written (and punched ones) read back as 32 zero bytes, which
